@@ -1,0 +1,82 @@
+"""The ``metaregistry`` command line.
+
+Each area registers its own commands (``register(group)`` in its ``cli`` module), so this module
+only builds the group and the shared options.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+
+import click
+
+from metaregistry import __version__
+from metaregistry.settings import ConfigError, Settings, load_settings
+
+__all__ = ["main", "pass_settings", "settings_of"]
+
+_COMMAND_MODULES = (
+    "metaregistry.serials.cli",
+    "metaregistry.index.cli",
+    "metaregistry.sync_cli",
+    "metaregistry.detect.cli",
+    "metaregistry.log.cli",
+    "metaregistry.api.cli",
+    "metaregistry.mock.cli",
+    "metaregistry.bench",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML settings file (default: ./metaregistry.toml when present).",
+)
+@click.version_option(__version__, prog_name="metaregistry")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None) -> None:
+    """metaregistry: a federated meta-registry for carbon credits."""
+    ctx.obj = {"config_path": config_path}
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    """The settings of this invocation (loaded once, on first use)."""
+    root = ctx.find_root()
+    obj = root.obj if isinstance(root.obj, dict) else {}
+    root.obj = obj
+    if "settings" not in obj:
+        try:
+            obj["settings"] = load_settings(obj.get("config_path"))
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+    settings: Settings = obj["settings"]
+    return settings
+
+
+def pass_settings(ctx: click.Context) -> Settings:
+    return settings_of(ctx)
+
+
+def _register_commands() -> None:
+    for name in _COMMAND_MODULES:
+        parent = name.rpartition(".")[0]
+        try:
+            if importlib.util.find_spec(parent) is None or importlib.util.find_spec(name) is None:
+                continue
+        except ModuleNotFoundError:
+            continue
+        module = importlib.import_module(name)
+        module.register(main)
+
+
+_register_commands()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

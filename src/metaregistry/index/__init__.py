@@ -1,0 +1,1 @@
+"""The index: unit blocks with every version, raw payloads, quarantine, sync bookkeeping."""

@@ -1,0 +1,365 @@
+"""Writing and reading unit blocks: idempotent bulk upsert with history, range queries.
+
+The upsert is keyed by (registry, record_id). An unchanged ``record_hash`` writes nothing;
+a changed one updates the current row and appends a version; the old version stays in
+``unit_block_version``. Everything runs on the caller's connection, inside the caller's
+transaction, with executemany (one statement per page, not an ORM object per row).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from metaregistry.canonical import canonicalize
+from metaregistry.index.tables import (
+    QuarantineRow,
+    RawRecordRow,
+    UnitBlockRow,
+    UnitBlockVersionRow,
+    span_class,
+)
+from metaregistry.model import ALL_FIELDS, CONTENT_FIELDS, UnitBlock
+
+__all__ = [
+    "QuarantineEntry",
+    "StoredVersion",
+    "UpsertResult",
+    "block_from_row",
+    "blocks",
+    "get_block",
+    "history",
+    "insert_ignore",
+    "overlapping",
+    "quarantine",
+    "upsert_blocks",
+]
+
+unit_block: sa.Table = UnitBlockRow.__table__  # type: ignore[attr-defined]
+unit_block_version: sa.Table = UnitBlockVersionRow.__table__  # type: ignore[attr-defined]
+raw_record: sa.Table = RawRecordRow.__table__  # type: ignore[attr-defined]
+quarantine_table: sa.Table = QuarantineRow.__table__  # type: ignore[attr-defined]
+
+_KEY_CHUNK = 900  # keeps IN lists well under every driver's parameter limit
+
+
+@dataclass(slots=True)
+class StoredVersion:
+    """A version the upsert wrote: a new record or a changed one."""
+
+    block: UnitBlock
+    version: int
+    previous: UnitBlock | None = None
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    inserted: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    versions: list[StoredVersion] = field(default_factory=list)
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.changed
+
+
+@dataclass(slots=True)
+class QuarantineEntry:
+    """A record that failed: the raw payload, where it came from, and why."""
+
+    connector: str
+    stream: str
+    ref: str
+    raw_hash: str
+    payload: Any
+    stage: str  # "raw", "normalize", "normalized"
+    error: str
+
+
+def insert_ignore(conn: sa.Connection, table: sa.Table) -> Any:
+    """INSERT that skips rows whose primary or unique key exists (both dialects)."""
+    if conn.dialect.name == "postgresql":
+        return pg.insert(table).on_conflict_do_nothing()
+    return sqlite_dialect.insert(table).on_conflict_do_nothing()
+
+
+def _row_values(block: UnitBlock, version: int, connector: str) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(block, name) for name in ALL_FIELDS}
+    values["version"] = version
+    values["span_class"] = span_class(block.block_start, block.block_end)
+    values["connector"] = connector
+    return values
+
+
+def _version_values(block: UnitBlock, version: int, connector: str) -> dict[str, Any]:
+    return {
+        "registry": block.registry,
+        "record_id": block.record_id,
+        "version": version,
+        "content": canonicalize(block.to_json()).decode("utf-8"),
+        "record_hash": block.record_hash,
+        "raw_hash": block.raw_hash,
+        "observed_at": block.observed_at,
+        "connector": connector,
+    }
+
+
+def _existing(
+    conn: sa.Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, str]]:
+    by_registry: dict[str, list[str]] = defaultdict(list)
+    for registry, record_id in keys:
+        by_registry[registry].append(record_id)
+    stmt = sa.select(
+        unit_block.c.registry, unit_block.c.record_id, unit_block.c.version, unit_block.c.record_hash
+    ).where(
+        unit_block.c.registry == sa.bindparam("registry"),
+        unit_block.c.record_id.in_(sa.bindparam("ids", expanding=True)),
+    )
+    found: dict[tuple[str, str], tuple[int, str]] = {}
+    for registry, ids in by_registry.items():
+        for i in range(0, len(ids), _KEY_CHUNK):
+            for row in conn.execute(stmt, {"registry": registry, "ids": ids[i : i + _KEY_CHUNK]}):
+                found[(row[0], row[1])] = (row[2], row[3])
+    return found
+
+
+def upsert_blocks(
+    conn: sa.Connection,
+    new_blocks: Sequence[UnitBlock],
+    *,
+    connector: str,
+    raw_payloads: Mapping[str, str] | None = None,
+    fetch_previous: bool = False,
+) -> UpsertResult:
+    """Store a page of normalized blocks (with ``observed_at``, ``raw_hash``, ``record_hash``
+    set). ``raw_payloads`` maps raw_hash to the payload's JSON text; payloads of written
+    versions are kept. With ``fetch_previous`` each changed version carries the block it
+    replaced (detection uses it to re-check what a block stopped overlapping)."""
+    result = UpsertResult()
+    if not new_blocks:
+        return result
+    existing = _existing(conn, {b.key for b in new_blocks})
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    versions: list[dict[str, Any]] = []
+    changed_keys: list[tuple[str, str]] = []
+    for block in new_blocks:
+        current = existing.get(block.key)
+        if current is not None and current[1] == block.record_hash:
+            result.unchanged += 1
+            continue
+        version = 1 if current is None else current[0] + 1
+        if current is None:
+            inserts.append(_row_values(block, version, connector))
+            result.inserted += 1
+        else:
+            row = _row_values(block, version, connector)
+            row["b_registry"], row["b_record_id"] = block.key
+            updates.append(row)
+            changed_keys.append(block.key)
+            result.changed += 1
+        existing[block.key] = (version, block.record_hash or "")
+        versions.append(_version_values(block, version, connector))
+        result.versions.append(StoredVersion(block=block, version=version))
+    previous: dict[tuple[str, str], UnitBlock] = {}
+    if fetch_previous and changed_keys:
+        previous = {b.key: b for b in _blocks_by_key(conn, changed_keys)}
+    # A key repeated within the page gives one insert then updates: run inserts first, and
+    # the updates in page order so the last version wins.
+    if inserts:
+        _insert_or_split(conn, inserts, updates)
+    if updates:
+        conn.execute(_update_statement(), updates)
+    if versions:
+        conn.execute(unit_block_version.insert(), versions)
+    if raw_payloads:
+        written = {v["raw_hash"] for v in versions}
+        raws = [
+            {"raw_hash": h, "connector": connector, "payload": raw_payloads[h]}
+            for h in written
+            if h in raw_payloads
+        ]
+        if raws:
+            conn.execute(insert_ignore(conn, raw_record), raws)
+    if previous:
+        for stored in result.versions:
+            stored.previous = previous.get(stored.block.key)
+    return result
+
+
+def _insert_or_split(
+    conn: sa.Connection, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
+) -> None:
+    seen: set[tuple[str, str]] = set()
+    first: list[dict[str, Any]] = []
+    for row in inserts:
+        key = (row["registry"], row["record_id"])
+        if key in seen:  # pragma: no cover - upsert turns repeats into updates already
+            continue
+        seen.add(key)
+        first.append(row)
+    conn.execute(unit_block.insert(), first)
+
+
+def _update_statement() -> sa.Update:
+    columns = {
+        name: sa.bindparam(name)
+        for name in (*ALL_FIELDS, "version", "span_class", "connector")
+        if name not in ("registry", "record_id")
+    }
+    return (
+        unit_block.update()
+        .where(
+            unit_block.c.registry == sa.bindparam("b_registry"),
+            unit_block.c.record_id == sa.bindparam("b_record_id"),
+        )
+        .values(columns)
+    )
+
+
+def block_from_row(row: Any) -> UnitBlock:
+    """A UnitBlock from a ``unit_block`` row (mapping access)."""
+    mapping = row._mapping if hasattr(row, "_mapping") else row
+    return UnitBlock(**{name: mapping[name] for name in ALL_FIELDS})
+
+
+def _blocks_by_key(conn: sa.Connection, keys: Sequence[tuple[str, str]]) -> list[UnitBlock]:
+    by_registry: dict[str, list[str]] = defaultdict(list)
+    for registry, record_id in keys:
+        by_registry[registry].append(record_id)
+    out: list[UnitBlock] = []
+    for registry, ids in by_registry.items():
+        for i in range(0, len(ids), _KEY_CHUNK):
+            stmt = sa.select(unit_block).where(
+                unit_block.c.registry == registry,
+                unit_block.c.record_id.in_(ids[i : i + _KEY_CHUNK]),
+            )
+            out.extend(block_from_row(r) for r in conn.execute(stmt))
+    return out
+
+
+def get_block(conn: sa.Connection, registry: str, record_id: str) -> UnitBlock | None:
+    found = _blocks_by_key(conn, [(registry, record_id)])
+    return found[0] if found else None
+
+
+def history(conn: sa.Connection, registry: str, record_id: str) -> list[tuple[int, UnitBlock]]:
+    """Every version of a block, oldest first."""
+    stmt = (
+        sa.select(unit_block_version.c.version, unit_block_version.c.content)
+        .where(
+            unit_block_version.c.registry == registry,
+            unit_block_version.c.record_id == record_id,
+        )
+        .order_by(unit_block_version.c.version)
+    )
+    return [(r[0], UnitBlock.from_json(json.loads(r[1]))) for r in conn.execute(stmt)]
+
+
+_MAX_CLASS = 64
+
+
+def _overlap_statement() -> sa.CompoundSelect:
+    branches = [
+        sa.select(unit_block).where(
+            unit_block.c.scheme == sa.bindparam("scheme"),
+            unit_block.c.scope == sa.bindparam("scope"),
+            unit_block.c.span_class == k,
+            unit_block.c.block_start >= sa.bindparam(f"lo{k}"),
+            unit_block.c.block_start <= sa.bindparam("end"),
+            unit_block.c.block_end >= sa.bindparam("start"),
+        )
+        for k in range(_MAX_CLASS)
+    ]
+    return sa.union_all(*branches)
+
+
+_OVERLAP = _overlap_statement()
+_MIN_BIGINT = -(2**63)
+
+
+def overlap_params(scheme: str, scope: str, start: int, end: int) -> dict[str, Any]:
+    params: dict[str, Any] = {"scheme": scheme, "scope": scope, "start": start, "end": end}
+    for k in range(_MAX_CLASS):
+        params[f"lo{k}"] = max(start - (1 << k) + 1, _MIN_BIGINT)
+    return params
+
+
+def overlapping(
+    conn: sa.Connection, scheme: str, scope: str, start: int, end: int
+) -> list[UnitBlock]:
+    """Current blocks of ``scheme``/``scope`` whose range intersects [start, end] (inclusive).
+    One index range probe per span class: cost follows the answer, not the index size."""
+    rows = conn.execute(_OVERLAP, overlap_params(scheme, scope, start, end))
+    return [block_from_row(r) for r in rows]
+
+
+def blocks(conn: sa.Connection, *, batch: int = 5000) -> Iterator[UnitBlock]:
+    """Every current block in (registry, record_id) order, streamed by keyset paging."""
+    last: tuple[str, str] = ("", "")
+    while True:
+        stmt = (
+            sa.select(unit_block)
+            .where(sa.tuple_(unit_block.c.registry, unit_block.c.record_id) > sa.tuple_(*last))
+            .order_by(unit_block.c.registry, unit_block.c.record_id)
+            .limit(batch)
+        )
+        rows = conn.execute(stmt).fetchall()
+        if not rows:
+            return
+        for r in rows:
+            yield block_from_row(r)
+        last = (rows[-1]._mapping["registry"], rows[-1]._mapping["record_id"])
+
+
+def quarantine(conn: sa.Connection, entries: Sequence[QuarantineEntry]) -> int:
+    """Keep failed records with their reason. The same raw payload of the same connector is
+    kept once (a re-sync meeting it again bumps ``attempts`` and the error)."""
+    if not entries:
+        return 0
+    now = datetime.now(UTC)
+    table = quarantine_table
+    rows = [
+        {
+            "connector": e.connector,
+            "stream": e.stream,
+            "ref": e.ref[:512],
+            "raw_hash": e.raw_hash,
+            "payload": e.payload if isinstance(e.payload, str) else json.dumps(
+                e.payload, ensure_ascii=False, sort_keys=True, default=str
+            ),
+            "stage": e.stage,
+            "error": e.error,
+            "created_at": now,
+            "attempts": 1,
+        }
+        for e in entries
+    ]
+    if conn.dialect.name == "postgresql":
+        stmt: Any = pg.insert(table)
+    else:
+        stmt = sqlite_dialect.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["connector", "raw_hash"],
+        set_={
+            "attempts": table.c.attempts + 1,
+            "error": stmt.excluded.error,
+            "ref": stmt.excluded.ref,
+        },
+    )
+    conn.execute(stmt, rows)
+    return len(rows)
+
+
+def content_fields() -> tuple[str, ...]:
+    return CONTENT_FIELDS

@@ -1,0 +1,79 @@
+"""Appending to a Merkle tree through its frontier, and an in-memory tree (pure functions).
+
+The frontier of a tree of size n is the list of perfect subtrees that tile ``[0, n)``: one per
+set bit of n, biggest first (:func:`frontier_nodes`). It is all an append needs: a new leaf
+completes at most log2(n) perfect subtrees, each the hash of a frontier node and the subtree
+just completed beside it. So an append writes O(log n) nodes and reads none beyond the
+frontier, which a store reads once per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from metaregistry.log.merkle import Node, NodeReader, TreeRangeError, node_hash, range_nodes
+
+__all__ = ["Frontier", "MemoryTree", "extend", "frontier_nodes"]
+
+#: Hashes of the frontier nodes by level.
+Frontier = dict[int, bytes]
+
+
+def frontier_nodes(size: int) -> list[Node]:
+    """The perfect subtrees tiling ``[0, size)``, biggest first. Requires size >= 0."""
+    return range_nodes(0, size)
+
+
+def extend(
+    frontier: Frontier, size: int, leaf_hashes: Iterable[bytes]
+) -> tuple[list[tuple[int, int, bytes]], int]:
+    """Append leaves to a tree of ``size`` whose frontier is ``frontier`` (updated in place).
+
+    Returns every node the appends completed as ``(level, index, hash)``, leaves included,
+    and the new size. Requires ``frontier`` to hold the hash of each node of
+    :func:`frontier_nodes` (size) under its level.
+    """
+    written: list[tuple[int, int, bytes]] = []
+    append = written.append
+    for h in leaf_hashes:
+        index, level = size, 0
+        append((0, index, h))
+        # Each trailing 1 bit of the index is a left sibling waiting on the frontier.
+        while index & 1:
+            h = node_hash(frontier.pop(level), h)
+            level += 1
+            index >>= 1
+            append((level, index, h))
+        frontier[level] = h
+        size += 1
+    return written, size
+
+
+class MemoryTree:
+    """A whole tree in memory: every perfect subtree of every level. For tests and exports."""
+
+    def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
+        self.levels: list[list[bytes]] = [[]]
+        self._frontier: Frontier = {}
+        self.append_all(leaf_hashes)
+
+    @property
+    def size(self) -> int:
+        return len(self.levels[0])
+
+    def append_all(self, leaf_hashes: Iterable[bytes]) -> None:
+        written, _ = extend(self._frontier, self.size, leaf_hashes)
+        for level, _index, h in written:
+            if level == len(self.levels):
+                self.levels.append([])
+            self.levels[level].append(h)
+
+    def read(self, nodes: Sequence[Node]) -> list[bytes]:
+        """A :data:`~metaregistry.log.merkle.NodeReader` over this tree."""
+        try:
+            return [self.levels[level][index] for level, index in nodes]
+        except IndexError:
+            raise TreeRangeError(f"tree of size {self.size} lacks one of {nodes}") from None
+
+    def reader(self) -> NodeReader:
+        return self.read
