@@ -22,6 +22,8 @@ _COMMAND_MODULES = (
     "metaregistry.serials.cli",
     "metaregistry.index.cli",
     "metaregistry.sync_cli",
+    "metaregistry.daemon",
+    "metaregistry.demo",
     "metaregistry.detect.cli",
     "metaregistry.log.cli",
     "metaregistry.api.cli",
@@ -30,7 +32,27 @@ _COMMAND_MODULES = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _AreaGroup(click.Group):
+    """Loads the areas' commands on first use, so importing this module imports no area
+    (area modules import ``settings_of`` from here)."""
+
+    _loaded = False
+
+    def _load(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            _register_commands(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._load()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_AreaGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -63,7 +85,7 @@ def pass_settings(ctx: click.Context) -> Settings:
     return settings_of(ctx)
 
 
-def _register_commands() -> None:
+def _register_commands(group: click.Group) -> None:
     for name in _COMMAND_MODULES:
         parent = name.rpartition(".")[0]
         try:
@@ -72,10 +94,7 @@ def _register_commands() -> None:
         except ModuleNotFoundError:
             continue
         module = importlib.import_module(name)
-        module.register(main)
-
-
-_register_commands()
+        module.register(group)
 
 
 if __name__ == "__main__":  # pragma: no cover

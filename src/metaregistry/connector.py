@@ -38,6 +38,7 @@ import httpx
 from metaregistry.model import UnitBlock
 
 __all__ = [
+    "SLUG",
     "Connector",
     "ConnectorConfig",
     "ConnectorError",
@@ -48,7 +49,6 @@ __all__ = [
     "RecordError",
     "RequestSpec",
     "RetriableSourceError",
-    "SLUG",
     "strip_personal_data",
 ]
 
@@ -146,7 +146,13 @@ class HttpStream(abc.ABC):
 
     @abc.abstractmethod
     def first_request(self, cursor: Mapping[str, Any] | None) -> RequestSpec | None:
-        """The request to start (or resume) from; ``cursor`` is the last committed one."""
+        """The request to start (or resume) from.
+
+        ``cursor`` is the cursor of the last committed page (None on the first run). When
+        that page was the stream's last, the engine adds ``"_complete": True`` to it: a
+        snapshot stream then starts over from the beginning (it may keep an ETag from the
+        cursor), an incremental stream continues after it (modified-since, last id). Otherwise
+        the previous run stopped midway and the stream resumes after that page."""
 
     @abc.abstractmethod
     def parse_page(self, response: httpx.Response, request: RequestSpec) -> Page:

@@ -20,7 +20,7 @@ from metaregistry.model import UnitBlock
 from metaregistry.schemas import validator
 from metaregistry.serials import SerialError
 
-__all__ = ["PreparedPage", "UNIT_BLOCK_SCHEMA", "prepare_page", "prepare_record"]
+__all__ = ["UNIT_BLOCK_SCHEMA", "PreparedPage", "prepare_page", "prepare_record"]
 
 UNIT_BLOCK_SCHEMA = "normalized/unit_block.schema.json"
 _TEXT_FIELDS = (
@@ -44,8 +44,10 @@ class PreparedPage:
 def _nfc(block: UnitBlock) -> None:
     for name in _TEXT_FIELDS:
         value = getattr(block, name)
-        if value is not None and not value.isascii() and not unicodedata.is_normalized(
-            "NFC", value
+        if (
+            value is not None
+            and not value.isascii()
+            and not unicodedata.is_normalized("NFC", value)
         ):
             setattr(block, name, unicodedata.normalize("NFC", value))
 

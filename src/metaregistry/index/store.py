@@ -120,7 +120,10 @@ def _existing(
     for registry, record_id in keys:
         by_registry[registry].append(record_id)
     stmt = sa.select(
-        unit_block.c.registry, unit_block.c.record_id, unit_block.c.version, unit_block.c.record_hash
+        unit_block.c.registry,
+        unit_block.c.record_id,
+        unit_block.c.version,
+        unit_block.c.record_hash,
     ).where(
         unit_block.c.registry == sa.bindparam("registry"),
         unit_block.c.record_id.in_(sa.bindparam("ids", expanding=True)),
@@ -335,9 +338,9 @@ def quarantine(conn: sa.Connection, entries: Sequence[QuarantineEntry]) -> int:
             "stream": e.stream,
             "ref": e.ref[:512],
             "raw_hash": e.raw_hash,
-            "payload": e.payload if isinstance(e.payload, str) else json.dumps(
-                e.payload, ensure_ascii=False, sort_keys=True, default=str
-            ),
+            "payload": e.payload
+            if isinstance(e.payload, str)
+            else json.dumps(e.payload, ensure_ascii=False, sort_keys=True, default=str),
             "stage": e.stage,
             "error": e.error,
             "created_at": now,

@@ -1,0 +1,154 @@
+"""``generic``: unit blocks pushed in the normalized format, as NDJSON or CSV.
+
+Any registry without a connector of its own (a token bridge, California's compliance
+registry, a registry that exports for us) can push its blocks this way. One object (NDJSON
+line) or row (CSV with the same column names) per block:
+
+* required: ``registry``, ``record_id``, ``serial``, ``status``;
+* parsed from the serial when absent: ``scheme``, ``scope``, ``block_start``, ``block_end``,
+  ``quantity`` (and project, vintage and country when the serial encodes them);
+* optional: every other content field of ``schemas/normalized/unit_block.schema.json``;
+* ignored: the computed fields ``observed_at``, ``raw_hash``, ``record_hash`` (never taken
+  from input), so ``metaregistry export`` output imports back unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from metaregistry.connector import Connector, FatalSourceError, RawRecord, RecordError
+from metaregistry.model import COMPUTED_FIELDS, CONTENT_FIELDS, UnitBlock
+from metaregistry.serials import SerialError, parse_serial
+
+__all__ = ["GenericConnector", "connector"]
+
+_INT_FIELDS = ("block_start", "block_end", "quantity")
+_DATE_FIELDS = ("vintage_start", "vintage_end", "status_date", "first_transfer_date")
+_FROM_SERIAL = ("scheme", "scope", "block_start", "block_end")
+MAX_LINE = 1_000_000  # bytes; a longer line is a broken file, not a record
+
+
+class GenericConnector(Connector):
+    name: ClassVar[str] = "generic"
+    registries: ClassVar[tuple[str, ...]] = ()
+    raw_schema: ClassVar[str | None] = "raw/generic/unit_block.schema.json"
+    description: ClassVar[str] = "Unit blocks pushed in the normalized format (NDJSON or CSV)"
+
+    def read_file(self, path: Path) -> Iterator[RawRecord]:
+        suffix = path.suffix.lower()
+        if suffix in (".ndjson", ".jsonl", ".json"):
+            yield from self._read_ndjson(path)
+        elif suffix == ".csv":
+            yield from self._read_csv(path)
+        else:
+            raise FatalSourceError(
+                f"{path}: generic imports .ndjson/.jsonl or .csv, not {suffix!r}"
+            )
+
+    def _read_ndjson(self, path: Path) -> Iterator[RawRecord]:
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                ref = f"{path.name}:{number}"
+                if not line.strip():
+                    continue
+                if len(line) > MAX_LINE:
+                    payload: dict[str, Any] = {"_unparsed": line[:2000].decode("utf-8", "replace")}
+                    yield RawRecord({"_error": f"line is {len(line)} bytes long", **payload}, ref)
+                    continue
+                try:
+                    value = json.loads(line)
+                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                    text = line.decode("utf-8", "replace").rstrip("\n")
+                    yield RawRecord({"_error": f"not JSON: {exc}", "_unparsed": text}, ref)
+                    continue
+                if not isinstance(value, dict):
+                    yield RawRecord(
+                        {"_error": "line is not a JSON object", "_unparsed": value}, ref
+                    )
+                    continue
+                yield RawRecord(value, ref)
+
+    def _read_csv(self, path: Path) -> Iterator[RawRecord]:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            missing = {"registry", "record_id", "serial", "status"} - set(reader.fieldnames or ())
+            if missing:
+                raise FatalSourceError(
+                    f"{path}: not a generic CSV, missing columns {sorted(missing)} "
+                    f"(found {reader.fieldnames})"
+                )
+            for row in reader:
+                payload = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
+                yield RawRecord(payload, f"{path.name}:{reader.line_num}")
+
+    def normalize(self, record: RawRecord) -> UnitBlock:
+        data = record.payload
+        if "_error" in data:
+            raise RecordError(str(data["_error"]), field="(line)", value=data.get("_unparsed"))
+        values: dict[str, Any] = {}
+        for name in CONTENT_FIELDS:
+            if name in data and data[name] is not None and data[name] != "":
+                values[name] = data[name]
+        for name in _INT_FIELDS:
+            if name in values:
+                values[name] = _as_int(name, values[name])
+        for name in _DATE_FIELDS:
+            if name in values:
+                values[name] = _as_date(name, values[name])
+        if any(name not in values for name in _FROM_SERIAL):
+            try:
+                parsed = parse_serial(str(values.get("serial", "")))
+            except SerialError as exc:
+                raise RecordError(str(exc), field="serial", value=values.get("serial")) from exc
+            values.setdefault("scheme", parsed.scheme)
+            values.setdefault("scope", parsed.scope)
+            values.setdefault("block_start", parsed.block_start)
+            values.setdefault("block_end", parsed.block_end)
+            values.setdefault("project_id", parsed.project_id)
+            values.setdefault("vintage_start", parsed.vintage_start)
+            values.setdefault("vintage_end", parsed.vintage_end)
+            values.setdefault("country", parsed.country)
+        values.setdefault("scope", "")
+        if "quantity" not in values and "block_start" in values and "block_end" in values:
+            values["quantity"] = values["block_end"] - values["block_start"] + 1
+        for name in ("registry", "record_id", "serial", "status", "scheme"):
+            if name not in values:
+                raise RecordError("is required", field=name, value=None)
+        for name in values:
+            if name in COMPUTED_FIELDS:  # pragma: no cover - CONTENT_FIELDS excludes them
+                raise RecordError("is computed, never taken from input", field=name)
+        return UnitBlock(**{k: v for k, v in values.items() if v is not None})
+
+
+def _as_int(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise RecordError("must be an integer", field=name, value=value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise RecordError("must be an integer", field=name, value=value)
+
+
+def _as_date(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise RecordError("must be a date YYYY-MM-DD", field=name, value=value)
+    try:
+        return dt.date.fromisoformat(value.strip()[:10]).isoformat()
+    except ValueError as exc:
+        raise RecordError("must be a date YYYY-MM-DD", field=name, value=value) from exc
+
+
+connector = GenericConnector()
+
+
+def dumps_csv_row(block: dict[str, Any], columns: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.DictWriter(buffer, fieldnames=columns).writerow(block)
+    return buffer.getvalue()

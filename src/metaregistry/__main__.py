@@ -1,0 +1,5 @@
+"""``python -m metaregistry``: the command line."""
+
+from metaregistry.cli import main
+
+main()

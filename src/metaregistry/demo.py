@@ -1,0 +1,219 @@
+"""``metaregistry demo``: the whole system on one machine, in one command.
+
+It generates a world with every pattern of DOMAIN.md planted, starts the five mock registries
+as real processes on real ports (with faults on), syncs every connector into SQLite, imports
+the registries outside the five (token bridges, California) through ``generic``, prints a
+summary, and keeps the daemon and the lookup API running until Ctrl-C (``--once``: exit after
+the summary). Everything lives under ``--dir`` (default ``./.demo``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+
+from metaregistry import plugins
+from metaregistry.index import store
+from metaregistry.index.db import create_engine, migrate
+from metaregistry.ingest import chunked, max_version_id, store_page, utc_stamp
+from metaregistry.settings import Settings
+
+__all__ = ["demo_command", "MOCKS"]
+
+#: The mock registries the demo starts, with the connector that syncs each.
+MOCKS = ("verra", "gold-standard", "srn-ppi", "tccr", "jcm")
+DEMO_FAULTS = "429=0.02,5xx=0.02,slow=0.01,truncate=0.01,repeat=0.01,malformed=0.001"
+
+
+def _settings(base: Path, urls: dict[str, str], tokens: dict[str, str], port: int) -> Settings:
+    from metaregistry.settings import load_settings
+
+    raw: dict[str, Any] = {
+        "database_url": f"sqlite:///{base / 'metaregistry.db'}",
+        "log": {"key_file": str(base / "log-key.pem"), "origin": "demo.metaregistry.local/log"},
+        "api": {"host": "127.0.0.1", "port": port, "rate_limit": 50, "burst": 100},
+        "connectors": {
+            name: {
+                "base_url": url,
+                "token": tokens[name],
+                "schedule": "interval:2m",
+                "timeout": 600,
+            }
+            for name, url in urls.items()
+        },
+    }
+    import tomli_w
+
+    config = base / "metaregistry.toml"
+    config.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    return load_settings(config, environ={})
+
+
+class _Bar:
+    def __init__(self) -> None:
+        self.state: dict[str, int] = {}
+
+    def __call__(self, name: str, pages: int, records: int) -> None:
+        self.state[name] = records
+        total = sum(self.state.values())
+        parts = " ".join(f"{n}={r:,}" for n, r in sorted(self.state.items()))
+        click.echo(f"\r\x1b[2Ksyncing: {total:,} records  [{parts}]", nl=False, err=True)
+
+
+def _import_generic(engine: sa.Engine, world: Path) -> tuple[int, int]:
+    connector = plugins.load("generic")
+    seen = quarantined = 0
+    for path in (
+        sorted((world / "generic").glob("*.ndjson")) if (world / "generic").is_dir() else []
+    ):
+        for chunk in chunked(connector.read_file(path), 2000):
+            with engine.begin() as conn:
+                result = store_page(conn, connector, chunk, observed_at=utc_stamp())
+            seen += result.seen
+            quarantined += len(result.quarantined)
+    return seen, quarantined
+
+
+def summary(engine: sa.Engine) -> dict[str, Any]:
+    """Per registry: blocks, units, quarantined; alerts by kind."""
+    ub = store.unit_block
+    q = store.quarantine_table
+    out: dict[str, Any] = {"registries": {}, "quarantined": {}, "alerts": {}, "links": {}}
+    with engine.connect() as conn:
+        for registry, blocks, units in conn.execute(
+            sa.select(ub.c.registry, sa.func.count(), sa.func.sum(ub.c.quantity))
+            .group_by(ub.c.registry)
+            .order_by(ub.c.registry)
+        ):
+            out["registries"][registry] = {"blocks": int(blocks), "units": int(units or 0)}
+        for connector, count in conn.execute(
+            sa.select(q.c.connector, sa.func.count())
+            .where(q.c.resolved_at.is_(None))
+            .group_by(q.c.connector)
+        ):
+            out["quarantined"][connector] = int(count)
+        try:
+            from metaregistry.detect import tables as detect_tables
+
+            alert = detect_tables.AlertRow.__table__  # type: ignore[attr-defined]
+            link = detect_tables.BlockLinkRow.__table__  # type: ignore[attr-defined]
+            out["alerts"] = dict(
+                Counter(
+                    {
+                        k: int(n)
+                        for k, n in conn.execute(
+                            sa.select(alert.c.kind, sa.func.count()).group_by(alert.c.kind)
+                        )
+                    }
+                )
+            )
+            out["links"] = {
+                k: int(n)
+                for k, n in conn.execute(
+                    sa.select(link.c.kind, sa.func.count()).group_by(link.c.kind)
+                )
+            }
+        except (ImportError, AttributeError):
+            pass
+    return out
+
+
+def _print_summary(data: dict[str, Any]) -> None:
+    click.echo("\nregistry               blocks          units")
+    for registry, row in data["registries"].items():
+        click.echo(f"  {registry:<18} {row['blocks']:>9,} {row['units']:>15,}")
+    click.echo(
+        "quarantined: " + (", ".join(f"{k}={v}" for k, v in data["quarantined"].items()) or "none")
+    )
+    click.echo(
+        "alerts:      "
+        + (", ".join(f"{k}={v}" for k, v in sorted(data["alerts"].items())) or "none")
+    )
+    click.echo(
+        "links:       "
+        + (", ".join(f"{k}={v}" for k, v in sorted(data["links"].items())) or "none")
+    )
+
+
+@click.command("demo")
+@click.option("--records", default=20_000, show_default=True, help="Size of the generated world.")
+@click.option("--seed", default=2026, show_default=True)
+@click.option(
+    "--dir", "base", default=Path(".demo"), type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option("--port", default=8080, show_default=True, help="Port of the lookup API.")
+@click.option("--faults", default=DEMO_FAULTS, show_default=True, help="Faults the mocks inject.")
+@click.option("--once", is_flag=True, help="Sync, print the summary and exit.")
+@click.option("--fresh/--keep", default=True, help="Start from an empty directory (default).")
+def demo_command(
+    records: int, seed: int, base: Path, port: int, faults: str, once: bool, fresh: bool
+) -> None:
+    """Generate a world, start the mock registries, sync, detect, serve the lookup API."""
+    from metaregistry.mock.server import spawn
+    from metaregistry.mock.world import generate_world
+    from metaregistry.sync import sync_connectors
+
+    if fresh and base.exists():
+        shutil.rmtree(base)
+    base.mkdir(parents=True, exist_ok=True)
+    world = base / "world"
+    if not (world / "truth.json").exists():
+        click.echo(f"generating a world of {records:,} records (seed {seed}) in {world}", err=True)
+        generate_world(seed, records, world)
+    tokens = {name: f"demo-token-{name}" for name in MOCKS}
+    with contextlib.ExitStack() as stack:
+        urls: dict[str, str] = {}
+        for name in MOCKS:
+            mock = stack.enter_context(spawn(name, world, faults=faults, token=tokens[name]))
+            urls[name] = mock.url
+            click.echo(f"mock {name:<14} {mock.url}", err=True)
+        settings = _settings(base, urls, tokens, port)
+        engine = create_engine(settings.database_url)
+        migrate(engine)
+        with engine.connect() as conn:
+            since = max_version_id(conn)
+        seen, bad = _import_generic(engine, world)
+        click.echo(
+            f"generic: imported {seen:,} records of bridges and CARB ({bad} quarantined)", err=True
+        )
+        report = asyncio.run(
+            sync_connectors(engine, settings, list(MOCKS), progress=_Bar(), detect=False)
+        )
+        click.echo("", err=True)
+        for source in report.sources:
+            click.echo(
+                f"  {source.connector:<14} {source.outcome:<7} {source.seen:>8,} records "
+                f"{source.pages:>5} pages {source.quarantined:>4} quarantined {source.seconds:6.1f}s"
+                + (f"  ({source.error})" if source.error else "")
+            )
+        from metaregistry.sync import publish_checkpoint, run_detection
+
+        run_detection(engine, since)
+        publish_checkpoint(engine, settings)
+        _print_summary(summary(engine))
+        (base / "summary.json").write_text(json.dumps(summary(engine), indent=2))
+        if once:
+            return
+        from metaregistry.daemon import Daemon
+
+        click.echo(f"\nlookup API and web page: http://127.0.0.1:{port}/   (Ctrl-C to stop)")
+        sys.stdout.flush()
+
+        async def run() -> None:
+            daemon = Daemon(engine=engine, settings=settings, names=list(MOCKS))
+            await daemon.run(serve_api=True, run_now=False)
+
+        asyncio.run(run())
+
+
+def register(group: click.Group) -> None:
+    group.add_command(demo_command)

@@ -1,0 +1,532 @@
+"""The sync engine: pages each source into the index, fault-isolated and resumable.
+
+For every connector, in its own task with its own timeout (one slow source never delays
+another), for every stream:
+
+1. resume from the last committed cursor (``sync_state``);
+2. fetch a page (retries: :mod:`metaregistry.retry`), parse it, run it through the pipeline;
+3. in ONE transaction: upsert the blocks, quarantine the failures, append the log leaves,
+   record what a snapshot saw, and commit the page's cursor. A crash (kill -9 anywhere) loses at
+   most the page in flight, which the next run fetches again; the upsert is idempotent, so no
+   duplicate versions either.
+
+When every stream of a connector was a snapshot that completed, records of that connector
+absent from it get a new version with status ``withdrawn``; nothing is ever deleted. Then the
+sync runs incremental detection over what changed and publishes a signed log checkpoint.
+
+A connector's sync runs on at most one process at a time: PostgreSQL holds a session advisory
+lock for the whole run (a dead daemon's lock goes with its connection, so another daemon takes
+over from the last committed cursor); SQLite, a single-host database, uses a lease on the
+``sync_run`` row, renewed with every page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from metaregistry.canonical import hash_json
+from metaregistry.connector import (
+    Connector,
+    ConnectorConfig,
+    FatalSourceError,
+    HttpStream,
+    Page,
+    RequestSpec,
+)
+from metaregistry.index import store
+from metaregistry.index.db import is_postgres
+from metaregistry.index.tables import SeenRow, SyncRunRow, SyncStateRow
+from metaregistry.ingest import append_version_leaves, max_version_id, now_utc, utc_stamp
+from metaregistry.model import Status, UnitBlock
+from metaregistry.pipeline import prepare_page
+from metaregistry.retry import RetryPolicy, fetch
+from metaregistry.settings import Settings
+
+__all__ = ["SourceReport", "SyncLockedError", "SyncReport", "sync_connector", "sync_connectors"]
+
+sync_run: sa.Table = SyncRunRow.__table__  # type: ignore[attr-defined]
+sync_state: sa.Table = SyncStateRow.__table__  # type: ignore[attr-defined]
+sync_seen: sa.Table = SeenRow.__table__  # type: ignore[attr-defined]
+
+LEASE = timedelta(minutes=2)
+DEFAULT_TIMEOUT = 1800.0
+ProgressFn = Callable[[str, int, int], None]
+
+
+class SyncLockedError(RuntimeError):
+    """Another process is syncing this connector right now."""
+
+
+@dataclass(slots=True)
+class SourceReport:
+    connector: str
+    outcome: str = "ok"  # ok, failed, timeout, locked
+    pages: int = 0
+    seen: int = 0
+    written: int = 0
+    quarantined: int = 0
+    withdrawn: int = 0
+    not_modified: int = 0
+    error: str | None = None
+    totals: dict[str, dict[str, int]] = field(default_factory=dict)
+    drift: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class SyncReport:
+    sources: list[SourceReport]
+    since_version_id: int = 0
+    detection: dict[str, Any] | None = None
+    checkpoint: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(s.outcome == "ok" for s in self.sources)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sources": [asdict(s) for s in self.sources],
+            "since_version_id": self.since_version_id,
+            "detection": self.detection,
+            "checkpoint": self.checkpoint,
+        }
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _lock_key(connector: str) -> int:
+    return 0x6D72_0000_0000 + zlib.crc32(connector.encode())
+
+
+@contextlib.contextmanager
+def connector_lock(engine: Engine, connector: str, owner: str) -> Iterator[int]:
+    """Claim the connector for this process; yields the new ``sync_run`` id."""
+    holder: sa.Connection | None = None
+    if is_postgres(engine):
+        holder = engine.connect()
+        got = holder.exec_driver_sql(f"SELECT pg_try_advisory_lock({_lock_key(connector)})")
+        if not got.scalar():
+            holder.rollback()
+            holder.close()
+            raise SyncLockedError(f"{connector}: another process is syncing it")
+        holder.commit()
+    try:
+        run_id = _start_run(engine, connector, owner, check_lease=holder is None)
+        yield run_id
+    finally:
+        if holder is not None:
+            holder.exec_driver_sql(f"SELECT pg_advisory_unlock({_lock_key(connector)})")
+            holder.commit()
+            holder.close()
+
+
+def _start_run(engine: Engine, connector: str, owner: str, *, check_lease: bool) -> int:
+    now = now_utc()
+    with engine.begin() as conn:
+        running = conn.execute(
+            sa.select(sync_run.c.id, sync_run.c.owner, sync_run.c.heartbeat_at).where(
+                sync_run.c.connector == connector, sync_run.c.outcome == "running"
+            )
+        ).fetchall()
+        for run in running:
+            beat = (
+                run.heartbeat_at
+                if run.heartbeat_at.tzinfo
+                else run.heartbeat_at.replace(tzinfo=now.tzinfo)
+            )
+            if check_lease and now - beat < LEASE:
+                raise SyncLockedError(f"{connector}: run {run.id} of {run.owner} holds the lease")
+            conn.execute(
+                sync_run.update()
+                .where(sync_run.c.id == run.id)
+                .values(outcome="abandoned", finished_at=now, error=f"taken over by {owner}")
+            )
+        return int(
+            conn.execute(
+                sync_run.insert().values(
+                    connector=connector,
+                    owner=owner,
+                    started_at=now,
+                    heartbeat_at=now,
+                    outcome="running",
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+        )
+
+
+def _finish_run(engine: Engine, run_id: int, report: SourceReport) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sync_run.update()
+            .where(sync_run.c.id == run_id)
+            .values(
+                finished_at=now_utc(),
+                outcome=report.outcome,
+                pages=report.pages,
+                records_seen=report.seen,
+                records_written=report.written,
+                quarantined=report.quarantined,
+                withdrawn=report.withdrawn,
+                error=report.error,
+                source_totals=json.dumps({"totals": report.totals, "drift": report.drift}),
+            )
+        )
+
+
+def _load_cursor(conn: sa.Connection, connector: str, stream: str) -> tuple[Any, int | None]:
+    row = conn.execute(
+        sa.select(sync_state.c.cursor, sync_state.c.snapshot_run).where(
+            sync_state.c.connector == connector, sync_state.c.stream == stream
+        )
+    ).first()
+    if row is None:
+        return None, None
+    return json.loads(row.cursor), row.snapshot_run
+
+
+def _save_cursor(
+    conn: sa.Connection,
+    connector: str,
+    stream: str,
+    cursor: Mapping[str, Any],
+    snapshot: int | None,
+) -> None:
+    values = {"cursor": json.dumps(cursor, sort_keys=True), "snapshot_run": snapshot}
+    updated = conn.execute(
+        sync_state.update()
+        .where(sync_state.c.connector == connector, sync_state.c.stream == stream)
+        .values(updated_at=now_utc(), **values)
+    )
+    if updated.rowcount == 0:
+        conn.execute(
+            sync_state.insert().values(
+                connector=connector, stream=stream, updated_at=now_utc(), **values
+            )
+        )
+
+
+class _StreamRun:
+    """One stream of one connector in one run."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        connector: Connector,
+        stream: HttpStream,
+        run_id: int,
+        report: SourceReport,
+        progress: ProgressFn | None,
+    ) -> None:
+        self.engine = engine
+        self.connector = connector
+        self.stream = stream
+        self.run_id = run_id
+        self.report = report
+        self.progress = progress
+        self.completed = False
+        self.snapshot_id: int | None = None
+
+    async def run(
+        self, client: httpx.AsyncClient, policy: RetryPolicy, stop: asyncio.Event | None = None
+    ) -> None:
+        cursor, snapshot = await asyncio.to_thread(self._load)
+        resuming = cursor is not None and not cursor.get("_complete")
+        if self.stream.mode == "snapshot":
+            # A snapshot resumed after a crash keeps the id it started with, so the records
+            # seen before the crash still count as seen.
+            self.snapshot_id = snapshot if (resuming and snapshot) else self.run_id
+        request = self.stream.first_request(cursor)
+        tokens: set[str] = set()
+        while request is not None:
+            if stop is not None and stop.is_set():
+                return  # graceful shutdown: the last page is committed, resume from it
+            if request.token:
+                if request.token in tokens:
+                    raise FatalSourceError(
+                        f"{self.connector.name}/{self.stream.name}: page token "
+                        f"{request.token!r} came back; stopping instead of looping"
+                    )
+                tokens.add(request.token)
+            page = await self._fetch_page(client, request, policy)
+            await asyncio.to_thread(self._store, page)
+            request = page.next_request
+        self.completed = True
+
+    async def _fetch_page(
+        self, client: httpx.AsyncClient, request: RequestSpec, policy: RetryPolicy
+    ) -> Page:
+        parsed: list[Page] = []
+
+        async def parse(response: httpx.Response) -> None:
+            parsed.append(self.stream.parse_page(response, request))
+
+        await fetch(client, request, policy=policy, parse=parse)
+        return parsed[-1]
+
+    def _load(self) -> tuple[Any, int | None]:
+        with self.engine.connect() as conn:
+            return _load_cursor(conn, self.connector.name, self.stream.name)
+
+    def _store(self, page: Page) -> None:
+        report = self.report
+        observed_at = utc_stamp()
+        prepared = prepare_page(self.connector, page.records, observed_at)
+        cursor = dict(page.cursor)
+        if page.next_request is None:
+            cursor["_complete"] = True
+        with self.engine.begin() as conn:
+            upserted = store.upsert_blocks(
+                conn,
+                prepared.blocks,
+                connector=self.connector.name,
+                raw_payloads=prepared.raw_payloads,
+            )
+            append_version_leaves(conn, upserted.versions)
+            store.quarantine(conn, prepared.quarantined)
+            if self.snapshot_id is not None and prepared.blocks:
+                self._mark_seen(conn, prepared.blocks)
+            _save_cursor(conn, self.connector.name, self.stream.name, cursor, self.snapshot_id)
+            report.pages += 1
+            report.seen += len(page.records)
+            report.written += upserted.written
+            report.quarantined += len(prepared.quarantined)
+            report.not_modified += int(page.not_modified)
+            if page.totals:
+                report.totals[self.stream.name] = dict(page.totals)
+            conn.execute(
+                sync_run.update()
+                .where(sync_run.c.id == self.run_id)
+                .values(
+                    heartbeat_at=now_utc(),
+                    pages=report.pages,
+                    records_seen=report.seen,
+                    records_written=report.written,
+                    quarantined=report.quarantined,
+                )
+            )
+        if self.progress is not None:
+            self.progress(self.connector.name, report.pages, report.seen)
+
+    def _mark_seen(self, conn: sa.Connection, blocks: Sequence[UnitBlock]) -> None:
+        rows = [
+            {"run_id": self.snapshot_id, "registry": b.registry, "record_id": b.record_id}
+            for b in blocks
+        ]
+        conn.execute(store.insert_ignore(conn, sync_seen), rows)
+
+
+def _withdraw_missing(engine: Engine, connector: str, snapshot_ids: set[int]) -> int:
+    """New ``withdrawn`` versions for live records of ``connector`` that no completed
+    snapshot of this run saw. Runs only after every stream completed."""
+    ub = store.unit_block
+    seen_exists = (
+        sa.select(sa.literal(1))
+        .where(
+            sync_seen.c.run_id.in_(snapshot_ids),
+            sync_seen.c.registry == ub.c.registry,
+            sync_seen.c.record_id == ub.c.record_id,
+        )
+        .exists()
+    )
+    stamp = utc_stamp()
+    withdrawn = 0
+    with engine.begin() as conn:
+        rows = conn.execute(
+            sa.select(ub).where(
+                ub.c.connector == connector,
+                ub.c.status != Status.WITHDRAWN.value,
+                ~seen_exists,
+            )
+        ).fetchall()
+        blocks: list[UnitBlock] = []
+        for row in rows:
+            block = store.block_from_row(row)
+            block.status = Status.WITHDRAWN.value
+            block.status_reason = (
+                f"absent from the completed snapshot of sync run {max(snapshot_ids)}"
+            )
+            block.status_date = stamp[:10]
+            block.observed_at = stamp
+            block.record_hash = hash_json(block.content())
+            blocks.append(block)
+        for chunk_start in range(0, len(blocks), 2000):
+            chunk = blocks[chunk_start : chunk_start + 2000]
+            upserted = store.upsert_blocks(conn, chunk, connector=connector)
+            append_version_leaves(conn, upserted.versions)
+            withdrawn += upserted.written
+        conn.execute(sync_seen.delete().where(sync_seen.c.run_id.in_(snapshot_ids)))
+    return withdrawn
+
+
+def _reconcile(report: SourceReport, seen_by_stream: Mapping[str, int]) -> None:
+    for stream, totals in report.totals.items():
+        expected = totals.get("records")
+        if expected is not None and expected != seen_by_stream.get(stream, 0):
+            report.drift.append(
+                f"{stream}: source reports {expected} records, sync saw "
+                f"{seen_by_stream.get(stream, 0)}"
+            )
+
+
+async def sync_connector(
+    engine: Engine,
+    connector: Connector,
+    config: ConnectorConfig,
+    *,
+    owner: str | None = None,
+    policy: RetryPolicy | None = None,
+    progress: ProgressFn | None = None,
+    client: httpx.AsyncClient | None = None,
+    stop: asyncio.Event | None = None,
+) -> SourceReport:
+    """Sync every stream of one connector. With ``stop`` set, it ends after the page in
+    flight is committed (graceful shutdown). Errors end up in the report, never raised
+    (except cancellation), so one source cannot break another."""
+    report = SourceReport(connector=connector.name)
+    started = time.monotonic()
+    owner = owner or default_owner()
+    policy = policy or RetryPolicy()
+    try:
+        streams = list(connector.streams(config))
+    except FatalSourceError as exc:
+        report.outcome, report.error = "failed", str(exc)
+        return report
+    if not streams:
+        report.outcome, report.error = "failed", f"{connector.name} has no HTTP streams"
+        return report
+    try:
+        lock = connector_lock(engine, connector.name, owner)
+        run_id = await asyncio.to_thread(lock.__enter__)
+    except SyncLockedError as exc:
+        report.outcome, report.error = "locked", str(exc)
+        return report
+    own_client = client is None
+    http = client or httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
+    runs = [_StreamRun(engine, connector, s, run_id, report, progress) for s in streams]
+    try:
+        seen_by_stream: dict[str, int] = {}
+        for run in runs:
+            before = report.seen
+            await run.run(http, policy, stop)
+            if not run.completed:
+                report.outcome, report.error = "stopped", "shutdown before the stream finished"
+                break
+            seen_by_stream[run.stream.name] = report.seen - before
+        _reconcile(report, seen_by_stream)
+        if report.outcome == "ok" and all(
+            r.stream.mode == "snapshot" and r.completed for r in runs
+        ):
+            # Withdraw only on a snapshot known to be whole: a 304 listed nothing, and a
+            # quarantined record may be one we hold under a key we could not read.
+            ids = {r.snapshot_id for r in runs if r.snapshot_id is not None}
+            if report.not_modified == 0 and report.quarantined == 0:
+                report.withdrawn = await asyncio.to_thread(
+                    _withdraw_missing, engine, connector.name, ids
+                )
+    except FatalSourceError as exc:
+        report.outcome, report.error = "failed", str(exc)
+    except asyncio.CancelledError:
+        report.outcome, report.error = "timeout", "cancelled before the sync finished"
+        raise
+    except Exception as exc:  # an unforeseen bug in one connector must not stop the others
+        report.outcome, report.error = "failed", f"{type(exc).__name__}: {exc}"
+    finally:
+        report.seconds = time.monotonic() - started
+        if own_client:
+            await http.aclose()
+        await asyncio.shield(asyncio.to_thread(_finish_run, engine, run_id, report))
+        await asyncio.to_thread(lock.__exit__, None, None, None)
+    return report
+
+
+def connector_timeout(config: ConnectorConfig, default: float = DEFAULT_TIMEOUT) -> float:
+    value = config.options.get("timeout", default)
+    return float(value)
+
+
+async def sync_connectors(
+    engine: Engine,
+    settings: Settings,
+    names: Sequence[str] | None = None,
+    *,
+    owner: str | None = None,
+    policy: RetryPolicy | None = None,
+    progress: ProgressFn | None = None,
+    detect: bool = True,
+    checkpoint: bool = True,
+) -> SyncReport:
+    """Sync the named connectors (default: every configured one with a base URL)
+    concurrently, each within its own timeout; then detect and publish a checkpoint."""
+    from metaregistry import plugins
+
+    if names is None:
+        names = [n for n, c in settings.connectors.items() if c.base_url]
+    with engine.connect() as conn:
+        since = max_version_id(conn)
+    connectors = {name: plugins.load(name) for name in names}
+
+    async def one(name: str) -> SourceReport:
+        config = settings.connector(name)
+        try:
+            return await asyncio.wait_for(
+                sync_connector(
+                    engine,
+                    connectors[name],
+                    config,
+                    owner=owner,
+                    policy=policy,
+                    progress=progress,
+                ),
+                timeout=connector_timeout(config),
+            )
+        except TimeoutError:
+            return SourceReport(
+                connector=name,
+                outcome="timeout",
+                error=f"did not finish within {connector_timeout(config):.0f}s; resumes next run",
+            )
+
+    reports = list(await asyncio.gather(*(one(n) for n in names)))
+    result = SyncReport(sources=reports, since_version_id=since)
+    if detect:
+        result.detection = await asyncio.to_thread(run_detection, engine, since)
+    if checkpoint:
+        result.checkpoint = await asyncio.to_thread(publish_checkpoint, engine, settings)
+    return result
+
+
+def run_detection(engine: Engine, since_version_id: int) -> dict[str, Any]:
+    """Incremental detection over the versions written after ``since_version_id``."""
+    from metaregistry.detect import engine as detect_engine
+
+    with engine.begin() as conn:
+        summary = detect_engine.detect_incremental(conn, since_version_id)
+    return summary if isinstance(summary, dict) else dict(vars(summary))
+
+
+def publish_checkpoint(engine: Engine, settings: Settings) -> str | None:
+    """Sign and store a checkpoint of the log after a sync; returns its text."""
+    from metaregistry.log import store as log_store
+    from metaregistry.log.keyfile import FileSigner
+
+    signer = FileSigner.open(settings.log_key_file, settings.log_origin)
+    with engine.begin() as conn:
+        signed = log_store.publish_checkpoint(conn, signer, settings.log_origin)
+    return signed.note

@@ -1,0 +1,301 @@
+"""Commands around getting data in and out: sync, import, export, quarantine, connectors,
+config, daemon, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from metaregistry import plugins
+from metaregistry.cli import settings_of
+from metaregistry.connector import ConnectorError
+from metaregistry.index import store
+from metaregistry.index.db import create_engine, migrate
+from metaregistry.ingest import chunked, max_version_id, store_page, utc_stamp
+from metaregistry.settings import mask_secrets
+
+__all__ = ["register", "writer_engine"]
+
+
+def writer_engine(ctx: click.Context) -> Engine:
+    settings = settings_of(ctx)
+    engine = create_engine(settings.database_url)
+    migrate(engine)
+    return engine
+
+
+class _Progress:
+    """One status line on stderr, rewritten in place when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, tuple[int, int]] = {}
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, name: str, pages: int, records: int) -> None:
+        self.state[name] = (pages, records)
+        line = "  ".join(
+            f"{n}: {r:,} records/{p} pages" for n, (p, r) in sorted(self.state.items())
+        )
+        if self.tty:
+            click.echo(f"\r\x1b[2K{line}", nl=False, err=True)
+        elif pages % 20 == 1:
+            click.echo(line, err=True)
+
+    def done(self) -> None:
+        if self.tty and self.state:
+            click.echo("", err=True)
+
+
+@click.command("sync")
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--no-detect", is_flag=True, help="Skip detection after the sync.")
+@click.pass_context
+def sync_command(
+    ctx: click.Context, names: tuple[str, ...], as_json: bool, no_detect: bool
+) -> None:
+    """Sync the named connectors (default: every one configured with a base_url)."""
+    from metaregistry.sync import sync_connectors
+
+    settings = settings_of(ctx)
+    engine = writer_engine(ctx)
+    progress = _Progress()
+    try:
+        report = asyncio.run(
+            sync_connectors(
+                engine, settings, list(names) or None, progress=progress, detect=not no_detect
+            )
+        )
+    except plugins.PluginError as exc:
+        raise click.ClickException(str(exc)) from exc
+    progress.done()
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        for source in report.sources:
+            line = (
+                f"{source.connector:<16} {source.outcome:<8} pages={source.pages} "
+                f"seen={source.seen} written={source.written} quarantined={source.quarantined} "
+                f"withdrawn={source.withdrawn} ({source.seconds:.1f}s)"
+            )
+            click.echo(line)
+            if source.error:
+                click.echo(f"  error: {source.error}")
+            for drift in source.drift:
+                click.echo(f"  drift: {drift}")
+        if report.checkpoint:
+            click.echo("checkpoint:\n" + report.checkpoint)
+    if not report.sources:
+        raise click.ClickException("no connector to sync: configure [connectors.NAME] base_url")
+    if not report.ok:
+        ctx.exit(1)
+
+
+@click.command("import")
+@click.argument("connector_name", metavar="CONNECTOR")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--no-detect", is_flag=True, help="Skip detection after the import.")
+@click.pass_context
+def import_command(
+    ctx: click.Context, connector_name: str, files: tuple[Path, ...], no_detect: bool
+) -> None:
+    """Import export FILES through CONNECTOR. Bad records are quarantined with their reason;
+    exits 1 naming them when any was."""
+    try:
+        connector = plugins.load(connector_name)
+    except plugins.PluginError as exc:
+        raise click.ClickException(str(exc)) from exc
+    engine = writer_engine(ctx)
+    with engine.connect() as conn:
+        since = max_version_id(conn)
+    totals = {"seen": 0, "written": 0, "unchanged": 0}
+    failures: list[str] = []
+    for path in files:
+        try:
+            for chunk in chunked(connector.read_file(path), 2000):
+                with engine.begin() as conn:
+                    result = store_page(conn, connector, chunk, observed_at=utc_stamp())
+                totals["seen"] += result.seen
+                totals["written"] += result.written
+                totals["unchanged"] += result.unchanged
+                failures.extend(f"{q.ref}: {q.error}" for q in result.quarantined)
+        except ConnectorError as exc:
+            raise click.ClickException(f"{path}: {exc}") from exc
+    click.echo(
+        f"{connector_name}: {totals['seen']} records, {totals['written']} written, "
+        f"{totals['unchanged']} unchanged, {len(failures)} quarantined"
+    )
+    settings = settings_of(ctx)
+    if not no_detect:
+        from metaregistry.sync import publish_checkpoint, run_detection
+
+        summary = run_detection(engine, since)
+        click.echo(f"detection: {json.dumps(summary, default=str)}")
+        publish_checkpoint(engine, settings)
+    if failures:
+        for line in failures[:50]:
+            click.echo(f"quarantined {line}", err=True)
+        if len(failures) > 50:
+            click.echo(
+                f"... and {len(failures) - 50} more (metaregistry quarantine list)", err=True
+            )
+        ctx.exit(1)
+
+
+@click.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def export_command(ctx: click.Context, file: Path) -> None:
+    """Write every current block to FILE as NDJSON in the generic format (re-importable)."""
+    engine = writer_engine(ctx)
+    count = 0
+    with engine.connect() as conn, file.open("w", encoding="utf-8") as out:
+        for block in store.blocks(conn):
+            out.write(json.dumps(block.to_json(), ensure_ascii=False, sort_keys=True) + "\n")
+            count += 1
+    click.echo(f"exported {count} blocks to {file}")
+
+
+@click.group("quarantine")
+def quarantine_group() -> None:
+    """Records that failed validation or normalization, kept with their reason."""
+
+
+def _quarantine_rows(engine: Engine, *, include_resolved: bool = False) -> list[Any]:
+    table = store.quarantine_table
+    stmt = sa.select(table).order_by(table.c.id)
+    if not include_resolved:
+        stmt = stmt.where(table.c.resolved_at.is_(None))
+    with engine.connect() as conn:
+        return list(conn.execute(stmt).mappings())
+
+
+def _row_json(row: Any, *, payload: bool) -> dict[str, Any]:
+    out = {
+        "id": row["id"],
+        "connector": row["connector"],
+        "stream": row["stream"],
+        "ref": row["ref"],
+        "stage": row["stage"],
+        "error": row["error"],
+        "attempts": row["attempts"],
+        "created_at": row["created_at"].isoformat() if row["created_at"] else None,
+        "resolved_at": row["resolved_at"].isoformat() if row["resolved_at"] else None,
+    }
+    if payload:
+        out["payload"] = (
+            json.loads(row["payload"]) if row["payload"][:1] in "{[" else row["payload"]
+        )
+    return out
+
+
+@quarantine_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--all", "include_resolved", is_flag=True, help="Include resolved entries.")
+@click.pass_context
+def quarantine_list(ctx: click.Context, as_json: bool, include_resolved: bool) -> None:
+    rows = _quarantine_rows(writer_engine(ctx), include_resolved=include_resolved)
+    if as_json:
+        click.echo(json.dumps([_row_json(r, payload=False) for r in rows], indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['id']:>6}  {r['connector']:<14} {r['ref']:<32} {r['error'][:100]}")
+    click.echo(f"{len(rows)} quarantined", err=True)
+
+
+@quarantine_group.command("show")
+@click.argument("entry_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def quarantine_show(ctx: click.Context, entry_id: int, as_json: bool) -> None:
+    rows = [
+        r
+        for r in _quarantine_rows(writer_engine(ctx), include_resolved=True)
+        if r["id"] == entry_id
+    ]
+    if not rows:
+        raise click.ClickException(f"no quarantine entry {entry_id}")
+    data = _row_json(rows[0], payload=True)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        for key, value in data.items():
+            shown = json.dumps(value, indent=2, ensure_ascii=False) if key == "payload" else value
+            click.echo(f"{key}: {shown}")
+
+
+@quarantine_group.command("retry")
+@click.argument("entry_ids", type=int, nargs=-1)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def quarantine_retry(ctx: click.Context, entry_ids: tuple[int, ...], as_json: bool) -> None:
+    """Run quarantined records through the pipeline again (all open ones by default), for
+    example after a connector was fixed. Those that pass are stored and marked resolved."""
+    from metaregistry.quarantine import retry_entries
+
+    engine = writer_engine(ctx)
+    outcome = retry_entries(engine, list(entry_ids) or None)
+    if as_json:
+        click.echo(json.dumps(outcome, indent=2))
+    else:
+        click.echo(f"resolved {len(outcome['resolved'])}, still failing {len(outcome['failing'])}")
+    if outcome["failing"]:
+        ctx.exit(1)
+
+
+@click.command("connectors")
+@click.option("--json", "as_json", is_flag=True)
+def connectors_command(as_json: bool) -> None:
+    """List the installed connectors (entry-point group metaregistry.connectors)."""
+    out = []
+    for name in plugins.available():
+        try:
+            c = plugins.load(name)
+            out.append(
+                {"name": name, "description": c.description, "registries": list(c.registries)}
+            )
+        except plugins.PluginError as exc:
+            out.append({"name": name, "error": str(exc)})
+    if as_json:
+        click.echo(json.dumps(out, indent=2))
+        return
+    for item in out:
+        click.echo(f"{item['name']:<16} {item.get('description') or item.get('error', '')}")
+
+
+@click.command("config")
+@click.pass_context
+def config_command(ctx: click.Context) -> None:
+    """Show the effective configuration (file + environment), secrets masked."""
+    settings = settings_of(ctx)
+    data = dict(settings.raw)
+    data["database_url"] = settings.database_url
+    data.setdefault("log", {})
+    data["log"] = {
+        "key_file": str(settings.log_key_file),
+        "origin": settings.log_origin,
+        **data["log"],
+    }
+    data["_source"] = str(settings.source) if settings.source else "(defaults and environment)"
+    click.echo(json.dumps(mask_secrets(data), indent=2, default=str))
+
+
+def register(group: click.Group) -> None:
+    for command in (
+        sync_command,
+        import_command,
+        export_command,
+        quarantine_group,
+        connectors_command,
+        config_command,
+    ):
+        group.add_command(command)
