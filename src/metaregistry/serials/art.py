@@ -23,9 +23,10 @@ year becomes ``YYYY-01-01 .. YYYY-12-31``. A serial without ``to`` names one uni
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
-from metaregistry.serials.parsed import ParsedSerial, SerialError
+from metaregistry.serials.parsed import MAX_BLOCK_NUMBER, ParsedSerial, SerialError
 from metaregistry.serials.tokens import (
     block_range,
     country,
@@ -35,6 +36,9 @@ from metaregistry.serials.tokens import (
     vintage_year,
 )
 
+_SHAPE: Final = re.compile(
+    r"(ART|FCPF)-([A-Z]{2})-(\d+)-(\d{4})-(\d+)-(\d+)(?: to (\d+))?", re.ASCII
+)
 _FIELDS: Final = ("program", "country", "program_id", "vintage", "batch", "block_start")
 #: Serial prefix -> scheme.
 PROGRAMS: Final = {"ART": "art", "FCPF": "fcpf"}
@@ -49,30 +53,48 @@ class ArtGrammar:
         return text.startswith(("ART-", "FCPF-"))
 
     def parse(self, text: str) -> ParsedSerial:
+        """One regex match for a well-formed serial; :meth:`read_tokens` for the rest."""
+        shape = _SHAPE.fullmatch(text)
+        if shape is None:
+            return self.read_tokens(text)
+        program, country, program_id, year, batch, first, last = shape.groups()
+        start = int(first)
+        end = start if last is None else int(last)
+        if start > end or end > MAX_BLOCK_NUMBER or year == "0000":
+            return self.read_tokens(text)
+        return _result(program, country, program_id, year, batch, start, end)
+
+    def read_tokens(self, text: str) -> ParsedSerial:
+        """The token-by-token reader: the reference for :meth:`parse`, and its errors."""
         head, end = split_range(text, text)
         tokens = head.split("-")
         need(text, tokens, len(_FIELDS), _FIELDS)
         program = tokens[0]
-        scheme = PROGRAMS.get(program)
-        if scheme is None:
+        if program not in PROGRAMS:
             raise SerialError.at(text, program, "program", "is not ART or FCPF")
         program_id = digits(text, tokens[2], "program_id")
-        vintage_start, vintage_end = vintage_year(text, tokens[3])
+        vintage_year(text, tokens[3])
         batch = digits(text, tokens[4], "batch")
         start, last = block_range(text, tokens[5], tokens[5] if end is None else end)
-        return ParsedSerial(
-            family=self.family,
-            scheme=scheme,
-            scope=batch,
-            block_start=start,
-            block_end=last,
-            project_id="ART" + program_id,
-            vintage_start=vintage_start,
-            vintage_end=vintage_end,
-            country=country(text, tokens[1]),
-            batch=batch,
-            extras=(("program", program),),
-        )
+        return _result(program, country(text, tokens[1]), program_id, tokens[3], batch, start, last)
+
+
+def _result(
+    program: str, country: str, program_id: str, year: str, batch: str, start: int, end: int
+) -> ParsedSerial:
+    return ParsedSerial(
+        "art",
+        PROGRAMS[program],
+        batch,
+        start,
+        end,
+        project_id="ART" + program_id,
+        vintage_start=year + "-01-01",
+        vintage_end=year + "-12-31",
+        country=country,
+        batch=batch,
+        extras=(("program", program),),
+    )
 
 
 #: The one ART grammar instance the registry uses.

@@ -21,9 +21,10 @@ vintage year becomes ``YYYY-01-01 .. YYYY-12-31``. A serial without ``to`` names
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
-from metaregistry.serials.parsed import ParsedSerial, SerialError
+from metaregistry.serials.parsed import MAX_BLOCK_NUMBER, ParsedSerial, SerialError
 from metaregistry.serials.tokens import (
     block_range,
     country,
@@ -33,6 +34,11 @@ from metaregistry.serials.tokens import (
     vintage_year,
 )
 
+_SHAPE: Final = re.compile(
+    r"CAR-([A-Za-z0-9]+)-([A-Z]{2})-(\d+)-(\d+)-(\d+)-([A-Z]+)-(\d{4})-(\d+)-(\d+)"
+    r"(?: to (\d+))?",
+    re.ASCII,
+)
 _FIELDS: Final = (
     "program",
     "unit_type",
@@ -57,6 +63,23 @@ class CarGrammar:
         return text.startswith("CAR-")
 
     def parse(self, text: str) -> ParsedSerial:
+        """One regex match for a well-formed serial; :meth:`read_tokens` for the rest."""
+        shape = _SHAPE.fullmatch(text)
+        if shape is None:
+            return self.read_tokens(text)
+        unit_type, country, project, type_code, developer, state, year, batch, first, last = (
+            shape.groups()
+        )
+        start = int(first)
+        end = start if last is None else int(last)
+        if start > end or end > MAX_BLOCK_NUMBER or year == "0000":
+            return self.read_tokens(text)
+        return _result(
+            unit_type, country, project, type_code, developer, state, year, batch, start, end
+        )
+
+    def read_tokens(self, text: str) -> ParsedSerial:
+        """The token-by-token reader: the reference for :meth:`parse`, and its errors."""
         head, end = split_range(text, text)
         tokens = head.split("-")
         need(text, tokens, len(_FIELDS), _FIELDS)
@@ -71,27 +94,45 @@ class CarGrammar:
         state = tokens[6]
         if not (state.isalpha() and state.isascii() and state.isupper()):
             raise SerialError.at(text, state, "state", "is not a state abbreviation")
-        vintage_start, vintage_end = vintage_year(text, tokens[7])
+        vintage_year(text, tokens[7])
         batch = digits(text, tokens[8], "batch")
         start, last = block_range(text, tokens[9], tokens[9] if end is None else end)
-        return ParsedSerial(
-            family=self.family,
-            scheme="car",
-            scope=batch,
-            block_start=start,
-            block_end=last,
-            project_id="CAR" + project,
-            vintage_start=vintage_start,
-            vintage_end=vintage_end,
-            country=country(text, tokens[2]),
-            batch=batch,
-            extras=(
-                ("unit_type", unit_type),
-                ("project_type_code", type_code),
-                ("developer_code", developer),
-                ("state", state),
-            ),
-        )
+        return _result(
+            unit_type, country(text, tokens[2]), project, type_code, developer, state,
+            tokens[7], batch, start, last,
+        )  # fmt: skip
+
+
+def _result(
+    unit_type: str,
+    country: str,
+    project: str,
+    type_code: str,
+    developer: str,
+    state: str,
+    year: str,
+    batch: str,
+    start: int,
+    end: int,
+) -> ParsedSerial:
+    return ParsedSerial(
+        "car",
+        "car",
+        batch,
+        start,
+        end,
+        project_id="CAR" + project,
+        vintage_start=year + "-01-01",
+        vintage_end=year + "-12-31",
+        country=country,
+        batch=batch,
+        extras=(
+            ("unit_type", unit_type),
+            ("project_type_code", type_code),
+            ("developer_code", developer),
+            ("state", state),
+        ),
+    )
 
 
 #: The one CAR grammar instance the registry uses.

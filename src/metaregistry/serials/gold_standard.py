@@ -18,10 +18,16 @@ serial; the helper hands those to the CDM grammar and checks the quantity the sa
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from metaregistry.serials.cdm import CDM
-from metaregistry.serials.parsed import MAX_BLOCK_NUMBER, ParsedSerial, SerialError
+from metaregistry.serials.parsed import (
+    MAX_BLOCK_NUMBER,
+    MAX_SERIAL_LENGTH,
+    ParsedSerial,
+    SerialError,
+)
 from metaregistry.serials.tokens import block_range, country, digits, number, vintage_year
 
 _FIELDS: Final = (
@@ -36,6 +42,10 @@ _FIELDS: Final = (
     "block_end",
 )
 _PREFIX_TOKENS: Final = 7
+_COLUMNS: Final = "gold-standard-columns"
+_SHAPE: Final = re.compile(
+    r"(GS\d+)-(\d+)-([A-Z]{2})-(GS\d+)-(\d+)-(\d{4})-(\d+)-(\d+)-(\d+)", re.ASCII
+)
 
 
 class GoldStandardGrammar:
@@ -47,11 +57,27 @@ class GoldStandardGrammar:
         return text.startswith("GS") and text[2:3].isdigit()
 
     def parse(self, text: str) -> ParsedSerial:
+        """One regex match for a well-formed serial; :meth:`read_tokens` for the rest."""
+        shape = _SHAPE.fullmatch(text)
+        if shape is None:
+            return self.read_tokens(text)
+        series, number, country, project, type_code, year, batch, first, last = shape.groups()
+        start = int(first)
+        end = int(last)
+        if start > end or end > MAX_BLOCK_NUMBER or year == "0000":
+            return self.read_tokens(text)
+        return _result(
+            self.family, f"{series}-{number}", country, project, type_code, year, batch, start, end
+        )
+
+    def read_tokens(self, text: str) -> ParsedSerial:
+        """The token-by-token reader: the reference for :meth:`parse`, and its errors."""
         tokens = text.split("-")
         if len(tokens) != len(_FIELDS):
             _complain_about_count(text, tokens)
+        prefix = _read_prefix(text, tokens)
         start, end = block_range(text, tokens[7], tokens[8])
-        return _from_prefix(text, tokens, start, end, self.family)
+        return _result(self.family, *prefix, start, end)
 
 
 def _complain_about_count(text: str, tokens: list[str]) -> None:
@@ -61,30 +87,45 @@ def _complain_about_count(text: str, tokens: list[str]) -> None:
     raise SerialError(text, extra, f"unexpected token {extra!r} after block end")
 
 
-def _from_prefix(text: str, tokens: list[str], start: int, end: int, family: str) -> ParsedSerial:
-    """Read the seven tokens before the range."""
+def _read_prefix(text: str, tokens: list[str]) -> tuple[str, str, str, str, str, str]:
+    """The seven tokens before the range: series, country, project, type, vintage, batch."""
     series = tokens[0]
     if not (series.startswith("GS") and series[2:].isdigit() and series.isascii()):
         raise SerialError.at(text, series, "series", "is not GS followed by a number")
     series_number = digits(text, tokens[1], "series_number")
+    country_code = country(text, tokens[2])
     project = tokens[3]
     if not (project.startswith("GS") and project[2:].isdigit() and project.isascii()):
         raise SerialError.at(text, project, "project_id", "is not GS followed by a number")
     type_code = digits(text, tokens[4], "project_type_code")
-    vintage_start, vintage_end = vintage_year(text, tokens[5])
+    vintage_year(text, tokens[5])
     batch = digits(text, tokens[6], "batch")
+    return f"{series}-{series_number}", country_code, project, type_code, tokens[5], batch
+
+
+def _result(
+    family: str,
+    series: str,
+    country: str,
+    project: str,
+    type_code: str,
+    year: str,
+    batch: str,
+    start: int,
+    end: int,
+) -> ParsedSerial:
     return ParsedSerial(
-        family=family,
-        scheme="gs",
-        scope=batch,
-        block_start=start,
-        block_end=end,
+        family,
+        "gs",
+        batch,
+        start,
+        end,
         project_id=project,
-        vintage_start=vintage_start,
-        vintage_end=vintage_end,
-        country=country(text, tokens[2]),
+        vintage_start=year + "-01-01",
+        vintage_end=year + "-12-31",
+        country=country,
         batch=batch,
-        extras=(("series", f"{series}-{series_number}"), ("project_type_code", type_code)),
+        extras=(("series", series), ("project_type_code", type_code)),
     )
 
 
@@ -109,7 +150,11 @@ def parse_gs_columns(
 
     Raises ``SerialError`` naming the column that disagrees.
     """
+    if len(serial) > MAX_SERIAL_LENGTH:
+        raise SerialError(serial, None, f"is longer than {MAX_SERIAL_LENGTH} characters")
     text = serial.strip()
+    if not text:
+        raise SerialError(text, None, "empty serial")
     if CDM.match(text):
         parsed = CDM.parse(text)
         _check(text, "quantity", quantity, parsed.quantity)
@@ -118,7 +163,7 @@ def parse_gs_columns(
     if len(tokens) == _PREFIX_TOKENS:
         parsed = _from_columns(text, tokens, start, end, quantity)
     else:
-        parsed = GoldStandardGrammar().parse(text)
+        parsed = GOLD_STANDARD.parse(text)
         _check(text, "start", start, parsed.block_start)
         _check(text, "end", end, parsed.block_end)
         _check(text, "quantity", quantity, parsed.quantity)
@@ -143,21 +188,19 @@ def _from_columns(
     first = _column(text, "start", start)
     if end is not None:
         last = _column(text, "end", end)
+        if last < first:
+            raise SerialError.at(text, str(end), "end", f"is before start {first}")
         _check(text, "quantity", quantity, last - first + 1)
     elif quantity is not None:
-        last = first + _column(text, "quantity", quantity) - 1
+        count = _column(text, "quantity", quantity)
+        if count < 1:
+            raise SerialError.at(text, str(quantity), "quantity", "is not positive")
+        last = first + count - 1
+        if last > MAX_BLOCK_NUMBER:
+            raise SerialError.at(text, str(quantity), "quantity", "ends past 2**63-1")
     else:
         raise SerialError(text, None, "a serial without a range needs an end column", "end")
-    if last < first:
-        raise SerialError.at(
-            text,
-            str(end if end is not None else quantity),
-            "end" if end is not None else "quantity",
-            f"puts the block end before block start {first}",
-        )
-    if last > MAX_BLOCK_NUMBER:
-        raise SerialError(text, None, "block end is larger than 2**63-1", "end")
-    return _from_prefix(text, tokens, first, last, "gold-standard-columns")
+    return _result(_COLUMNS, *_read_prefix(text, tokens), first, last)
 
 
 def _column(text: str, name: str, value: int | str) -> int:

@@ -14,7 +14,7 @@ MAX_BLOCK_NUMBER: Final = 2**63 - 1
 _SHOWN_LENGTH: Final = 120
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class ParsedSerial:
     """The facts one serial states about a contiguous, inclusive range of units.
 
@@ -36,6 +36,35 @@ class ParsedSerial:
     country: str | None = None
     batch: str | None = None
     extras: tuple[tuple[str, str], ...] = ()
+
+    # Written out because the generated frozen __init__ looks up object.__setattr__ once per
+    # field and cost half of a whole parse (about 1.5 us of 3); same fields, same order.
+    def __init__(
+        self,
+        family: str,
+        scheme: str,
+        scope: str,
+        block_start: int,
+        block_end: int,
+        project_id: str | None = None,
+        vintage_start: str | None = None,
+        vintage_end: str | None = None,
+        country: str | None = None,
+        batch: str | None = None,
+        extras: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        put = object.__setattr__
+        put(self, "family", family)
+        put(self, "scheme", scheme)
+        put(self, "scope", scope)
+        put(self, "block_start", block_start)
+        put(self, "block_end", block_end)
+        put(self, "project_id", project_id)
+        put(self, "vintage_start", vintage_start)
+        put(self, "vintage_end", vintage_end)
+        put(self, "country", country)
+        put(self, "batch", batch)
+        put(self, "extras", extras)
 
     @property
     def quantity(self) -> int:

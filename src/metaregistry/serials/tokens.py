@@ -9,6 +9,7 @@ should use them too, so every grammar rejects the same things the same way.
 from __future__ import annotations
 
 import datetime
+import functools
 from typing import Final
 
 from metaregistry.serials.parsed import MAX_BLOCK_NUMBER, SerialError
@@ -65,15 +66,30 @@ def split_range(serial: str, text: str) -> tuple[str, str | None]:
     return head, end
 
 
-def ddmmyyyy(serial: str, token: str, field: str) -> str:
-    """A ``DDMMYYYY`` date token (Verra vintages) as ISO ``YYYY-MM-DD``."""
+@functools.lru_cache(maxsize=8192)
+def iso_date(token: str) -> str | None:
+    """A ``DDMMYYYY`` token as ISO ``YYYY-MM-DD``, or None if it is not a real date.
+
+    Cached: a handful of vintage dates repeat across millions of serials. The cache is a
+    bounded LRU, so junk input can evict entries but not grow it.
+    """
     if len(token) != 8 or not (token.isdigit() and token.isascii()):
-        raise SerialError.at(serial, token, field, "is not a DDMMYYYY date")
+        return None
     try:
         datetime.date(int(token[4:]), int(token[2:4]), int(token[:2]))
     except ValueError:
-        raise SerialError.at(serial, token, field, "is not a valid date") from None
+        return None
     return f"{token[4:]}-{token[2:4]}-{token[:2]}"
+
+
+def ddmmyyyy(serial: str, token: str, field: str) -> str:
+    """A ``DDMMYYYY`` date token (Verra vintages) as ISO ``YYYY-MM-DD``."""
+    iso = iso_date(token)
+    if iso is not None:
+        return iso
+    if len(token) != 8 or not (token.isdigit() and token.isascii()):
+        raise SerialError.at(serial, token, field, "is not a DDMMYYYY date")
+    raise SerialError.at(serial, token, field, "is not a valid date")
 
 
 def vintage_year(serial: str, token: str) -> tuple[str, str]:

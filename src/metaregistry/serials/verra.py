@@ -27,11 +27,14 @@ carries ``("normalized", "letter-o-as-zero")`` in its extras. The caller keeps t
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
-from metaregistry.serials.parsed import ParsedSerial, SerialError
-from metaregistry.serials.tokens import block_range, ddmmyyyy, digits, is_digits
+from metaregistry.serials.parsed import MAX_BLOCK_NUMBER, ParsedSerial, SerialError
+from metaregistry.serials.tokens import block_range, ddmmyyyy, digits, is_digits, iso_date
 
+_PROGRAM: Final = (("program", "VCS"),)
+_NORMALIZED: Final = (("normalized", "letter-o-as-zero"),)
 _CURRENT: Final = frozenset({"VER"})
 _LEGACY: Final = frozenset({"APX", "MER"})
 
@@ -45,6 +48,14 @@ class VerraGrammar:
         self._scope = scope
         # The registry token is the cheapest unambiguous mark of a Verra serial.
         self._marks = tuple(f"-{name}-" for name in sorted(registries))
+        names = "|".join(sorted(registries))
+        # The well-formed shape, token by token, for the fast path of parse(); the optional
+        # sectoral scope is resolved by the anchored end (date-date-flag), not by counting.
+        self._shape = re.compile(
+            rf"(\d+)-(\d+)-(\d+)-(?:(VCS)-)?([A-Z]+)-(\d+)-({names})-([A-Z]{{2}})-"
+            rf"(?:(\d+)-)?(\d+)-(\d{{8}})-(\d{{8}})-([01])",
+            re.ASCII,
+        )
 
     def match(self, text: str) -> bool:
         for mark in self._marks:
@@ -53,6 +64,47 @@ class VerraGrammar:
         return False
 
     def parse(self, text: str) -> ParsedSerial:
+        """Parse a well-formed serial in one regex match; anything else (an error, a
+        hand-typed O) goes to :meth:`read_tokens`, which says what is wrong."""
+        shape = self._shape.fullmatch(text)
+        if shape is None:
+            return self.read_tokens(text)
+        batch, first, last, program, unit, code, registry, country, sectoral, project, *rest = (
+            shape.groups()
+        )
+        vintage_start = iso_date(rest[0])
+        vintage_end = iso_date(rest[1])
+        start = int(first)
+        end = int(last)
+        if (
+            start > end
+            or end > MAX_BLOCK_NUMBER
+            or vintage_start is None
+            or vintage_end is None
+            or vintage_end < vintage_start
+        ):
+            return self.read_tokens(text)
+        if program is None or sectoral is None:
+            return self._result(
+                batch, start, end, program is not None, unit, code, registry, country,
+                sectoral, project, vintage_start, vintage_end, rest[2], normalized=False,
+            )  # fmt: skip
+        # The shape of nearly every current serial, built in one go (a third of the time).
+        extras = (
+            _PROGRAM[0],
+            ("unit_type", unit),
+            ("code", code),
+            ("registry", registry),
+            ("sectoral_scope", sectoral),
+            ("additional_certification", rest[2]),
+        )
+        return ParsedSerial(
+            self.family, "vcs", self._scope, start, end, "VCS" + project,
+            vintage_start, vintage_end, country, batch, extras,
+        )  # fmt: skip
+
+    def read_tokens(self, text: str) -> ParsedSerial:
+        """The token-by-token reader: the reference for :meth:`parse`, and its errors."""
         tokens = text.split("-")
         normalized = ("O" in text or "o" in text) and _read_letter_o(tokens)
         count = len(tokens)
@@ -77,29 +129,49 @@ class VerraGrammar:
         country = tokens[at + 3]
         if len(country) != 2 or not (country.isalpha() and country.isascii() and country.isupper()):
             raise SerialError.at(text, country, "country", "is not a two-letter country code")
-        tail = tokens[at + 4 :]
-        sectoral, project, vintage_start, vintage_end, flag = _read_tail(text, tail)
-        extras: list[tuple[str, str]] = []
-        if program:
-            extras.append(("program", "VCS"))
-        extras += [("unit_type", unit_type), ("code", code), ("registry", registry)]
+        sectoral, project, vintage_start, vintage_end, flag = _read_tail(text, tokens[at + 4 :])
+        return self._result(
+            batch, start, end, program, unit_type, code, registry, country,
+            sectoral, project, vintage_start, vintage_end, flag, normalized=normalized,
+        )  # fmt: skip
+
+    def _result(
+        self,
+        batch: str,
+        start: int,
+        end: int,
+        program: bool,
+        unit_type: str,
+        code: str,
+        registry: str,
+        country: str,
+        sectoral: str | None,
+        project: str,
+        vintage_start: str,
+        vintage_end: str,
+        flag: str,
+        *,
+        normalized: bool,
+    ) -> ParsedSerial:
+        extras: tuple[tuple[str, str], ...] = _PROGRAM if program else ()
+        extras += (("unit_type", unit_type), ("code", code), ("registry", registry))
         if sectoral is not None:
-            extras.append(("sectoral_scope", sectoral))
-        extras.append(("additional_certification", flag))
+            extras += (("sectoral_scope", sectoral),)
+        extras += (("additional_certification", flag),)
         if normalized:
-            extras.append(("normalized", "letter-o-as-zero"))
+            extras += _NORMALIZED
         return ParsedSerial(
-            family=self.family,
-            scheme="vcs",
-            scope=self._scope,
-            block_start=start,
-            block_end=end,
+            self.family,
+            "vcs",
+            self._scope,
+            start,
+            end,
             project_id="VCS" + project,
             vintage_start=vintage_start,
             vintage_end=vintage_end,
             country=country,
             batch=batch,
-            extras=tuple(extras),
+            extras=extras,
         )
 
 
