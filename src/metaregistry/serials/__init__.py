@@ -58,6 +58,10 @@ a dash, ``ACR-``, ``CAR-``, ``ART-`` or ``FCPF-``). Document the scheme and the 
 in the grammar's module docstring.
 """
 
+# The national grammars (SPE-GRK, T-VER, JCM) register themselves on import; importing them
+# here makes every process (pipeline, API lookups, CLI) read the same serials, not only those
+# that happened to import a national connector first. Built-in grammars still come first.
+from metaregistry.serials import national  # noqa: F401
 from metaregistry.serials.gold_standard import parse_gs_columns
 from metaregistry.serials.parsed import (
     MAX_BLOCK_NUMBER,
