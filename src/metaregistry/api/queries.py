@@ -1,0 +1,229 @@
+"""The API's queries on the index tables, as SQL text run on the raw driver connection.
+
+Why not Core statements: a lookup must cost well under a millisecond, and SQLAlchemy's
+per-execute work (parameter processing of a 64-branch statement, result metadata) cost
+several times the query itself here. The SQL below is plain and portable; the driver caches
+the prepared statements (sqlite3's statement cache, psycopg's automatic prepare), and rows
+come back as plain dicts.
+
+Range queries use the span-class index of :mod:`metaregistry.index.tables`: one index range
+probe per span class *present* in the (scheme, scope), merged in ``(block_start, id)`` order
+so that a page of a large answer stops early instead of sorting everything. The classes
+present are found with a loose index scan and, on SQLite, remembered per connection until
+another connection commits (``PRAGMA data_version``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+import sqlalchemy as sa
+
+from metaregistry.model import ALL_FIELDS
+
+__all__ = ["MIN_KEY", "Db", "Row"]
+
+Row = dict[str, Any]
+_MIN_BIGINT: Final = -(2**63)
+#: The key before every block: (block_start, id).
+MIN_KEY: Final = (_MIN_BIGINT, -1)
+BLOCK_COLUMNS: Final = (*ALL_FIELDS, "id", "version", "connector")
+_COLS: Final = ", ".join(BLOCK_COLUMNS)
+_PLACEHOLDER: Final = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+_CLASSES: Final = """
+WITH RECURSIVE present(k) AS (
+  SELECT MIN(span_class) FROM unit_block WHERE scheme = :scheme AND scope = :scope
+  UNION ALL
+  SELECT (SELECT MIN(span_class) FROM unit_block
+          WHERE scheme = :scheme AND scope = :scope AND span_class > present.k)
+  FROM present WHERE present.k IS NOT NULL
+)
+SELECT k FROM present WHERE k IS NOT NULL
+"""
+
+
+@functools.cache
+def _overlap_sql(classes: tuple[int, ...], by_registry: bool, by_status: bool) -> str:
+    extra = (" AND registry = :registry" if by_registry else "") + (
+        " AND status = :status" if by_status else ""
+    )
+    branches = [
+        f"SELECT {_COLS} FROM unit_block WHERE scheme = :scheme AND scope = :scope"
+        f" AND span_class = {k} AND block_start >= :lo{k} AND block_start <= :end"
+        " AND block_end >= :start AND (block_start > :after_start OR id > :after_id)" + extra
+        for k in classes
+    ]
+    # Parenthesized branches would defeat SQLite's merge of ordered compound selects.
+    return " UNION ALL ".join(branches) + " ORDER BY block_start, id LIMIT :limit"
+
+
+@functools.cache
+def _in_sql(template: str, count: int) -> str:
+    """``template`` with ``{in}`` replaced by ``:v0, :v1, ...`` (count placeholders)."""
+    return template.replace("{in}", ", ".join(f":v{i}" for i in range(count)))
+
+
+def _in_params(values: Sequence[Any]) -> tuple[int, dict[str, Any]]:
+    # Pad IN lists to a power of two (repeating the last value) so that a few statement
+    # shapes serve every list length and stay in the driver's prepared-statement cache.
+    size = 1 << max(0, (len(values) - 1).bit_length())
+    padded = list(values) + [values[-1]] * (size - len(values))
+    return size, {f"v{i}": v for i, v in enumerate(padded)}
+
+
+_SCOPE_KNOWN: Final = "SELECT 1 FROM unit_block WHERE scheme = :scheme AND scope = :scope LIMIT 1"
+_VERSIONS: Final = (
+    "SELECT registry, record_id, version, content, record_hash, raw_hash, observed_at, connector"
+    " FROM unit_block_version WHERE registry = :registry AND record_id IN ({in})"
+    " ORDER BY version"
+)
+_BY_SERIAL: Final = f"SELECT {_COLS} FROM unit_block WHERE serial IN ({{in}})"
+_PROJECT_PAGE: Final = (
+    f"SELECT {_COLS} FROM unit_block WHERE project_id = :project AND id > :after"
+    " ORDER BY id LIMIT :limit"
+)
+_TOTALS: Final = (
+    "SELECT registry, status, COUNT(*) AS blocks, COALESCE(SUM(quantity), 0) AS units"
+    " FROM unit_block {where} GROUP BY registry, status ORDER BY registry, status"
+)
+
+
+class Db:
+    """Raw read access inside one transaction of a SQLAlchemy connection (``sa``, still
+    usable for Core queries on the same snapshot)."""
+
+    def __init__(self, conn: sa.Connection, cache: dict[Any, Any] | None = None) -> None:
+        self.sa = conn
+        self.dialect = conn.dialect.name
+        self._raw: Any = conn.connection.dbapi_connection
+        # Per-connection memory (span classes per scheme/scope), kept by the caller.
+        self._cache: dict[Any, Any] = {} if cache is None else cache
+
+    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
+        cur = self._raw.cursor()
+        try:
+            cur.execute(self._native(sql), params or {})
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        finally:
+            cur.close()
+
+    def values(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """The first column of every row."""
+        cur = self._raw.cursor()
+        try:
+            cur.execute(self._native(sql), params or {})
+            return [row[0] for row in cur.fetchall()]
+        finally:
+            cur.close()
+
+    def _native(self, sql: str) -> str:
+        if self.dialect == "postgresql":
+            return _pyformat(sql)
+        return sql
+
+    # -- the queries ------------------------------------------------------------------------
+
+    def span_classes(self, scheme: str, scope: str) -> tuple[int, ...]:
+        key = ("classes", scheme, scope)
+        version = None
+        if self.dialect == "sqlite":
+            version = self.values("PRAGMA data_version")[0]
+            cached = self._cache.get(key)
+            if cached is not None and cached[0] == version:
+                return tuple(cached[1])
+        classes = tuple(int(k) for k in self.values(_CLASSES, {"scheme": scheme, "scope": scope}))
+        if version is not None:
+            if len(self._cache) > 4096:  # bounded: schemes x scopes seen by this connection
+                self._cache.clear()
+            self._cache[key] = (version, classes)
+        return classes
+
+    def overlap_page(
+        self,
+        scheme: str,
+        scope: str,
+        start: int,
+        end: int,
+        *,
+        after: tuple[int, int] = MIN_KEY,
+        limit: int,
+        registry: str | None = None,
+        status: str | None = None,
+    ) -> list[Row]:
+        """Current blocks of ``scheme``/``scope`` intersecting [start, end] (inclusive), in
+        (block_start, id) order, after the key ``after``, at most ``limit``."""
+        classes = self.span_classes(scheme, scope)
+        if not classes:
+            return []
+        params: dict[str, Any] = {
+            "scheme": scheme,
+            "scope": scope,
+            "start": start,
+            "end": end,
+            "after_start": after[0],
+            "after_id": after[1],
+            "limit": limit,
+        }
+        for k in classes:
+            params[f"lo{k}"] = max(start - (1 << k) + 1, after[0], _MIN_BIGINT)
+        if registry is not None:
+            params["registry"] = registry
+        if status is not None:
+            params["status"] = status
+        sql = _overlap_sql(classes, registry is not None, status is not None)
+        return self.rows(sql, params)
+
+    def scope_known(self, scheme: str, scope: str) -> bool:
+        """Whether the index holds any block numbered in ``scheme``/``scope``."""
+        return bool(self.values(_SCOPE_KNOWN, {"scheme": scheme, "scope": scope}))
+
+    def versions_of(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Row]]:
+        """Every stored version of each (registry, record_id), oldest first."""
+        out: dict[tuple[str, str], list[Row]] = {}
+        by_registry: dict[str, list[str]] = {}
+        for registry, record_id in keys:
+            out[(registry, record_id)] = []
+            by_registry.setdefault(registry, []).append(record_id)
+        for registry, ids in by_registry.items():
+            for i in range(0, len(ids), 256):
+                size, params = _in_params(ids[i : i + 256])
+                params["registry"] = registry
+                for row in self.rows(_in_sql(_VERSIONS, size), params):
+                    out[(row["registry"], row["record_id"])].append(row)
+        return out
+
+    def blocks_by_serial(self, serials: Iterable[str]) -> list[Row]:
+        """Current blocks whose published serial is one of ``serials``."""
+        wanted = sorted(set(serials))
+        found: list[Row] = []
+        for i in range(0, len(wanted), 256):
+            size, params = _in_params(wanted[i : i + 256])
+            found.extend(self.rows(_in_sql(_BY_SERIAL, size), params))
+        return found
+
+    def project_page(self, project_id: str, *, after: int, limit: int) -> list[Row]:
+        """Current blocks of one project across registries, in id order after ``after``."""
+        return self.rows(_PROJECT_PAGE, {"project": project_id, "after": after, "limit": limit})
+
+    def project_totals(self, project_id: str) -> list[Row]:
+        """Blocks and units per (registry, status) of one project."""
+        sql = _TOTALS.format(where="WHERE project_id = :project")
+        return self.rows(sql, {"project": project_id})
+
+    def registry_totals(self) -> list[Row]:
+        """Blocks and units per (registry, status) of the whole index (a full scan)."""
+        return self.rows(_TOTALS.format(where=""))
+
+    def ping(self) -> bool:
+        return self.values("SELECT 1") == [1]
+
+
+@functools.cache
+def _pyformat(sql: str) -> str:
+    """``:name`` placeholders as psycopg's ``%(name)s``."""
+    return _PLACEHOLDER.sub(r"%(\1)s", sql)

@@ -1,0 +1,169 @@
+"""The API's read access to the index: a few long-lived read-only connections, each call in
+one read transaction (a consistent snapshot) under a deadline.
+
+Why not a connection per request: the read-only SQLite engine does not pool, and opening a
+connection (file open, pragmas, schema parse) costs more than a lookup. Each worker thread
+keeps its own connection for the life of the app.
+
+Why threads: the event loop must keep serving while a query runs (PostgreSQL waits on the
+network; a large SQLite range scan takes milliseconds). The pool is small because SQLite and
+the GIL give little from more than a couple of threads; calls beyond it queue.
+
+Deadlines: on SQLite a progress handler aborts the statement once the call's deadline has
+passed; on PostgreSQL the session's ``statement_timeout`` does. Either way the caller gets
+:class:`~metaregistry.api.errors.QueryTimeoutError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from metaregistry.api.errors import QueryTimeoutError
+from metaregistry.api.queries import Db
+
+__all__ = ["Reader"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# SQLite calls the progress handler every this many virtual-machine steps: about every
+# 0.1 ms here, often enough for a deadline and rare enough to cost nothing measurable.
+_PROGRESS_STEPS = 10_000
+_PG_TIMEOUT_SQLSTATE = "57014"  # query_canceled
+_MMAP_BYTES = 1 << 31  # SQLite caps it at its compile-time limit (2 GB by default)
+
+
+class _Deadline:
+    """The monotonic time after which the current call's statements are interrupted."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at = float("inf")
+
+    def passed(self) -> int:
+        return 1 if time.monotonic() > self.at else 0
+
+
+class Reader:
+    """Runs ``fn(db, *args)`` in one read transaction of a read-only connection, in a thread
+    of a small pool (:meth:`run`, from the event loop) or in the calling thread (:meth:`call`).
+    ``db`` is a :class:`~metaregistry.api.queries.Db`; ``db.sa`` is the SQLAlchemy connection
+    of the same transaction, for other areas' query functions."""
+
+    def __init__(self, engine: Engine, *, threads: int = 2, timeout: float = 2.0) -> None:
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
+        self.engine = engine
+        self.timeout = timeout
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="metaregistry-api-db")
+        self._local = threading.local()
+        self._open: list[sa.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def run(
+        self, fn: Callable[Concatenate[Db, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        loop = asyncio.get_running_loop()
+        job = functools.partial(self.call, fn, *args, **kwargs)
+        return await loop.run_in_executor(self._pool, job)
+
+    def call(self, fn: Callable[Concatenate[Db, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        conn, deadline, cache = self._connection()
+        deadline.at = time.monotonic() + self.timeout
+        try:
+            conn.begin()
+            return fn(Db(conn, cache), *args, **kwargs)
+        except Exception as exc:
+            if _is_timeout(exc):
+                raise QueryTimeoutError(
+                    f"the query took longer than {self.timeout:g} s and was stopped"
+                ) from exc
+            if _is_broken(conn, exc):
+                self._forget(conn)
+            raise
+        finally:
+            deadline.at = float("inf")
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                # End the read transaction: the next call sees new data, and SQLite's WAL
+                # can be checkpointed past this reader.
+                if not conn.closed:
+                    conn.rollback()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            self._closed = True
+            for conn in self._open:
+                with contextlib.suppress(sa.exc.SQLAlchemyError):
+                    conn.close()
+            self._open.clear()
+
+    def _connection(self) -> tuple[sa.Connection, _Deadline, dict[Any, Any]]:
+        conn: sa.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and not conn.closed and not conn.invalidated:
+            return conn, self._local.deadline, self._local.cache
+        conn = self.engine.connect()
+        deadline = _Deadline()
+        if self.dialect == "sqlite":
+            raw: Any = conn.connection.dbapi_connection
+            raw.set_progress_handler(deadline.passed, _PROGRESS_STEPS)
+            # Reads through a memory map skip a system call per page: lookups touch a few
+            # random pages of a large file, so this halves their cost here.
+            raw.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
+        elif self.dialect == "postgresql":
+            conn.exec_driver_sql(f"SET statement_timeout = {max(1, int(self.timeout * 1000))}")
+            conn.commit()
+        with self._lock:
+            if self._closed:
+                conn.close()
+                raise RuntimeError("the reader is closed")
+            self._open.append(conn)
+        self._local.conn = conn
+        self._local.deadline = deadline
+        self._local.cache = {}
+        return conn, deadline, self._local.cache
+
+    def _forget(self, conn: sa.Connection) -> None:
+        with self._lock:
+            if conn in self._open:
+                self._open.remove(conn)
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            conn.close()
+        self._local.conn = None
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    # Raw driver errors arrive as they are; Core queries wrap them in DBAPIError.
+    orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    if getattr(orig, "sqlstate", None) == _PG_TIMEOUT_SQLSTATE:
+        return True
+    # sqlite3 reports an aborted statement as OperationalError("interrupted").
+    return type(orig).__name__ == "OperationalError" and "interrupted" in str(orig)
+
+
+def _is_broken(conn: sa.Connection, exc: BaseException) -> bool:
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if conn.closed or conn.invalidated:
+        return True
+    raw: Any = conn.connection.dbapi_connection
+    # psycopg marks a connection whose server went away as closed / broken.
+    return bool(getattr(raw, "closed", False) or getattr(raw, "broken", False))
