@@ -54,7 +54,9 @@ def _pg_available() -> bool:
 def pg_admin_engine() -> Iterator[sa.Engine]:
     if not _pg_available():
         _missing(f"PostgreSQL at {PG_ADMIN_URL}")
-    engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(
+        PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+    )
     yield engine
     engine.dispose()
 

@@ -1,0 +1,125 @@
+"""``metaregistry import generic``: good lines stored, bad ones quarantined, export round-trips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from metaregistry.cli import main
+from metaregistry.index import store
+from metaregistry.index.db import create_engine
+
+LINES = [
+    {
+        "registry": "toucan",
+        "record_id": "t-1",
+        "status": "issued",
+        "serial": "TCO2-VCS-1340-2020-A",
+        "scheme": "vcs",
+        "scope": "",
+        "block_start": 941467007,
+        "block_end": 941467431,
+        "origin": "19385-941467007-941467431-VCS-VCU-1507-VER-ET-14-1340-01012020-31122020-1",
+    },
+    {
+        "registry": "carb",
+        "record_id": "c-1",
+        "status": "issued",
+        "serial": "ACR-US-1185-2025-3078-1 to 85847",
+        "status_reason": "Cafe\u0301 credits",
+    },
+    {
+        "registry": "carb",
+        "record_id": "c-2",
+        "status": "issued",
+        "serial": "ACR-US-1185-2025-30X8-1 to 85847",
+    },
+]
+
+
+@pytest.fixture
+def env(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.chdir(tmp_path)
+    return {"METAREGISTRY_DATABASE_URL": db_url}
+
+
+def _write(path: Path, lines: list[object]) -> Path:
+    path.write_text(
+        "".join((json.dumps(x) if not isinstance(x, str) else x) + "\n" for x in lines),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_malformed_lines_are_quarantined_and_named(
+    tmp_path: Path, env: dict[str, str], db_url: str
+) -> None:
+    source = _write(tmp_path / "push.ndjson", [*LINES, "{not json", {"registry": "carb"}])
+    result = CliRunner().invoke(main, ["import", "generic", str(source)], env=env)
+    assert result.exit_code == 1, result.output
+    assert "push.ndjson:3" in result.output  # the bad serial, named by line
+    assert "30X8" in result.output
+    assert "push.ndjson:4" in result.output  # not JSON
+    assert "push.ndjson:5" in result.output  # missing fields
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        kept = conn.execute(sa.select(store.unit_block.c.record_id)).scalars().all()
+        reasons = conn.execute(
+            sa.select(store.quarantine_table.c.ref, store.quarantine_table.c.error)
+        ).all()
+        carb = store.get_block(conn, "carb", "c-1")
+    assert sorted(kept) == ["c-1", "t-1"]
+    assert {r[0] for r in reasons} == {"push.ndjson:3", "push.ndjson:4", "push.ndjson:5"}
+    assert carb is not None and (carb.scheme, carb.scope, carb.quantity) == ("acr", "3078", 85847)
+    assert carb.status_reason == "Caf\u00e9 credits"  # NFC-normalized
+    engine.dispose()
+
+
+def test_export_then_import_is_a_no_op(tmp_path: Path, env: dict[str, str], db_url: str) -> None:
+    runner = CliRunner()
+    source = _write(tmp_path / "push.ndjson", LINES[:2])
+    assert runner.invoke(main, ["import", "generic", str(source)], env=env).exit_code == 0
+    out = tmp_path / "export.ndjson"
+    first = runner.invoke(main, ["export", str(out)], env=env)
+    assert first.exit_code == 0, first.output
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        before = conn.execute(
+            sa.select(sa.func.count()).select_from(store.unit_block_version)
+        ).scalar()
+    again = runner.invoke(main, ["import", "generic", str(out)], env=env)
+    assert again.exit_code == 0, again.output
+    assert "2 unchanged" in again.output
+    with engine.connect() as conn:
+        after = conn.execute(
+            sa.select(sa.func.count()).select_from(store.unit_block_version)
+        ).scalar()
+    assert before == after == 2
+    second = tmp_path / "export2.ndjson"
+    runner.invoke(main, ["export", str(second)], env=env)
+    assert out.read_text() == second.read_text()
+    engine.dispose()
+
+
+def test_csv_with_the_same_columns(tmp_path: Path, env: dict[str, str], db_url: str) -> None:
+    csv_file = tmp_path / "push.csv"
+    csv_file.write_text(
+        "registry,record_id,serial,status,status_date\n"
+        "carb,c-9,CAR-1-US-1335-31-983-KS-2025-9205-1 to 5000,cancelled,2025-02-03\n"
+        "carb,c-10,CAR-1-US-1335-31-983-KS-2025-9205-1 to 5000,cancelled,03/02/2025\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["import", "generic", str(csv_file)], env=env)
+    assert result.exit_code == 1
+    assert "push.csv:3" in result.output and "status_date" in result.output
+
+
+def test_unknown_connector_is_a_clear_error(env: dict[str, str], tmp_path: Path) -> None:
+    f = _write(tmp_path / "x.ndjson", [])
+    result = CliRunner().invoke(main, ["import", "nope", str(f)], env=env)
+    assert result.exit_code != 0
+    assert "unknown connector 'nope'" in result.output
