@@ -82,7 +82,8 @@ class JcmMock(MockRegistry):
         limit = min(int_param(request, "limit", DEFAULT_PAGE, minimum=1), MAX_PAGE)
         cursor = request.query.get("cursor")
         offset, alias = decode_cursor(cursor) if cursor else (0, 0)
-        if fault is Fault.REPEAT and offset > 0:
+        # An alias is never repeated again: a repeat must not stall the paging.
+        if fault is Fault.REPEAT and offset > 0 and not alias:
             # The page before is served again, pointing on to this page under a new cursor.
             start = max(0, offset - limit)
             items = dataset.records(start, offset)

@@ -139,7 +139,7 @@ class TccrMock(MockRegistry):
             query = {"offset": at, "limit": limit} | ({"r": again} if again else {})
             return f"{API_PATH}?{urlencode(query)}"
 
-        if fault is Fault.REPEAT and offset > 0:
+        if fault is Fault.REPEAT and offset > 0 and not alias:
             start = max(0, offset - limit)
             results = self.credits.records(start, offset)
             next_link: str | None = link(offset, alias + 1)
