@@ -26,8 +26,8 @@ __all__ = [
     "CanonicalizationError",
     "canonicalize",
     "canonicalize_reference",
-    "sha256_hex",
     "hash_json",
+    "sha256_hex",
 ]
 
 
@@ -72,7 +72,15 @@ def canonicalize_reference(value: Any) -> bytes:
         raise CanonicalizationError(f"string is not valid Unicode: {exc}") from exc
 
 
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
 
 
 def _write_string(text: str, parts: list[str]) -> None:

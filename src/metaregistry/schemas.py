@@ -20,7 +20,7 @@ from typing import Any
 import fastjsonschema
 import jsonschema
 
-__all__ = ["SchemaIssue", "Validator", "schema_root", "load_schema", "validator"]
+__all__ = ["SchemaIssue", "Validator", "load_schema", "schema_root", "validator"]
 
 
 def schema_root() -> Traversable:

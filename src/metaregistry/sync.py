@@ -471,16 +471,22 @@ async def sync_connectors(
     progress: ProgressFn | None = None,
     detect: bool = True,
     checkpoint: bool = True,
+    connectors: Mapping[str, Connector] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> SyncReport:
     """Sync the named connectors (default: every configured one with a base URL)
-    concurrently, each within its own timeout; then detect and publish a checkpoint."""
+    concurrently, each within its own timeout; then detect and publish a checkpoint.
+    ``connectors`` overrides entry-point discovery (tests, embedding)."""
     from metaregistry import plugins
 
     if names is None:
         names = [n for n, c in settings.connectors.items() if c.base_url]
     with engine.connect() as conn:
         since = max_version_id(conn)
-    connectors = {name: plugins.load(name) for name in names}
+    found = dict(connectors or {})
+    for name in names:
+        if name not in found:
+            found[name] = plugins.load(name)
 
     async def one(name: str) -> SourceReport:
         config = settings.connector(name)
@@ -488,11 +494,12 @@ async def sync_connectors(
             return await asyncio.wait_for(
                 sync_connector(
                     engine,
-                    connectors[name],
+                    found[name],
                     config,
                     owner=owner,
                     policy=policy,
                     progress=progress,
+                    stop=stop,
                 ),
                 timeout=connector_timeout(config),
             )

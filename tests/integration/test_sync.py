@@ -1,0 +1,178 @@
+"""The sync engine against a real HTTP source: resume, locks, withdrawal, isolation."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from metaregistry.connector import ConnectorConfig
+from metaregistry.index import store
+from metaregistry.index.db import create_engine, migrate
+from metaregistry.index.tables import SyncStateRow
+from metaregistry.settings import load_settings
+from metaregistry.sync import sync_connector, sync_connectors
+
+sys.path.insert(0, str(Path(__file__).parent))
+from paged_source import PagedConnector, PagedSource, serve  # noqa: E402
+
+WORKER = Path(__file__).parent / "paged_source.py"
+sync_state: sa.Table = SyncStateRow.__table__  # type: ignore[attr-defined]
+
+
+def counts(engine: sa.Engine) -> tuple[int, int, int]:
+    with engine.connect() as conn:
+        blocks = conn.execute(sa.select(sa.func.count()).select_from(store.unit_block)).scalar()
+        versions = conn.execute(
+            sa.select(sa.func.count()).select_from(store.unit_block_version)
+        ).scalar()
+        leaves = conn.exec_driver_sql("SELECT count(*) FROM log_leaves").scalar()
+    return int(blocks or 0), int(versions or 0), int(leaves or 0)
+
+
+def committed_page(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(sync_state.c.cursor)).scalar()
+    if row is None:
+        return 0
+    import json
+
+    return int(json.loads(row).get("page", 0))
+
+
+def start_worker(db_url: str, url: str, owner: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONPATH=str(WORKER.parent))
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), db_url, url, owner],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def wait_for_page(engine: sa.Engine, page: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while committed_page(engine) < page:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"sync did not reach page {page}")
+        time.sleep(0.05)
+
+
+def test_sync_stores_every_record_and_an_unchanged_resync_writes_nothing(engine: sa.Engine) -> None:
+    with serve(PagedSource(n=95, page_size=10)) as source:
+        source.fail_first = 2  # two 503s with Retry-After: 0, retried
+        config = ConnectorConfig("paged", base_url=source.url)
+        report = asyncio.run(sync_connector(engine, PagedConnector(), config))
+        assert (report.outcome, report.pages, report.seen, report.written) == ("ok", 10, 95, 95)
+        assert report.drift == []
+        again = asyncio.run(sync_connector(engine, PagedConnector(), config))
+        assert (again.outcome, again.written, again.withdrawn) == ("ok", 0, 0)
+    assert counts(engine) == (95, 95, 95)
+
+
+def test_full_repull_with_missing_records_withdraws_and_deletes_nothing(engine: sa.Engine) -> None:
+    with serve(PagedSource(n=40, page_size=7)) as source:
+        config = ConnectorConfig("paged", base_url=source.url)
+        asyncio.run(sync_connector(engine, PagedConnector(), config))
+        source.missing = {3, 17, 39}
+        report = asyncio.run(sync_connector(engine, PagedConnector(), config))
+    assert report.withdrawn == 3
+    assert counts(engine) == (40, 43, 43)
+    with engine.connect() as conn:
+        gone = store.get_block(conn, "paged", "r17")
+        history = store.history(conn, "paged", "r17")
+    assert gone is not None and gone.status == "withdrawn"
+    assert [b.status for _, b in history] == ["issued", "withdrawn"]
+
+
+def test_one_hanging_source_does_not_delay_the_others(engine: sa.Engine, tmp_path: Path) -> None:
+    with (
+        serve(PagedSource(n=30, page_size=10)) as good,
+        serve(PagedSource(n=30, page_size=10)) as bad,
+    ):
+        bad.hang_from_page = 2
+        settings = load_settings(
+            None,
+            environ={
+                "METAREGISTRY_CONNECTORS__GOOD__BASE_URL": good.url,
+                "METAREGISTRY_CONNECTORS__BAD__BASE_URL": bad.url,
+                "METAREGISTRY_CONNECTORS__BAD__TIMEOUT": "2",
+                "METAREGISTRY_LOG__KEY_FILE": str(tmp_path / "key.pem"),
+            },
+        )
+
+        class Good(PagedConnector):
+            name = "good"
+
+        class Bad(PagedConnector):
+            name = "bad"
+
+        started = time.monotonic()
+        report = asyncio.run(
+            sync_connectors(
+                engine,
+                settings,
+                ["good", "bad"],
+                connectors={"good": Good(), "bad": Bad()},
+                detect=False,
+            )
+        )
+        elapsed = time.monotonic() - started
+    outcomes = {s.connector: s.outcome for s in report.sources}
+    assert outcomes == {"good": "ok", "bad": "timeout"}
+    assert elapsed < 30  # bounded by the bad source's 2 s timeout, not by its hour-long hang
+    # the log holds good's 30 records and the page bad committed before it hung
+    assert report.checkpoint is not None and "\n40\n" in report.checkpoint
+
+
+@pytest.mark.postgres
+def test_kill9_mid_sync_then_resume_loses_and_duplicates_nothing(pg_url: str) -> None:
+    engine = create_engine(pg_url)
+    migrate(engine)
+    with serve(PagedSource(n=200, page_size=5, delay=0.05)) as source:
+        worker = start_worker(pg_url, source.url, "first")
+        wait_for_page(engine, 8)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        partial = counts(engine)
+        assert 0 < partial[0] < 200
+        resumed = start_worker(pg_url, source.url, "second")
+        out, err = resumed.communicate(timeout=120)
+        assert resumed.returncode == 0, err
+        second_pages = sorted(p for owner, p in source.fetches if owner == "second")
+    assert second_pages[0] > 1  # resumed after the last committed page, not from the start
+    assert counts(engine) == (200, 200, 200)
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_two_daemons_never_fetch_the_same_page_and_one_takes_over(pg_url: str) -> None:
+    engine = create_engine(pg_url)
+    migrate(engine)
+    with serve(PagedSource(n=150, page_size=5, delay=0.05)) as source:
+        a = start_worker(pg_url, source.url, "a")
+        wait_for_page(engine, 3)
+        b = start_worker(pg_url, source.url, "b")
+        out_b, _ = b.communicate(timeout=60)
+        assert b.returncode == 3 and out_b.startswith("locked")  # a holds the connector
+        wait_for_page(engine, 10)
+        a.send_signal(signal.SIGKILL)
+        a.wait(10)
+        c = start_worker(pg_url, source.url, "c")
+        out_c, err_c = c.communicate(timeout=120)
+        assert c.returncode == 0, err_c
+        fetched_by_a = {p for owner, p in source.fetches if owner == "a"}
+        fetched_by_c = {p for owner, p in source.fetches if owner == "c"}
+        assert not any(owner == "b" for owner, _ in source.fetches)
+    # c refetches at most the one page a had in flight when it died
+    assert len(fetched_by_a & fetched_by_c) <= 1
+    assert counts(engine) == (150, 150, 150)
+    engine.dispose()
