@@ -1,0 +1,185 @@
+"""Test doubles for the feed: a webhook receiver that checks signatures, and a writer of
+alerts and alert events for fixtures and demos.
+
+:class:`WebhookReceiver` is a real aiohttp server on a free local port. It answers each
+delivery with the next scripted status (``fail_next``) or 204, and keeps every request whose
+signature verified (``deliveries``) and every one that did not (``rejected``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+from aiohttp import web
+
+from metaregistry.feed import alert_tables
+from metaregistry.feed.signature import SIGNATURE_HEADER, SignatureError, verify_signature
+
+__all__ = ["STANDIN", "AlertWriter", "Delivery", "WebhookReceiver"]
+
+# TODO(feed): drop the stand-in once detect/tables.py lands; tests then use the real tables.
+#: Stand-ins for detection's ``alert`` and ``alert_event`` with the columns the feed reads,
+#: on a metadata of their own (never the index's).
+STANDIN = sa.MetaData()
+sa.Table(
+    "alert",
+    STANDIN,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("registry_a", sa.String(64), nullable=False),
+    sa.Column("registry_b", sa.String(64), nullable=False),
+    sa.Column("explanation", sa.Text, nullable=False),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+sa.Table(
+    "alert_event",
+    STANDIN,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("alert_id", sa.String(64), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One request the receiver accepted: the parsed CloudEvent and the raw exchange."""
+
+    event: dict[str, Any]
+    body: bytes
+    headers: dict[str, str]
+    status: int
+
+
+@dataclass
+class WebhookReceiver:
+    secret: str
+    deliveries: list[Delivery] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    attempts: int = 0
+    _script: list[int] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+    url: str = ""
+
+    def fail_next(self, count: int, status: int = 503) -> None:
+        """Answer the next ``count`` requests with ``status`` (they are not deliveries)."""
+        self._script.extend([status] * count)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.attempts += 1
+        body = await request.read()
+        try:
+            verify_signature(self.secret, request.headers.get(SIGNATURE_HEADER), body)
+        except SignatureError as exc:
+            self.rejected.append(str(exc))
+            return web.Response(status=401, text=str(exc))
+        status = self._script.pop(0) if self._script else 204
+        if 200 <= status < 300:
+            self.deliveries.append(
+                Delivery(json.loads(body), body, dict(request.headers), status)
+            )
+        return web.Response(status=status)
+
+    def event_ids(self) -> list[int]:
+        return [int(d.event["id"]) for d in self.deliveries]
+
+    async def start(self) -> WebhookReceiver:
+        app = web.Application()
+        app.router.add_post("/hook", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}/hook"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> WebhookReceiver:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+class AlertWriter:
+    """Writes alerts and their events straight into detection's tables, for tests and demos
+    of the feed (detection itself writes them in production)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._clock = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def _tick(self) -> datetime:
+        self._clock += timedelta(seconds=1)
+        return self._clock
+
+    def open(
+        self,
+        alert_id: str,
+        *,
+        kind: str = "double_use",
+        severity: str = "high",
+        registries: tuple[str, str] = ("verra", "gold-standard"),
+    ) -> int:
+        """A new open alert and its ``opened`` event; the event's id."""
+        at = self._tick()
+        with self.engine.begin() as conn:
+            conn.execute(
+                alert_tables.alert_table().insert().values(
+                    id=alert_id,
+                    kind=kind,
+                    severity=severity,
+                    status="open",
+                    registry_a=registries[0],
+                    registry_b=registries[1],
+                    explanation=f"{kind} between {registries[0]} and {registries[1]}",
+                    opened_at=at,
+                    updated_at=at,
+                )
+            )
+            return self._event(conn, alert_id, "opened", at)
+
+    def change(self, alert_id: str, status: str) -> int:
+        """Move an alert to ``status`` (``acknowledged``, ``resolved``); the event's id."""
+        at = self._tick()
+        alerts = alert_tables.alert_table()
+        with self.engine.begin() as conn:
+            conn.execute(
+                alerts.update()
+                .where(alerts.c.id == alert_id)
+                .values(status=status, updated_at=at)
+            )
+            return self._event(conn, alert_id, status, at)
+
+    def _event(self, conn: sa.Connection, alert_id: str, kind: str, at: datetime) -> int:
+        result = conn.execute(
+            alert_tables.event_table().insert().values(alert_id=alert_id, type=kind, at=at)
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
