@@ -1,0 +1,26 @@
+"""The scenario generator: one consistent world of carbon registries, with planted cases.
+
+``generate_world(seed, records, out_dir)`` writes, under ``out_dir``:
+
+* each registry's records as it publishes them (``srn-ppi/unit-karbon.ndjson``,
+  ``tccr/tver-credits.ndjson``, ``jcm/<ledger>.ndjson``, ``verra/vcus.ndjson``,
+  ``gold-standard/credits.ndjson``, ``generic/<registry>.ndjson``), which the mock registry
+  servers page through verbatim;
+* ``truth.json``: one entry per planted case (``id``, ``pattern``, ``legitimate``, ``blocks``
+  with ``registry``, ``record_id``, ``serial``, and ``overlap`` with ``scheme``, ``scope``,
+  ``start``, ``end``);
+* ``world.json``: the manifest (seed, records per file, per registry the well-formed record
+  count and units by status, the malformed records that must end in quarantine).
+
+README.md in this package describes every pattern's construction.
+"""
+
+from metaregistry.mock.world.cases import PATTERNS
+from metaregistry.mock.world.generate import (
+    MIN_RECORDS,
+    WorldError,
+    cases_per_pattern,
+    generate_world,
+)
+
+__all__ = ["MIN_RECORDS", "PATTERNS", "WorldError", "cases_per_pattern", "generate_world"]

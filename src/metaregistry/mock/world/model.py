@@ -1,0 +1,92 @@
+"""What the generator knows about one block before a registry prints it.
+
+A :class:`Block` is registry-neutral: its range in the credits' own scheme, its normalized
+status, its project, dates as day ordinals (cheap to draw and to compare) and its Article 6
+state. The modules of :mod:`metaregistry.mock.world.formats` print it the way each registry
+publishes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["DAY_ZERO", "Article6", "Block", "Project", "ddmmyyyy", "dmy", "iso"]
+
+#: Day ordinal of 2018-01-01; generated dates fall between 2019 and 2026.
+DAY_ZERO: Final = dt.date(2018, 1, 1).toordinal()
+
+
+def iso(day: int) -> str:
+    return dt.date.fromordinal(day).isoformat()
+
+
+def dmy(day: int, year_offset: int = 0) -> str:
+    """``DD/MM/YYYY``; ``year_offset`` 543 writes the Buddhist-era year."""
+    date = dt.date.fromordinal(day)
+    return f"{date.day:02d}/{date.month:02d}/{date.year + year_offset}"
+
+
+def ddmmyyyy(year: int, month: int, day: int) -> str:
+    return f"{day:02d}{month:02d}{year}"
+
+
+@dataclass(slots=True, frozen=True)
+class Project:
+    """A project of one registry. ``code`` is the registry's own project code as it prints
+    it; ``number`` the numeric part serials use."""
+
+    registry: str
+    code: str
+    number: int
+    name: str
+    country: str
+    region: str
+    sector: str
+    methodology: str
+
+
+@dataclass(slots=True)
+class Article6:
+    """Article 6.2 state of a block: authorization, corresponding adjustment, first transfer.
+    ``purpose`` and ``ca`` hold the normalized values (``ndc``, ``applied`` ...)."""
+
+    loa: str
+    loa_on: int
+    purpose: str
+    ca: str
+    itmo: str | None = None
+    first_transfer_on: int | None = None
+    acquiring_party: str | None = None
+
+
+@dataclass(slots=True)
+class Block:
+    """One record to write. ``serial`` is the registry's native serial; ``scheme``, ``scope``,
+    ``start`` and ``end`` number the credits themselves (DOMAIN.md's numbering rules), so for a
+    converted or bridged block they are the source's and ``origin`` is the source serial."""
+
+    registry: str
+    serial: str
+    scheme: str
+    scope: str
+    start: int
+    end: int
+    status: str
+    project: Project
+    vintage: int
+    issued_on: int
+    status_on: int | None = None
+    reason: str | None = None
+    origin: str | None = None
+    origin_registry: str | None = None
+    a6: Article6 | None = None
+    counterpart: str | None = None
+    issuance_total: int | None = None
+    product: str = ""
+    record_id: str = ""
+
+    @property
+    def quantity(self) -> int:
+        return self.end - self.start + 1
