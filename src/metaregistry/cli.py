@@ -28,7 +28,7 @@ _COMMAND_MODULES = (
     "metaregistry.log.cli",
     "metaregistry.api.cli",
     "metaregistry.mock.cli",
-    "metaregistry.bench",
+    "metaregistry.bench.cli",
 )
 
 

@@ -1,0 +1,23 @@
+"""Entry point of a phase's child process: ``python -m metaregistry.bench.child PHASE JSON``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from metaregistry.bench.phases import PHASES
+
+
+def main() -> None:
+    name, params = sys.argv[1], json.loads(sys.argv[2])
+    if name == "lookup_server":
+        from metaregistry.bench.load import serve_forever
+
+        serve_forever(params)
+        return
+    result = PHASES[name](params)
+    print(json.dumps(result, default=str), flush=True)
+
+
+if __name__ == "__main__":
+    main()

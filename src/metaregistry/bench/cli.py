@@ -1,0 +1,277 @@
+"""``metaregistry bench``: orchestration, targets and the report."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+
+from metaregistry.bench import load
+from metaregistry.bench.machine import describe
+from metaregistry.bench.records import ensure_world
+from metaregistry.bench.runner import run_phase
+
+__all__ = ["bench_command", "register"]
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _say(text: str) -> None:
+    click.echo(f"[{time.strftime('%H:%M:%S')}] {text}", err=True)
+
+
+def _pg_database(admin_url: str) -> tuple[str, sa.Engine] | None:
+    from metaregistry.index.db import normalize_url
+
+    try:
+        admin = sa.create_engine(
+            normalize_url(admin_url), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+        )
+        name = f"mr_bench_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as exc:
+        _say(f"PostgreSQL unavailable ({exc}); skipping its figures")
+        return None
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    return url, admin
+
+
+def _drop(admin: sa.Engine, url: str) -> None:
+    name = sa.engine.make_url(url).database
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def _sample_serials(db_url: str, count: int) -> list[str]:
+    from metaregistry.index import store
+    from metaregistry.index.db import create_engine
+
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.max(store.unit_block.c.id))).scalar() or 0
+        step = max(1, total // count)
+        rows = (
+            conn.execute(
+                sa.select(store.unit_block.c.serial)
+                .where(store.unit_block.c.id % step == 0)
+                .limit(count)
+            )
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    return list(rows)
+
+
+def _lookup(db_url: str, seconds: float, clients: int) -> dict[str, Any]:
+    serials = _sample_serials(db_url, 2000)
+    out: dict[str, Any] = {
+        "clients": clients,
+        "note": "load generator shares the cores with the server",
+    }
+    for kind in ("trivial", "api"):
+        port = load.free_port()
+        proc = load.start_server(kind, port, db_url)
+        try:
+            load.wait_ready(port, proc)
+            out[kind] = load.run_load(port, serials, clients=clients, seconds=seconds)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    if out["trivial"]["requests_per_s"]:
+        out["ratio_to_trivial"] = out["api"]["requests_per_s"] / out["trivial"]["requests_per_s"]
+    return out
+
+
+TARGETS = {
+    "ingest_records_per_s": (">=", 50_000),
+    "ingest_ratio_to_floor": (">=", 0.25),
+    "postgresql_ingest_records_per_s": (">=", 40_000),
+    "ingest_peak_rss_mib": ("<=", 500),
+    "ingest_rss_ratio_1m_to_100k": ("<=", 1.3),
+    "resync_unchanged_rows_written": ("<=", 0),
+    "resync_unchanged_ratio_to_load": ("<=", 0.5),
+    "resync_changed_ratio_to_load": ("<=", 0.02),
+    "detect_full_seconds": ("<=", 3.0),
+    "detect_incremental_seconds": ("<=", 0.5),
+    "lookup_requests_per_s": (">=", 1500),
+    "lookup_p99_ms": ("<=", 25),
+    "lookup_ratio_to_trivial": (">=", 0.2),
+    "log_append_seconds": ("<=", 15),
+    "log_proof_ms": ("<=", 1.0),
+}
+
+
+def _figures(r: dict[str, Any]) -> dict[str, Any]:
+    f: dict[str, Any] = {}
+    ing = r.get("ingest_sqlite", {})
+    if ing:
+        f["ingest_records_per_s"] = ing["records_per_s"]
+        f["ingest_peak_rss_mib"] = ing["peak_rss_mib"]
+        if r.get("floor"):
+            f["ingest_ratio_to_floor"] = ing["records_per_s"] / r["floor"]["records_per_s"]
+        if r.get("ingest_sqlite_tenth"):
+            f["ingest_rss_ratio_1m_to_100k"] = (
+                ing["peak_rss_mib"] / r["ingest_sqlite_tenth"]["peak_rss_mib"]
+            )
+    if r.get("ingest_postgresql"):
+        f["postgresql_ingest_records_per_s"] = r["ingest_postgresql"]["records_per_s"]
+    if r.get("resync_unchanged") and ing:
+        f["resync_unchanged_rows_written"] = r["resync_unchanged"]["rows_written"]
+        f["resync_unchanged_ratio_to_load"] = r["resync_unchanged"]["seconds"] / ing["seconds"]
+    if r.get("resync_changed") and ing:
+        f["resync_changed_ratio_to_load"] = r["resync_changed"]["seconds"] / ing["seconds"]
+    if r.get("detect_full"):
+        f["detect_full_seconds"] = r["detect_full"]["seconds"]
+    if r.get("detect_incremental"):
+        f["detect_incremental_seconds"] = r["detect_incremental"]["seconds"]
+    lk = r.get("lookup", {})
+    if lk.get("api"):
+        f["lookup_requests_per_s"] = lk["api"]["requests_per_s"]
+        f["lookup_p99_ms"] = lk["api"]["p99_ms"]
+        f["lookup_ratio_to_trivial"] = lk.get("ratio_to_trivial")
+    if r.get("log"):
+        f["log_append_seconds"] = r["log"]["append_seconds"]
+        f["log_proof_ms"] = r["log"]["proof_ms"]
+    return f
+
+
+def _verdicts(figures: dict[str, Any], n: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    scale = n / 1_000_000
+    for key, (op, target) in TARGETS.items():
+        if key not in figures or figures[key] is None:
+            continue
+        goal = target * scale if key in ("log_append_seconds", "detect_full_seconds") else target
+        value = figures[key]
+        ok = value >= goal if op == ">=" else value <= goal
+        out[key] = {"value": round(value, 4), "target": f"{op} {goal:g}", "met": ok}
+    return out
+
+
+@click.command("bench")
+@click.option("--records", "n", default=1_000_000, show_default=True, help="Records (N).")
+@click.option("--quick", is_flag=True, help="Small N (5,000), short load: a smoke run.")
+@click.option("--seed", default=7, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the JSON report here (also printed).",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep worlds and databases here (default: a temporary directory).",
+)
+@click.option(
+    "--pg-url",
+    default=DEFAULT_PG,
+    show_default=True,
+    help="PostgreSQL admin URL; a database of its own is created and dropped.",
+)
+@click.option("--no-pg", is_flag=True, help="Skip the PostgreSQL figures.")
+@click.option("--lookup-seconds", default=10.0, show_default=True)
+@click.option("--skip", multiple=True, help="Phases to skip (ingest_postgresql, lookup, log, ...).")
+def bench_command(
+    n: int,
+    quick: bool,
+    seed: int,
+    out: Path | None,
+    workdir: Path | None,
+    pg_url: str,
+    no_pg: bool,
+    lookup_seconds: float,
+    skip: tuple[str, ...],
+) -> None:
+    """Measure ingest, resync, detection, lookup and the log at N records, each beside a
+    baseline measured in the same run. Prints JSON; with N >= 1,000,000, checks the targets."""
+    if quick:
+        n, lookup_seconds = 5_000, 2.0
+    temp = workdir is None
+    base = Path(tempfile.mkdtemp(prefix="mr-bench-")) if workdir is None else workdir
+    base.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"records": n, "machine": describe(None if no_pg else pg_url)}
+    try:
+        _say(f"generating a world of {n:,} records")
+        world = str(ensure_world(base / f"world-{n}-{seed}", n, seed))
+        db = base / f"bench-{n}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        db_url = f"sqlite:///{db}"
+        steps: list[tuple[str, str, dict[str, Any]]] = [
+            ("ingest_sqlite", "ingest", {"db_url": db_url, "world": world}),
+            (
+                "floor",
+                "floor",
+                {"sqlite_path": str(base / f"floor-{uuid.uuid4().hex[:6]}.db"), "world": world},
+            ),
+            ("resync_unchanged", "resync_unchanged", {"db_url": db_url, "world": world}),
+            ("resync_changed", "resync_changed", {"db_url": db_url}),
+            ("detect_full", "detect_full", {"db_url": db_url}),
+        ]
+        for key, phase, params in steps:
+            if key in skip:
+                continue
+            _say(f"{key} ...")
+            results[key] = run_phase(phase, params)
+            shown = {k: v for k, v in results[key].items() if k != "summary"}
+            _say(f"{key}: {json.dumps(shown, default=str)}")
+        if "lookup" not in skip:
+            _say("lookup over HTTP ...")
+            results["lookup"] = _lookup(db_url, lookup_seconds, 32)
+        if "detect_incremental" not in skip:
+            _say("detect_incremental ...")
+            results["detect_incremental"] = run_phase(
+                "detect_incremental", {"db_url": db_url, "changed": min(10_000, max(10, n // 100))}
+            )
+        if "log" not in skip:
+            _say("log ...")
+            log_db = f"sqlite:///{base / f'log-{uuid.uuid4().hex[:6]}.db'}"
+            results["log"] = run_phase("log", {"db_url": log_db, "records": n})
+        if "ingest_sqlite_tenth" not in skip and n >= 10_000:
+            tenth = n // 10
+            _say(f"ingest at {tenth:,} for the memory ratio ...")
+            small_world = str(ensure_world(base / f"world-{tenth}-{seed}", tenth, seed))
+            small_db = f"sqlite:///{base / f'tenth-{uuid.uuid4().hex[:6]}.db'}"
+            results["ingest_sqlite_tenth"] = run_phase(
+                "ingest", {"db_url": small_db, "world": small_world}
+            )
+        if not no_pg and "ingest_postgresql" not in skip:
+            made = _pg_database(pg_url)
+            if made is not None:
+                url, admin = made
+                try:
+                    _say("ingest into PostgreSQL ...")
+                    results["ingest_postgresql"] = run_phase(
+                        "ingest", {"db_url": url, "world": world}
+                    )
+                finally:
+                    _drop(admin, url)
+    finally:
+        if temp:
+            shutil.rmtree(base, ignore_errors=True)
+    figures = _figures(results)
+    report = {
+        "figures": {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()},
+        "targets": _verdicts(figures, n) if n >= 1_000_000 else "checked only at N >= 1,000,000",
+        **results,
+    }
+    text = json.dumps(report, indent=2, default=str)
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")
+    click.echo(text)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(bench_command)

@@ -1,0 +1,38 @@
+"""Running one phase in a child process and reading its peak RSS from ``wait4``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+__all__ = ["PhaseError", "run_phase"]
+
+
+class PhaseError(RuntimeError):
+    """A benchmark phase failed in its child process."""
+
+
+def run_phase(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Run ``name`` in a fresh interpreter; its result gets ``peak_rss_mib``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "metaregistry.bench.child", name, json.dumps(params)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise PhaseError(f"phase {name} failed ({proc.returncode}): {err.strip()[-2000:]}")
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if not lines:
+        raise PhaseError(f"phase {name} printed no result: {err.strip()[-2000:]}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    result["peak_rss_mib"] = round(usage.ru_maxrss / 1024, 1)  # Linux reports KiB
+    return result
