@@ -20,38 +20,7 @@ from aiohttp import web
 from metaregistry.feed import alert_tables
 from metaregistry.feed.signature import SIGNATURE_HEADER, SignatureError, verify_signature
 
-__all__ = ["STANDIN", "AlertWriter", "Delivery", "WebhookReceiver"]
-
-# TODO(feed): drop the stand-in once detect/tables.py lands; tests then use the real tables.
-#: Stand-ins for detection's ``alert`` and ``alert_event`` with the columns the feed reads,
-#: on a metadata of their own (never the index's).
-STANDIN = sa.MetaData()
-sa.Table(
-    "alert",
-    STANDIN,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("severity", sa.String(16), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("registry_a", sa.String(64), nullable=False),
-    sa.Column("registry_b", sa.String(64), nullable=False),
-    sa.Column("explanation", sa.Text, nullable=False),
-    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
-sa.Table(
-    "alert_event",
-    STANDIN,
-    sa.Column(
-        "id",
-        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-        primary_key=True,
-        autoincrement=True,
-    ),
-    sa.Column("alert_id", sa.String(64), nullable=False),
-    sa.Column("type", sa.String(32), nullable=False),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-)
+__all__ = ["AlertWriter", "Delivery", "WebhookReceiver"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +57,7 @@ class WebhookReceiver:
             return web.Response(status=401, text=str(exc))
         status = self._script.pop(0) if self._script else 204
         if 200 <= status < 300:
-            self.deliveries.append(
-                Delivery(json.loads(body), body, dict(request.headers), status)
-            )
+            self.deliveries.append(Delivery(json.loads(body), body, dict(request.headers), status))
         return web.Response(status=status)
 
     def event_ids(self) -> list[int]:
@@ -103,9 +70,7 @@ class WebhookReceiver:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None
-        port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = int(self._runner.addresses[0][1])
         self.url = f"http://127.0.0.1:{port}/hook"
         return self
 
@@ -128,7 +93,8 @@ class WebhookReceiver:
 
 class AlertWriter:
     """Writes alerts and their events straight into detection's tables, for tests and demos
-    of the feed (detection itself writes them in production)."""
+    of the feed (detection itself writes them in production). Each change also writes the
+    event, with the alert as it is after the change in ``detail``, as detection does."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -147,39 +113,86 @@ class AlertWriter:
         registries: tuple[str, str] = ("verra", "gold-standard"),
     ) -> int:
         """A new open alert and its ``opened`` event; the event's id."""
-        at = self._tick()
         with self.engine.begin() as conn:
-            conn.execute(
-                alert_tables.alert_table().insert().values(
-                    id=alert_id,
-                    kind=kind,
-                    severity=severity,
-                    status="open",
-                    registry_a=registries[0],
-                    registry_b=registries[1],
-                    explanation=f"{kind} between {registries[0]} and {registries[1]}",
-                    opened_at=at,
-                    updated_at=at,
-                )
-            )
-            return self._event(conn, alert_id, "opened", at)
+            return self.open_in(conn, alert_id, kind=kind, severity=severity, registries=registries)
 
-    def change(self, alert_id: str, status: str) -> int:
-        """Move an alert to ``status`` (``acknowledged``, ``resolved``); the event's id."""
+    def open_in(
+        self,
+        conn: sa.Connection,
+        alert_id: str,
+        *,
+        kind: str = "double_use",
+        severity: str = "high",
+        registries: tuple[str, str] = ("verra", "gold-standard"),
+    ) -> int:
+        """:meth:`open` in the caller's transaction (left uncommitted)."""
+        at = self._tick()
+        sides = [
+            {
+                "registry": registry,
+                "record_id": f"{alert_id}-{role}",
+                "serial": f"S-{alert_id}",
+                "block_start": 100,
+                "block_end": 199,
+                "status": "retired",
+                "role": role,
+            }
+            for registry, role in zip(registries, ("a", "b"), strict=True)
+        ]
+        conn.execute(
+            alert_tables.alert_table()
+            .insert()
+            .values(
+                id=alert_id,
+                kind=kind,
+                severity=severity,
+                status="open",
+                scheme="vcs",
+                scope="",
+                registry_a=registries[0],
+                registry_b=registries[1],
+                overlap_start=100,
+                overlap_end=199,
+                overlap_size=100,
+                explanation=f"{kind} between {registries[0]} and {registries[1]}",
+                sides=json.dumps(sides),
+                detail=json.dumps({"ranges": [[100, 199]], "rules": [], "excess": []}),
+                content_hash="0" * 64,
+                opened_at=at,
+                updated_at=at,
+                last_event_id=0,
+            )
+        )
+        return self._event(conn, alert_id, "opened", at)
+
+    def change(self, alert_id: str, status: str, event_type: str | None = None) -> int:
+        """Move an alert to ``status`` (``acknowledged``, ``resolved``, ``open``); the id of
+        its event (of ``event_type``, by default the status)."""
         at = self._tick()
         alerts = alert_tables.alert_table()
         with self.engine.begin() as conn:
             conn.execute(
-                alerts.update()
-                .where(alerts.c.id == alert_id)
-                .values(status=status, updated_at=at)
+                alerts.update().where(alerts.c.id == alert_id).values(status=status, updated_at=at)
             )
-            return self._event(conn, alert_id, status, at)
+            return self._event(conn, alert_id, event_type or status, at)
 
     def _event(self, conn: sa.Connection, alert_id: str, kind: str, at: datetime) -> int:
+        alerts = alert_tables.alert_table()
+        row = conn.execute(sa.select(alerts).where(alerts.c.id == alert_id)).mappings().one()
+        snapshot = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
         result = conn.execute(
-            alert_tables.event_table().insert().values(alert_id=alert_id, type=kind, at=at)
+            alert_tables.event_table()
+            .insert()
+            .values(
+                alert_id=alert_id,
+                type=kind,
+                at=at,
+                detail=json.dumps(snapshot, sort_keys=True),
+                event_hash="0" * 64,
+            )
         )
         key = result.inserted_primary_key
         assert key is not None
-        return int(key[0])
+        event_id = int(key[0])
+        conn.execute(alerts.update().where(alerts.c.id == alert_id).values(last_event_id=event_id))
+        return event_id

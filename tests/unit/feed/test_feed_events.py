@@ -49,8 +49,9 @@ def test_a_filter_skips_events_of_other_alerts_and_the_cursor_moves_past_them(
         newest = read_events(conn, 0, limit=3, newest_first=True)[0]
         assert [e.alert_id for e in newest] == ["v", "other149", "other148"]
         by_kind = AlertFilter(registry=frozenset({"gold-standard"}))
-        assert [e.alert_id for e in read_events(conn, 0, limit=5, filter=by_kind,
-                                                newest_first=True)[0]] == ["gs"]
+        assert [
+            e.alert_id for e in read_events(conn, 0, limit=5, filter=by_kind, newest_first=True)[0]
+        ] == ["gs"]
 
 
 def test_an_alert_comes_with_its_history(feed_engine: sa.Engine, alerts: AlertWriter) -> None:
@@ -99,10 +100,26 @@ def test_alert_pages_never_repeat_or_skip_while_alerts_change(
 @pytest.mark.parametrize(
     "text", ["", "x", encode_alert_cursor(["2026-01-01T00:00:00Z"]), "W1siYmxvY2tzIiwxXQ"]
 )
-def test_a_foreign_or_broken_cursor_is_a_400_naming_it(
-    feed_engine: sa.Engine, text: str
-) -> None:
+def test_a_foreign_or_broken_cursor_is_a_400_naming_it(feed_engine: sa.Engine, text: str) -> None:
     with pytest.raises(FeedRequestError) as caught:
         decode_alert_cursor(text)
     assert caught.value.status == 400
     assert caught.value.body()["field"] == "cursor"
+
+
+def test_on_postgresql_an_event_committed_early_waits_for_a_lower_id_in_flight(
+    feed_engine: sa.Engine, alerts: AlertWriter
+) -> None:
+    if feed_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writers commit in id order (one write lock)")
+    with feed_engine.connect() as slow:
+        lower = alerts.open_in(slow, "slow")  # not committed yet
+        higher = alerts.open("fast")  # takes a higher id and commits first
+        assert higher > lower
+        with feed_engine.connect() as conn:
+            # Serving ``higher`` now would make a client's cursor skip ``lower`` forever.
+            assert read_events(conn, 0, limit=10) == ([], 0)
+            assert head(conn) == 0
+        slow.commit()
+    with feed_engine.connect() as conn:
+        assert [e.id for e in read_events(conn, 0, limit=10)[0]] == [lower, higher]
