@@ -151,8 +151,8 @@ def test_a_bad_serial_breaks_the_serial_the_units_are_numbered_by() -> None:
 
 
 def test_a_wrong_type_quantity_cannot_be_read_as_a_number() -> None:
-    number = {"id": "A", "serial": "S", "qty": 1916}
-    text = {"id": "B", "serial": "S", "qty": "1,916"}
+    number: dict[str, object] = {"id": "A", "serial": "S", "qty": 1916}
+    text: dict[str, object] = {"id": "B", "serial": "S", "qty": "1,916"}
     assert corrupt(number, Corruption.WRONG_TYPE, FMT) == "qty"
     assert corrupt(text, Corruption.WRONG_TYPE, FMT) == "qty"
     assert number["qty"] == "n/a"

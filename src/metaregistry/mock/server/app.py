@@ -19,6 +19,7 @@ import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from aiohttp import web
@@ -70,7 +71,8 @@ class MockRegistry(abc.ABC):
 
     name: ClassVar[str]
 
-    def __init__(self, spec: FaultSpec, token: str | None) -> None:
+    def __init__(self, world: Path, spec: FaultSpec, token: str | None) -> None:
+        self.world = world
         self.spec = spec
         self.token = token
 
@@ -161,7 +163,7 @@ def build_app(registry: MockRegistry) -> web.Application:
     malformed_cache: list[MalformedRecord] = []
 
     async def health(request: web.Request) -> web.Response:
-        counts = {dataset.name: len(dataset) for dataset in registry.datasets()}
+        counts = {dataset.label: len(dataset) for dataset in registry.datasets()}
         return web.json_response({"registry": registry.name, "status": "ok", "records": counts})
 
     async def malformed(request: web.Request) -> web.Response:

@@ -39,21 +39,25 @@ class RecordFormat:
 
 @dataclass(frozen=True, slots=True)
 class MalformedRecord:
-    """A record the mock serves corrupted, and how."""
+    """A record the mock serves corrupted, and how: ``field`` now holds ``value``. (Where the
+    record id is the serial, as on Verra, a bad serial changes the id the client sees: find
+    the record by ``value``.)"""
 
     registry: str
     dataset: str
     record_id: str
     corruption: str
     field: str
+    value: Any
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "registry": self.registry,
             "dataset": self.dataset,
             "record_id": self.record_id,
             "corruption": self.corruption,
             "field": self.field,
+            "value": self.value,
         }
 
 
@@ -75,7 +79,10 @@ def corrupt(record: dict[str, Any], corruption: Corruption, fmt: RecordFormat) -
 
 
 class Dataset:
-    """The records of one world file of one registry (or a filtered view of it)."""
+    """The records of one world file of one registry, or a view of it: ``keep`` filters
+    lines while indexing, ``reverse`` serves them last line first. ``name`` is the file's
+    path in the world (views of one file share it, so a record is corrupted the same way in
+    each); ``label`` names the view."""
 
     def __init__(
         self,
@@ -86,24 +93,40 @@ class Dataset:
         spec: FaultSpec,
         *,
         keep: Callable[[bytes], bool] | None = None,
+        reverse: bool = False,
+        label: str | None = None,
     ) -> None:
         self.registry = registry
         self.name = name
+        self.label = label or name
         self.fmt = fmt
         self.spec = spec
+        self.reverse = reverse
         self.file = LineFile(path, keep=keep)
 
     def __len__(self) -> int:
         return len(self.file)
 
-    def _corruption(self, index: int) -> Corruption | None:
-        return corruption_of(f"{self.name}@{self.file.offset(index)}", self.spec)
+    def _corruption(self, file_index: int) -> Corruption | None:
+        return corruption_of(f"{self.name}@{self.file.offset(file_index)}", self.spec)
 
     def records(self, start: int, stop: int) -> list[dict[str, Any]]:
         """Records ``start`` to ``stop`` (exclusive) as served: malformed ones corrupted."""
-        out = self.file.records(start, stop)
+        total = len(self)
+        start, stop = max(0, start), min(stop, total)
+        if start >= stop:
+            return []
+        if self.reverse:
+            first = total - stop
+            out = self.file.records(first, total - start)
+            indices = list(range(first, total - start))
+            out.reverse()
+            indices.reverse()
+        else:
+            out = self.file.records(start, stop)
+            indices = list(range(start, stop))
         if self.spec.malformed > 0:
-            for index, record in enumerate(out, start):
+            for index, record in zip(indices, out, strict=True):
                 corruption = self._corruption(index)
                 if corruption is not None:
                     corrupt(record, corruption, self.fmt)
@@ -127,11 +150,13 @@ class Dataset:
                 continue
             (line,) = self.file.lines(index, index + 1)
             record = json.loads(line)
-            field = corrupt(dict(record), corruption, self.fmt)
+            served = dict(record)
+            field = corrupt(served, corruption, self.fmt)
             yield MalformedRecord(
                 registry=self.registry,
                 dataset=self.name,
                 record_id=str(record.get(self.fmt.id_field)),
                 corruption=str(corruption),
                 field=field,
+                value=served[field],
             )

@@ -53,7 +53,7 @@ class JcmMock(MockRegistry):
     name = "jcm"
 
     def __init__(self, world: Path, spec: FaultSpec, token: str | None) -> None:
-        super().__init__(spec, token)
+        super().__init__(world, spec, token)
         files = sorted((world / "jcm").glob("*.ndjson"))
         if not files:
             raise MockDataError(f"no JCM ledger files (jcm/<ledger>.ndjson) in {world}")

@@ -8,16 +8,20 @@ from typing import Final
 from metaregistry.mock.server.app import MockRegistry
 from metaregistry.mock.server.dataset import MalformedRecord
 from metaregistry.mock.server.faults import FaultSpec
+from metaregistry.mock.server.gold_standard import GoldStandardMock
 from metaregistry.mock.server.jcm import JcmMock
 from metaregistry.mock.server.srn_ppi import SrnPpiMock
 from metaregistry.mock.server.tccr import TccrMock
+from metaregistry.mock.server.verra import VerraMock
 
 __all__ = ["NAMES", "UnknownMockError", "create_registry", "malformed_records"]
 
-_MOCKS: Final[dict[str, type[SrnPpiMock | TccrMock | JcmMock]]] = {
+_MOCKS: Final[dict[str, type[MockRegistry]]] = {
     "srn-ppi": SrnPpiMock,
     "tccr": TccrMock,
     "jcm": JcmMock,
+    "verra": VerraMock,
+    "gold-standard": GoldStandardMock,
 }
 NAMES: Final = tuple(_MOCKS)
 

@@ -128,11 +128,17 @@ async def _send_truncated(
 
 
 async def _limited(chunks: Iterable[bytes], budget: int) -> AsyncIterator[bytes]:
-    """The first ``budget`` bytes of ``chunks`` (yielding to the loop between chunks)."""
-    for chunk in chunks:
-        if budget <= 0:
-            return
-        part = chunk[:budget]
+    """At most the first ``budget`` bytes of ``chunks``, and never all of them: a stream
+    shorter than its size hint still loses the back half of its last chunk."""
+    iterator = iter(chunks)
+    pending = next(iterator, None)
+    while pending is not None and budget > 0:
+        following = next(iterator, None)
+        if following is None:
+            budget = min(budget, len(pending) // 2)
+        part = pending[:budget]
         budget -= len(part)
-        yield part
+        if part:
+            yield part
+        pending = following
         await asyncio.sleep(0)

@@ -36,7 +36,7 @@ class SrnPpiMock(MockRegistry):
     name = "srn-ppi"
 
     def __init__(self, world: Path, spec: FaultSpec, token: str | None) -> None:
-        super().__init__(spec, token)
+        super().__init__(world, spec, token)
         self.units = Dataset(self.name, WORLD_FILE, world / WORLD_FILE, FORMAT, spec)
 
     def datasets(self) -> Sequence[Dataset]:

@@ -9,8 +9,7 @@ As connectors/metaregistry_connectors/tccr/README.md documents:
   (``count``/``next``/``previous``/``results``), ``limit`` capped at 1000.
 
 A repeated export carries a run of rows twice (counted in ``X-Record-Count``, under an ETag
-of its own); a repeated API page serves the page before again with ``next`` pointing to this
-page under another URL (``r=<n>``).
+of its own); on the API only the last page repeats (it brings the page before it again).
 """
 
 from __future__ import annotations
@@ -75,7 +74,7 @@ class TccrMock(MockRegistry):
     name = "tccr"
 
     def __init__(self, world: Path, spec: FaultSpec, token: str | None) -> None:
-        super().__init__(spec, token)
+        super().__init__(world, spec, token)
         path = world / WORLD_FILE
         self.credits = Dataset(self.name, WORLD_FILE, path, FORMAT, spec)
         stat = path.stat()
@@ -132,22 +131,22 @@ class TccrMock(MockRegistry):
     async def api_page(self, request: web.Request, fault: Fault | None) -> Reply:
         offset = int_param(request, "offset", 0)
         limit = min(int_param(request, "limit", DEFAULT_PAGE, minimum=1), MAX_PAGE)
-        alias = int_param(request, "r", 0)
         total = len(self.credits)
 
-        def link(at: int, again: int = 0) -> str:
-            query = {"offset": at, "limit": limit} | ({"r": again} if again else {})
-            return f"{API_PATH}?{urlencode(query)}"
+        def link(at: int) -> str:
+            return f"{API_PATH}?{urlencode({'offset': at, 'limit': limit})}"
 
-        if fault is Fault.REPEAT and offset > 0 and not alias:
-            start = max(0, offset - limit)
-            results = self.credits.records(start, offset)
-            next_link: str | None = link(offset, alias + 1)
-        else:
-            results = self.credits.records(offset, offset + limit)
-            end = offset + len(results)
-            next_link = link(end) if end < total else None
-        previous = link(max(0, offset - limit)) if offset > 0 else None
+        # The connector moves on by the rows it received, so a page repeated anywhere but at
+        # the end would make it skip as many rows: only the last page brings the one before
+        # it again.
+        last = offset + limit >= total
+        results = self.credits.page(offset, limit, repeat=fault is Fault.REPEAT and last)
+        end = min(total, offset + limit)
         return json_reply(
-            {"count": total, "next": next_link, "previous": previous, "results": results}
+            {
+                "count": total,
+                "next": link(end) if end < total else None,
+                "previous": link(max(0, offset - limit)) if offset > 0 else None,
+                "results": results,
+            }
         )
