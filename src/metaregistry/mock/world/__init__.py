@@ -22,5 +22,15 @@ from metaregistry.mock.world.generate import (
     cases_per_pattern,
     generate_world,
 )
+from metaregistry.mock.world.reading import connector_of, world_files, world_records
 
-__all__ = ["MIN_RECORDS", "PATTERNS", "WorldError", "cases_per_pattern", "generate_world"]
+__all__ = [
+    "MIN_RECORDS",
+    "PATTERNS",
+    "WorldError",
+    "cases_per_pattern",
+    "connector_of",
+    "generate_world",
+    "world_files",
+    "world_records",
+]

@@ -186,8 +186,7 @@ def tokenization(issuer: Issuer, variant: int, partial: bool) -> Planted:
     source = _source_and_rest(issuer, _verra_source(issuer, _size(issuer)), partial)
     day = issuer.after(source.issued_on)
     issuer.add(_set(source, "retired", day, f"Retired for tokenization: bridged to {label}"))
-    native = f"{bridge.upper()}-BATCH-{issuer.rng.randrange(10**7):07d}"
-    token = issuer.held_elsewhere(bridge, source, source.start, source.end, native, day)
+    token = issuer.bridged(bridge, source, source.start, source.end, day)
     used = _target_used_part(issuer, token, partial, "Retired on-chain (offset claim)")
     return Planted(source, used, f"Verra VCUs retired for tokenization, live on {bridge}")
 
@@ -246,8 +245,7 @@ def double_issuance(issuer: Issuer, variant: int, partial: bool) -> Planted:
         other = issuer.converted(claimed, issuer.after(source.issued_on))
         note = "VCUs live in Verra and, never cancelled, live as SPE-GRK in SRN-PPI"
     else:
-        native = f"TOUCAN-BATCH-{issuer.rng.randrange(10**7):07d}"
-        other = issuer.held_elsewhere("toucan", claimed, start, end, native, source.issued_on)
+        other = issuer.bridged("toucan", claimed, start, end, source.issued_on)
         note = "VCUs live in Verra and, never retired for bridging, live as tokens"
     issuer.add(other)
     return Planted(source, other, note)
@@ -274,8 +272,7 @@ def double_use(issuer: Issuer, variant: int, partial: bool) -> Planted:
     claimed = issuer.part(source, start, end)
     day = issuer.after(source.issued_on)
     if variant == 0:
-        native = f"TOUCAN-BATCH-{issuer.rng.randrange(10**7):07d}"
-        other = issuer.held_elsewhere("toucan", claimed, start, end, native, day)
+        other = issuer.bridged("toucan", claimed, start, end, day)
     else:
         other = issuer.converted(claimed, day)
     issuer.add(_set(other, "retired", issuer.after(day), "Retired for a second claim"))
@@ -300,7 +297,8 @@ def use_after_transfer(issuer: Issuer, variant: int, partial: bool) -> Planted:
     if variant == 0:
         issuer.add(_set(source, "cancelled", day, CONVERSION_REASON))
         target = issuer.add(issuer.converted(source, issuer.after(day, 30)))
-        a, b = _inside(issuer, source, partial)
+        # Verra's record id is the serial: the late retirement is never the very same range.
+        a, b = _inside(issuer, source, partial) if partial else (source.start, source.end - 1)
         late = _set(issuer.part(source, a, b), "retired", issuer.after(day + 30), issuer.reason())
         issuer.add(late)
         return Planted(
@@ -384,14 +382,25 @@ def internal_overlap(issuer: Issuer, variant: int, partial: bool) -> Planted:
         first = _gs_source(issuer, quantity)
     start, end = _shifted(issuer, first, partial)
     second = issuer.part(first, start, end)
-    if second.serial == first.serial and first.registry == "verra":
-        # Verra's record id is the serial: the duplicate carries another batch number.
-        second.serial = (
-            f"{int(first.serial.partition('-')[0]) + 500000}-" + first.serial.partition("-")[2]
-        )
+    if second.serial == first.serial:
+        second.serial = _duplicate_serial(first)
     issuer.add(first)
     issuer.add(second)
     return Planted(first, second, f"two live {first.registry} records claim the same units")
+
+
+def _duplicate_serial(block: Block) -> str:
+    """Another serial for the very same units: Verra and Gold Standard key records by serial,
+    so an exact duplicate is listed under another batch id (Verra) or project type code (GS),
+    as a data-entry error would."""
+    head, _, rest = block.serial.partition("-")
+    if block.registry == "verra":
+        return f"{int(head) + 500000}-{rest}"
+    if block.registry == "gold-standard":
+        tokens = block.serial.split("-")
+        tokens[4] = str(int(tokens[4]) + 1)
+        return "-".join(tokens)
+    return block.serial
 
 
 PATTERNS: Final = (

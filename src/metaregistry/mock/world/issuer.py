@@ -269,6 +269,14 @@ class Issuer:
             origin_registry=source.registry,
         )
 
+    def bridged(self, bridge: str, source: Block, start: int, end: int, issued_on: int) -> Block:
+        """A token batch on a bridge holding ``start..end`` of Verra's credits. Its serial is the
+        source serial of the units it holds, as Toucan's batch NFTs and Regen's C01 batches
+        record it (``vcsRetirementSerialNumber``), so the generic connector can read it too."""
+        block = self.held_elsewhere(bridge, source, start, end, "", issued_on)
+        block.serial = block.origin or ""
+        return block
+
     def part(self, block: Block, start: int, end: int) -> Block:
         """The same block restricted to ``start..end``, its serials rewritten for the range."""
         copy = Block(**{name: getattr(block, name) for name in _BLOCK_FIELDS})
@@ -278,8 +286,9 @@ class Issuer:
             copy.serial = renumber(block.serial, block.scheme, block.start, block.end, start, end)
             return copy
         copy.origin = renumber(block.origin, block.scheme, block.start, block.end, start, end)
-        if block.registry.startswith("jcm-"):
-            # A received JCM holding keeps the issuance's one numbering in its own serial.
+        if block.registry.startswith("jcm-") or block.serial == block.origin:
+            # A received JCM holding keeps the issuance's one numbering in its own serial; a
+            # bridged token's serial is its source serial.
             copy.serial = renumber(block.serial, block.scheme, block.start, block.end, start, end)
         elif block.registry == "srn-ppi":
             # The converted certificate's own SPE-GRK numbering runs 1..quantity.

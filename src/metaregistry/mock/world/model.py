@@ -86,6 +86,7 @@ class Block:
     issuance_total: int | None = None
     product: str = ""
     record_id: str = ""
+    number: int = 0  # the registry's running record number, set when written
 
     @property
     def quantity(self) -> int:

@@ -107,7 +107,8 @@ class WorldWriter:
         """Give the block its registry's record id and write it."""
         fmt = format_of(block.registry)
         self._ids[block.registry] += 1
-        block.record_id = fmt.record_id(block, self._ids[block.registry])
+        block.number = self._ids[block.registry]
+        block.record_id = fmt.record_id(block, block.number)
         relative = fmt.path(block.registry)
         self._file(relative).write(_dumps(fmt.record(block)) + "\n")
         self._lines[relative] += 1
@@ -125,7 +126,8 @@ class WorldWriter:
         in its file but not in its registry's totals (it must end up in quarantine)."""
         fmt = format_of(block.registry)
         self._ids[block.registry] += 1
-        block.record_id = fmt.record_id(block, self._ids[block.registry])
+        block.number = self._ids[block.registry]
+        block.record_id = fmt.record_id(block, block.number)
         relative = fmt.path(block.registry)
         payload = fmt.record(block)
         if field not in payload:

@@ -1,7 +1,11 @@
 """Gold Standard's public API credit record (``GET /credits``, DOMAIN.md): ``id``,
 ``number_of_credits``, ``serial_number``, ``vintage``, ``status`` (current state),
-``certified_date``, ``product``, ``labels`` and the embedded ``project``. ``note`` carries the
-retirement or cancellation note as GS exports do. The record id is ``id`` as text."""
+``certified_date``, ``product``, ``labels`` and the embedded ``project``; ``retirement_date``
+and ``note`` on retired and cancelled credits, as the GS exports carry them.
+
+The record id is the gold-standard connector's: the list the record comes from (the API's
+issued credits or its retired ones) and the serial, ``issuance:<serial>`` or
+``retirement:<serial>``."""
 
 from __future__ import annotations
 
@@ -19,13 +23,14 @@ def path(registry: str) -> str:
 
 
 def record_id(block: Block, n: int) -> str:
-    return str(n)
+    listing = "issuance" if block.status == "issued" else "retirement"
+    return f"{listing}:{block.serial}"
 
 
 def record(block: Block) -> dict[str, Any]:
     project = block.project
     return {
-        "id": int(block.record_id),
+        "id": block.number,
         "number_of_credits": block.quantity,
         "serial_number": block.serial,
         "vintage": block.vintage,
@@ -33,6 +38,7 @@ def record(block: Block) -> dict[str, Any]:
         "certified_date": iso(block.issued_on),
         "product": block.product or "VER",
         "labels": ["Emission Reduction"],
+        "retirement_date": iso(block.status_on) if block.status_on else None,
         "note": block.reason,
         "project": {
             "sustaincert_id": project.number,
