@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
-from typing import Any, Final
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final, TypeVar, cast
 
 import sqlalchemy as sa
 
@@ -27,6 +27,7 @@ from metaregistry.model import ALL_FIELDS
 __all__ = ["MIN_KEY", "Db", "Row"]
 
 Row = dict[str, Any]
+T = TypeVar("T")
 _MIN_BIGINT: Final = -(2**63)
 #: The key before every block: (block_start, id).
 MIN_KEY: Final = (_MIN_BIGINT, -1)
@@ -93,15 +94,38 @@ _TOTALS: Final = (
 
 
 class Db:
-    """Raw read access inside one transaction of a SQLAlchemy connection (``sa``, still
-    usable for Core queries on the same snapshot)."""
+    """Raw read access inside one read transaction of a SQLAlchemy connection.
+
+    ``sa`` gives the SQLAlchemy connection for Core queries (other areas' readers). On SQLite
+    the raw transaction is begun here, below SQLAlchemy (its ``begin`` hook would cost more
+    than a lookup's queries); asking for ``sa`` hands the transaction over to SQLAlchemy.
+    """
 
     def __init__(self, conn: sa.Connection, cache: dict[Any, Any] | None = None) -> None:
-        self.sa = conn
+        self._conn = conn
         self.dialect = conn.dialect.name
-        self._raw: Any = conn.connection.dbapi_connection
+        self._raw: Any = cast(Any, conn.connection.dbapi_connection)
         # Per-connection memory (span classes per scheme/scope), kept by the caller.
         self._cache: dict[Any, Any] = {} if cache is None else cache
+        self._handed_over = False
+        if self.dialect == "sqlite":
+            self._raw.execute("BEGIN")
+
+    @property
+    def sa(self) -> sa.Connection:
+        if not self._handed_over:
+            self._handed_over = True
+            if self.dialect == "sqlite":
+                self._raw.rollback()  # SQLAlchemy begins its own (a new snapshot)
+            self._conn.begin()
+        return self._conn
+
+    def end(self) -> None:
+        """End the read transaction (a rollback: nothing was written)."""
+        if self._handed_over:
+            self._conn.rollback()
+        else:
+            self._raw.rollback()
 
     def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
         cur = self._raw.cursor()
@@ -109,6 +133,13 @@ class Db:
             cur.execute(self._native(sql), params or {})
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        finally:
+            cur.close()
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        cur = self._raw.cursor()
+        try:
+            cur.execute(self._native(sql), params or {})
         finally:
             cur.close()
 
@@ -129,19 +160,11 @@ class Db:
     # -- the queries ------------------------------------------------------------------------
 
     def span_classes(self, scheme: str, scope: str) -> tuple[int, ...]:
-        key = ("classes", scheme, scope)
-        version = None
-        if self.dialect == "sqlite":
-            version = self.values("PRAGMA data_version")[0]
-            cached = self._cache.get(key)
-            if cached is not None and cached[0] == version:
-                return tuple(cached[1])
-        classes = tuple(int(k) for k in self.values(_CLASSES, {"scheme": scheme, "scope": scope}))
-        if version is not None:
-            if len(self._cache) > 4096:  # bounded: schemes x scopes seen by this connection
-                self._cache.clear()
-            self._cache[key] = (version, classes)
-        return classes
+        def present() -> tuple[int, ...]:
+            found = self.values(_CLASSES, {"scheme": scheme, "scope": scope})
+            return tuple(int(k) for k in found)
+
+        return self.cached(("classes", scheme, scope), present)
 
     def overlap_page(
         self,
@@ -221,6 +244,33 @@ class Db:
 
     def ping(self) -> bool:
         return self.values("SELECT 1") == [1]
+
+    def data_version(self) -> int | None:
+        """SQLite's ``PRAGMA data_version``: changes when another connection commits, so
+        a value cached with it is still good while it is unchanged. None elsewhere."""
+        if self.dialect != "sqlite":
+            return None
+        return int(self.values("PRAGMA data_version")[0])
+
+    def cached(self, key: Any, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered on this connection until another one commits (SQLite);
+        computed every time elsewhere."""
+        version = self.data_version()
+        if version is None:
+            return compute()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == version:
+            return cast(T, hit[1])
+        value = compute()
+        if len(self._cache) > 4096:  # bounded: schemes x scopes seen by this connection
+            self._cache.clear()
+        self._cache[key] = (version, value)
+        return value
+
+    def in_rows(self, template: str, values: Sequence[Any], **params: Any) -> list[Row]:
+        """``template`` with ``{in}`` expanded to the placeholders of ``values``."""
+        size, bound = _in_params(values)
+        return self.rows(_in_sql(template, size), {**bound, **params})
 
 
 @functools.cache

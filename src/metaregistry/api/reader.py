@@ -81,31 +81,56 @@ class Reader:
     async def run(
         self, fn: Callable[Concatenate[Db, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
+        """``fn(db, *args, **kwargs)`` in a thread of the pool."""
+        return await self.run_within(self.timeout, fn, *args, **kwargs)
+
+    async def run_within(
+        self,
+        timeout: float,
+        fn: Callable[Concatenate[Db, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Like :meth:`run` with another deadline (a known full scan, say)."""
         loop = asyncio.get_running_loop()
-        job = functools.partial(self.call, fn, *args, **kwargs)
+        job = functools.partial(self.call_within, timeout, fn, *args, **kwargs)
         return await loop.run_in_executor(self._pool, job)
 
     def call(self, fn: Callable[Concatenate[Db, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn(db, *args, **kwargs)`` in the calling thread."""
+        return self.call_within(self.timeout, fn, *args, **kwargs)
+
+    def call_within(
+        self,
+        timeout: float,
+        fn: Callable[Concatenate[Db, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
         conn, deadline, cache = self._connection()
-        deadline.at = time.monotonic() + self.timeout
+        deadline.at = time.monotonic() + timeout
+        db: Db | None = None
         try:
-            conn.begin()
-            return fn(Db(conn, cache), *args, **kwargs)
+            db = Db(conn, cache)
+            if timeout != self.timeout and self.dialect == "postgresql":
+                db.execute(f"SET LOCAL statement_timeout = {_millis(timeout)}")
+            return fn(db, *args, **kwargs)
         except Exception as exc:
             if _is_timeout(exc):
                 raise QueryTimeoutError(
-                    f"the query took longer than {self.timeout:g} s and was stopped"
+                    f"the query took longer than {timeout:g} s and was stopped"
                 ) from exc
             if _is_broken(conn, exc):
                 self._forget(conn)
+                db = None
             raise
         finally:
             deadline.at = float("inf")
-            with contextlib.suppress(sa.exc.SQLAlchemyError):
+            if db is not None:
                 # End the read transaction: the next call sees new data, and SQLite's WAL
                 # can be checkpointed past this reader.
-                if not conn.closed:
-                    conn.rollback()
+                with contextlib.suppress(Exception):
+                    db.end()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -129,7 +154,7 @@ class Reader:
             # random pages of a large file, so this halves their cost here.
             raw.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
         elif self.dialect == "postgresql":
-            conn.exec_driver_sql(f"SET statement_timeout = {max(1, int(self.timeout * 1000))}")
+            conn.exec_driver_sql(f"SET statement_timeout = {_millis(self.timeout)}")
             conn.commit()
         with self._lock:
             if self._closed:
@@ -148,6 +173,10 @@ class Reader:
         with contextlib.suppress(sa.exc.SQLAlchemyError):
             conn.close()
         self._local.conn = None
+
+
+def _millis(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 def _is_timeout(exc: BaseException) -> bool:

@@ -1,0 +1,192 @@
+"""The public API as one aiohttp application: lookups, the alert feed, the log, a web page.
+
+:func:`create_app` wires the lookup routes (``routes.py``), the web page (``page.py``) and
+``/openapi.json``, and mounts the route modules of other areas when they are installed:
+``metaregistry.feed.routes`` (``/v1/alerts...``) and ``metaregistry.log.routes``
+(``/v1/log/...``). Every request passes, outermost first: metrics, CORS preflight, errors
+(every failure becomes the JSON body of ``errors.py``), the body-size cap and the rate limit.
+
+The database is only read, through the read-only engine (SQLite opened ``mode=ro``,
+PostgreSQL sessions ``default_transaction_read_only``), so any number of API processes can
+serve one index while a daemon writes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import json
+import logging
+from typing import Any, Final
+
+import sqlalchemy as sa
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from sqlalchemy.engine import Engine
+
+from metaregistry.api import openapi, page, routes
+from metaregistry.api.config import ApiConfig
+from metaregistry.api.errors import ApiError, QueryTimeoutError, error_response
+from metaregistry.api.keys import ENGINE_KEY, READER_KEY, SETTINGS_KEY, SIGNER_KEY
+from metaregistry.api.limits import (
+    CorsPolicy,
+    TokenBucket,
+    body_limit_middleware,
+    cors_middleware,
+    cors_on_prepare,
+    rate_limit_middleware,
+)
+from metaregistry.api.lookup import Features
+from metaregistry.api.metrics import RequestMetrics, metrics_middleware
+from metaregistry.api.reader import Reader
+from metaregistry.api.registries import IndexStats
+from metaregistry.api.state import CONFIG_KEY, FEATURES_KEY, METRICS_KEY, OPENAPI_KEY, STATS_KEY
+from metaregistry.index.db import create_engine
+from metaregistry.settings import Settings
+
+__all__ = ["IndexMissingError", "create_app", "mounted_modules"]
+
+_log = logging.getLogger(__name__)
+
+
+#: Route modules of other areas, mounted when installed: (module, feature name).
+MOUNTABLE: Final = (("metaregistry.feed.routes", "alerts"), ("metaregistry.log.routes", "log"))
+_HTTP_CODES: Final = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    414: "uri_too_long",
+}
+
+
+class IndexMissingError(RuntimeError):
+    """The database has no index tables: nothing has been synced into it yet."""
+
+
+def create_app(
+    settings: Settings, *, engine: Engine | None = None, signer: Any = None
+) -> web.Application:
+    """The API over the index of ``settings`` (or over ``engine``, a read-only engine the
+    caller owns). ``signer`` is the log's Signer; only its public key is ever served."""
+    config = ApiConfig.from_settings(settings)
+    owned = engine is None
+    if engine is None:
+        engine = create_engine(settings.database_url, readonly=True)
+    try:
+        features = detect_features(engine)
+    except Exception:
+        if owned:
+            engine.dispose()
+        raise
+    reader = Reader(engine, threads=config.db_threads, timeout=config.query_timeout)
+    request_metrics = RequestMetrics()
+    cors = CorsPolicy(config.cors_origins)
+    app = web.Application(
+        middlewares=[
+            metrics_middleware(request_metrics),
+            cors_middleware(cors),
+            _errors,
+            body_limit_middleware(config.max_body_bytes),
+            rate_limit_middleware(
+                TokenBucket(config.rate_limit, config.burst),
+                trust_forwarded_for=config.trust_forwarded_for,
+            ),
+        ],
+        client_max_size=max(config.max_body_bytes, 1024),
+    )
+    app[ENGINE_KEY] = engine
+    app[SETTINGS_KEY] = settings
+    app[SIGNER_KEY] = signer
+    app[READER_KEY] = reader
+    app[CONFIG_KEY] = config
+    app[FEATURES_KEY] = features
+    app[METRICS_KEY] = request_metrics
+    app[STATS_KEY] = IndexStats(
+        reader, sorted(settings.connectors), ttl=config.stats_ttl, with_log=features.log
+    )
+    app.on_response_prepare.append(cors_on_prepare(cors))
+
+    routes.add_routes(app)
+    mounted = mounted_modules(features)
+    for name in mounted:
+        importlib.import_module(name).add_routes(app)
+    page.add_routes(app)
+    document = openapi.document(
+        mounted=[feature for module, feature in MOUNTABLE if module in mounted]
+    )
+    app[OPENAPI_KEY] = json.dumps(document, indent=1).encode()
+    app.router.add_get("/openapi.json", _openapi)
+
+    async def close(_: web.Application) -> None:
+        await asyncio.to_thread(reader.close)
+        if owned:
+            engine.dispose()
+
+    app.on_cleanup.append(close)
+    return app
+
+
+def detect_features(engine: Engine) -> Features:
+    """Which optional tables the database has; :class:`IndexMissingError` without an index."""
+    tables = set(sa.inspect(engine).get_table_names())
+    if "unit_block" not in tables:
+        url = engine.url.render_as_string(hide_password=True)
+        raise IndexMissingError(
+            f"the database {url} has no index tables; run `metaregistry sync` (or any command "
+            "that writes the index) once before serving it"
+        )
+    return Features(
+        log={"log_leaves", "log_nodes", "log_checkpoints"} <= tables,
+        alerts={"alert", "alert_event"} <= tables,
+    )
+
+
+def mounted_modules(features: Features) -> list[str]:
+    """The other areas' route modules that are installed and whose tables exist."""
+    out = []
+    for module, feature in MOUNTABLE:
+        if getattr(features, feature) and _installed(module):
+            out.append(module)
+    return out
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+async def _openapi(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[OPENAPI_KEY], content_type="application/json")
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return error_response(error)
+    except QueryTimeoutError as exc:
+        return error_response(
+            ApiError(
+                503,
+                "query_timeout",
+                f"{exc}; ask for a narrower range or a smaller page",
+                headers={"Retry-After": "1"},
+            )
+        )
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        return error_response(ApiError(exc.status, code, exc.reason, headers=headers))
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        _log.exception("unexpected error answering %s %s", request.method, request.path_qs)
+        return error_response(
+            ApiError(500, "internal_error", "the server failed to answer; this is a bug")
+        )

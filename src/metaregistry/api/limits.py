@@ -1,0 +1,185 @@
+"""Limits on abuse: a per-client token bucket, a cap on request bodies, and CORS.
+
+The rate limit is a token bucket per client address: ``rate`` tokens per second, at most
+``burst`` saved up; a request costs one token, and a client with none left is answered 429
+with ``Retry-After`` (whole seconds until a token is back). ``rate = 0`` lifts the limit (a
+benchmark does; ``metaregistry serve --no-rate-limit`` too). The client is the peer address,
+or the first ``X-Forwarded-For`` address when ``[api] trust_forwarded_for`` says a proxy in
+front sets it (never trust that header from the open internet: anyone can write it).
+
+Buckets live in memory, per process: with several ``serve`` processes behind one address a
+client gets the limit once per process. A bucket that has refilled equals no bucket, so
+refilled ones are dropped and memory follows the clients active in the last few seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Final
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from metaregistry.api.errors import ApiError
+
+__all__ = [
+    "CorsPolicy",
+    "TokenBucket",
+    "body_limit_middleware",
+    "client_address",
+    "cors_middleware",
+    "cors_on_prepare",
+    "rate_limit_middleware",
+]
+
+
+#: Paths a load balancer or a scraper polls; never rate limited.
+UNLIMITED_PATHS: Final = frozenset({"/healthz", "/metrics"})
+_SWEEP_EVERY: Final = 4096
+_MAX_CLIENTS: Final = 200_000
+
+
+class TokenBucket:
+    """Token buckets of many clients sharing one ``rate`` (tokens/s) and ``burst``."""
+
+    def __init__(self, rate: float, burst: float, *, clock: Callable[[], float] = time.monotonic):
+        if rate < 0:
+            raise ValueError(f"rate_limit must be >= 0 requests per second, got {rate}")
+        if rate > 0 and burst < 1:
+            raise ValueError(f"burst must be >= 1 request, got {burst}")
+        self.rate = float(rate)
+        self.burst = float(burst)
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, at)
+        self._calls = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.rate > 0
+
+    def take(self, client: str) -> float:
+        """Spend one token of ``client``: 0.0 when allowed, else the seconds to wait."""
+        if not self.enabled:
+            return 0.0
+        now = self._clock()
+        tokens, at = self._buckets.get(client, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.rate)
+        self._calls += 1
+        if self._calls % _SWEEP_EVERY == 0 or len(self._buckets) >= _MAX_CLIENTS:
+            self._sweep(now)
+        if tokens >= 1.0:
+            self._buckets[client] = (tokens - 1.0, now)
+            return 0.0
+        self._buckets[client] = (tokens, now)
+        return (1.0 - tokens) / self.rate
+
+    def _sweep(self, now: float) -> None:
+        full_after = self.burst / self.rate
+        self._buckets = {
+            c: (tokens, at) for c, (tokens, at) in self._buckets.items() if now - at < full_after
+        }
+        if len(self._buckets) >= _MAX_CLIENTS:
+            # Under a flood from very many addresses, forget the oldest half.
+            keep = sorted(self._buckets.items(), key=lambda item: item[1][1])
+            self._buckets = dict(keep[len(keep) // 2 :])
+
+
+def client_address(request: web.Request, *, trust_forwarded_for: bool) -> str:
+    if trust_forwarded_for:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        first = forwarded.split(",", 1)[0].strip()
+        if first:
+            return first
+    return request.remote or "unknown"
+
+
+def rate_limit_middleware(bucket: TokenBucket, *, trust_forwarded_for: bool) -> Middleware:
+    @web.middleware
+    async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if bucket.enabled and request.method != "OPTIONS" and request.path not in UNLIMITED_PATHS:
+            wait = bucket.take(client_address(request, trust_forwarded_for=trust_forwarded_for))
+            if wait > 0:
+                seconds = max(1, math.ceil(wait))
+                raise ApiError(
+                    429,
+                    "rate_limited",
+                    f"too many requests: the limit is {bucket.rate:g} per second with bursts "
+                    f"of {bucket.burst:g}; retry in {seconds} s",
+                    headers={"Retry-After": str(seconds)},
+                )
+        return await handler(request)
+
+    return limit
+
+
+def body_limit_middleware(max_bytes: int) -> Middleware:
+    """413 for a request announcing a body larger than ``max_bytes`` (the API reads none)."""
+
+    @web.middleware
+    async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+        length = request.content_length
+        if length is not None and length > max_bytes:
+            raise ApiError(
+                413,
+                "request_too_large",
+                f"request body of {length} bytes is over the limit of {max_bytes}",
+            )
+        return await handler(request)
+
+    return limit
+
+
+class CorsPolicy:
+    """Which browser origins may read the API's answers: ``*`` (any, the default for a public
+    read-only API) or a list of exact origins."""
+
+    def __init__(self, origins: Iterable[str]) -> None:
+        self.origins = frozenset(o.rstrip("/") for o in origins)
+        self.any = "*" in self.origins
+
+    def allow(self, origin: str) -> str | None:
+        if self.any:
+            return "*"
+        return origin if origin.rstrip("/") in self.origins else None
+
+
+_ALLOW_HEADERS: Final = "Accept, Content-Type, Last-Event-ID, If-None-Match"
+_EXPOSE_HEADERS: Final = "Retry-After, ETag, Content-Length"
+
+
+def cors_middleware(policy: CorsPolicy) -> Middleware:
+    """Answers CORS preflight requests; :func:`cors_on_prepare` adds the headers."""
+
+    @web.middleware
+    async def preflight(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            response = web.Response(status=204)
+            if policy.allow(request.headers.get("Origin", "")) is not None:
+                response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+                response.headers["Access-Control-Allow-Headers"] = _ALLOW_HEADERS
+                response.headers["Access-Control-Max-Age"] = "86400"
+            return response
+        return await handler(request)
+
+    return preflight
+
+
+def cors_on_prepare(
+    policy: CorsPolicy,
+) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    """An ``on_response_prepare`` hook: CORS headers on every answer to an allowed origin,
+    streams and errors included (it runs just before the headers are sent)."""
+
+    async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+        origin = request.headers.get("Origin")
+        allowed = policy.allow(origin) if origin else None
+        if allowed is None:
+            return
+        response.headers["Access-Control-Allow-Origin"] = allowed
+        response.headers["Access-Control-Expose-Headers"] = _EXPOSE_HEADERS
+        if not policy.any:
+            response.headers["Vary"] = "Origin"
+
+    return add_headers

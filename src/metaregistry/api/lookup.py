@@ -1,0 +1,186 @@
+"""The answer to "where do these units live?": every block of every registry that holds any
+of them, with status, history, origin links, open alerts, provenance and inclusion proof.
+
+One function, :func:`lookup`, serves ``GET /v1/serials/{serial}`` and ``metaregistry lookup``
+so the terminal and the API give the same answer. It runs inside one read transaction (a
+:class:`~metaregistry.api.queries.Db`), so every part of an answer is of the same moment.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from metaregistry.api import alerts as alert_source
+from metaregistry.api import proofs
+from metaregistry.api.cursor import encode_cursor
+from metaregistry.api.queries import MIN_KEY, Db, Row
+from metaregistry.api.query import UnitQuery
+from metaregistry.model import CONTENT_FIELDS
+
+__all__ = ["CURSOR_TAG", "Features", "block_json", "lookup"]
+
+CURSOR_TAG: Final = "serial"
+_PROVENANCE: Final = ("connector", "raw_hash", "record_hash", "observed_at")
+# Fields whose change a history entry reports (the identity fields never change).
+_TRACKED: Final = tuple(f for f in CONTENT_FIELDS if f not in ("registry", "record_id"))
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """Which optional parts the index database has (tables of areas that may not be there)."""
+
+    log: bool = False
+    alerts: bool = False
+
+
+def lookup(
+    db: Db,
+    query: UnitQuery,
+    *,
+    limit: int,
+    after: tuple[int, int] | None = None,
+    features: Features = Features(),
+) -> dict[str, Any] | None:
+    """The answer for ``query``, or None when no block holds any of its units (first page
+    only: a later page may be empty)."""
+    rows = db.overlap_page(
+        query.scheme, query.scope, query.start, query.end, after=after or MIN_KEY, limit=limit + 1
+    )
+    if not rows and after is None:
+        return None
+    more = len(rows) > limit
+    rows = rows[:limit]
+    keys = [(r["registry"], r["record_id"]) for r in rows]
+    versions = db.versions_of(keys)
+    links = origin_links(db, rows)
+    alerts = alert_source.alerts_for(db, keys) if features.alerts else {}
+    checkpoint = proofs.latest_checkpoint(db) if features.log else None
+    proved = (
+        proofs.proofs_for(
+            db, [(*k, int(r["version"])) for k, r in zip(keys, rows, strict=True)], checkpoint
+        )
+        if features.log
+        else {}
+    )
+    blocks = []
+    for key, row in zip(keys, rows, strict=True):
+        block = block_json(row, (query.start, query.end))
+        block["history"] = history_json(versions.get(key, []))
+        block["links"] = links.get(key, [])
+        block["alerts"] = alerts.get(key, [])
+        block["proof"] = proved.get(key)
+        blocks.append(block)
+    last = rows[-1] if rows else None
+    return {
+        "query": query.to_json(),
+        "summary": summary_json(blocks),
+        "blocks": blocks,
+        "checkpoint": proofs.checkpoint_json(checkpoint),
+        "next_cursor": (
+            encode_cursor(CURSOR_TAG, int(last["block_start"]), int(last["id"]))
+            if more and last is not None
+            else None
+        ),
+    }
+
+
+def block_json(row: Row, wanted: tuple[int, int] | None = None) -> dict[str, Any]:
+    """A block as the API shows it: its content fields (null when unset), version,
+    provenance and, given the range asked for, the part of it the block covers."""
+    out: dict[str, Any] = {name: row[name] for name in CONTENT_FIELDS}
+    out["version"] = int(row["version"])
+    out["provenance"] = {name: row[name] for name in _PROVENANCE}
+    if wanted is not None:
+        start = max(int(row["block_start"]), wanted[0])
+        end = min(int(row["block_end"]), wanted[1])
+        out["overlap"] = {"block_start": start, "block_end": end, "quantity": end - start + 1}
+    return out
+
+
+def history_json(versions: Sequence[Row]) -> list[dict[str, Any]]:
+    """Every version, oldest first, each with what changed from the one before."""
+    out: list[dict[str, Any]] = []
+    previous: dict[str, Any] | None = None
+    for row in versions:
+        content = json.loads(row["content"])
+        changes = (
+            {}
+            if previous is None
+            else {
+                name: {"from": previous.get(name), "to": content.get(name)}
+                for name in _TRACKED
+                if previous.get(name) != content.get(name)
+            }
+        )
+        out.append(
+            {
+                "version": int(row["version"]),
+                "status": content.get("status"),
+                "status_date": content.get("status_date"),
+                "observed_at": row["observed_at"],
+                "record_hash": row["record_hash"],
+                "raw_hash": row["raw_hash"],
+                "connector": row["connector"],
+                "changes": changes,
+            }
+        )
+        previous = content
+    return out
+
+
+def origin_links(db: Db, rows: Sequence[Row]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Per block: the block(s) its ``origin`` serial names, and the blocks whose ``origin``
+    is its serial.
+
+    By the numbering rules (DOMAIN.md) a block holding another registry's credits is
+    numbered in the source's scheme, so source and derived blocks hold the same units and
+    both appear in the answer already; only an origin whose block is outside this page is
+    fetched by serial.
+    """
+    by_serial: dict[str, list[Row]] = {}
+    for row in rows:
+        by_serial.setdefault(row["serial"], []).append(row)
+    missing = {r["origin"] for r in rows if r["origin"] and r["origin"] not in by_serial}
+    for row in db.blocks_by_serial(missing) if missing else []:
+        by_serial.setdefault(row["serial"], []).append(row)
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        key = (row["registry"], row["record_id"])
+        found: list[dict[str, Any]] = []
+        if row["origin"]:
+            found.extend(_link("origin", r) for r in by_serial.get(row["origin"], ()))
+        found.extend(_link("derived", r) for r in rows if r["origin"] == row["serial"])
+        out[key] = found
+    return out
+
+
+def _link(relation: str, row: Row) -> dict[str, Any]:
+    return {
+        "relation": relation,
+        "registry": row["registry"],
+        "record_id": row["record_id"],
+        "serial": row["serial"],
+        "status": row["status"],
+    }
+
+
+def summary_json(blocks: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Registries holding the units, and how many blocks and open alerts the page shows."""
+    registries: dict[str, set[str]] = {}
+    count = 0
+    open_alerts: set[str] = set()
+    for block in blocks:
+        count += 1
+        registries.setdefault(block["registry"], set()).add(block["status"])
+        open_alerts.update(a["id"] for a in block["alerts"])
+    return {
+        "blocks": count,
+        "registries": [
+            {"registry": name, "statuses": sorted(statuses)}
+            for name, statuses in sorted(registries.items())
+        ],
+        "open_alerts": len(open_alerts),
+    }

@@ -1,0 +1,256 @@
+"""The lookup API's own routes (the alert feed and the log add theirs, see ``app.py``).
+
+    GET /v1/serials/{serial}     where the units of a serial live (see query.py for spellings)
+    GET /v1/blocks               range search in one numbering (scheme, scope, start, end)
+    GET /v1/projects/{id}        a project's blocks across registries, units by status, alerts
+    GET /v1/registries           connectors, freshness, counts, last error
+    GET /healthz                 the database answers
+    GET /metrics                 Prometheus text format
+
+Lists that can grow are paged with opaque cursors: pass ``next_cursor`` back as ``cursor``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from aiohttp import web
+
+from metaregistry.api import alerts as alert_source
+from metaregistry.api import lookup as lookups
+from metaregistry.api.cursor import decode_cursor, encode_cursor
+from metaregistry.api.errors import ApiError
+from metaregistry.api.keys import READER_KEY
+from metaregistry.api.metrics import CONTENT_TYPE, render
+from metaregistry.api.queries import MIN_KEY, Db
+from metaregistry.api.query import UNIT_FORM, read_query
+from metaregistry.api.state import CONFIG_KEY, FEATURES_KEY, METRICS_KEY, STATS_KEY
+from metaregistry.model import MAX_BLOCK_NUMBER, Status
+
+__all__ = ["add_routes", "json_response"]
+
+PAGE: Final = (100, 1000)  # default, maximum page size
+_MAX_TEXT: Final = 256
+_STATUSES: Final = frozenset(s.value for s in Status)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/serials/{serial}", get_serial)
+    app.router.add_get("/v1/blocks", list_blocks)
+    app.router.add_get("/v1/projects/{project_id}", get_project)
+    app.router.add_get("/v1/registries", list_registries)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(),
+        status=status,
+        content_type="application/json",
+    )
+
+
+# -- parameters ---------------------------------------------------------------------------
+
+
+def _int(request: web.Request, name: str, default: int | None, low: int, high: int) -> int:
+    text = request.query.get(name)
+    if text is None:
+        if default is None:
+            raise ApiError.bad_parameter(name, None, "is required")
+        return default
+    stripped = text.strip()
+    body = stripped[1:] if stripped[:1] == "-" else stripped
+    if not body.isdigit() or not body.isascii() or len(body) > 19:
+        raise ApiError.bad_parameter(name, text, "must be an integer")
+    value = int(stripped)
+    if not low <= value <= high:
+        raise ApiError.bad_parameter(name, text, f"must be from {low} to {high}")
+    return value
+
+
+def _text(request: web.Request, name: str, default: str | None) -> str | None:
+    value = request.query.get(name, default)
+    if value is not None and len(value) > _MAX_TEXT:
+        raise ApiError.bad_parameter(name, value, f"is longer than {_MAX_TEXT} characters")
+    return value
+
+
+def _limit(request: web.Request) -> int:
+    return _int(request, "limit", PAGE[0], 1, PAGE[1])
+
+
+def _range_cursor(request: web.Request, tag: str) -> tuple[int, int] | None:
+    text = request.query.get("cursor")
+    if text is None:
+        return None
+    start, block_id = decode_cursor(text, tag, (int, int))
+    return int(start), int(block_id)
+
+
+# -- handlers -----------------------------------------------------------------------------
+
+
+async def get_serial(request: web.Request) -> web.Response:
+    """Every block of every registry holding any unit the serial names."""
+    config = request.app[CONFIG_KEY]
+    query = read_query(request.match_info["serial"], max_length=config.max_serial_length)
+    limit = _limit(request)
+    after = _range_cursor(request, lookups.CURSOR_TAG)
+    features = request.app[FEATURES_KEY]
+    answer = await request.app[READER_KEY].run(
+        lookups.lookup, query, limit=limit, after=after, features=features
+    )
+    if answer is None:
+        known = await request.app[READER_KEY].run(Db.scope_known, query.scheme, query.scope)
+        numbering = f"scheme {query.scheme!r}, scope {query.scope!r}"
+        units = f"{query.start}" if query.start == query.end else f"{query.start}-{query.end}"
+        raise ApiError(
+            404,
+            "not_found",
+            f"no registry in the index holds units {units} of {numbering}",
+            field="serial",
+            value=query.text,
+            hint=(
+                f"the index has blocks numbered in {numbering}, none covering these units"
+                if known
+                else f"the index has no block numbered in {numbering}; check the serial, "
+                f"or ask for units directly as {UNIT_FORM}"
+            ),
+        )
+    return json_response(answer)
+
+
+async def list_blocks(request: web.Request) -> web.Response:
+    """Blocks of one numbering intersecting [start, end], in (block_start, id) order."""
+    scheme = _text(request, "scheme", None)
+    if not scheme:
+        raise ApiError.bad_parameter("scheme", scheme, "is required (vcs, gs, cdm, ...)")
+    scope = _text(request, "scope", "") or ""
+    start = _int(request, "start", 0, 0, MAX_BLOCK_NUMBER)
+    end = _int(request, "end", MAX_BLOCK_NUMBER, 0, MAX_BLOCK_NUMBER)
+    if start > end:
+        raise ApiError.bad_parameter("start", start, f"is after end ({end})")
+    registry = _text(request, "registry", None)
+    status = _text(request, "status", None)
+    if status is not None and status not in _STATUSES:
+        raise ApiError.bad_parameter("status", status, f"is not one of {', '.join(_STATUSES)}")
+    limit = _limit(request)
+    after = _range_cursor(request, "blocks") or MIN_KEY
+
+    def page(db: Db) -> list[dict[str, Any]]:
+        return db.overlap_page(
+            scheme,
+            scope,
+            start,
+            end,
+            after=after,
+            limit=limit + 1,
+            registry=registry,
+            status=status,
+        )
+
+    rows = await request.app[READER_KEY].run(page)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    return json_response(
+        {
+            "scheme": scheme,
+            "scope": scope,
+            "block_start": start,
+            "block_end": end,
+            "blocks": [lookups.block_json(r, (start, end)) for r in rows],
+            "next_cursor": (
+                encode_cursor("blocks", int(last["block_start"]), int(last["id"]))
+                if more and last is not None
+                else None
+            ),
+        }
+    )
+
+
+async def get_project(request: web.Request) -> web.Response:
+    """A project's blocks across registries (id order, paged), totals and open alerts."""
+    project_id = request.match_info["project_id"]
+    if len(project_id) > 64:
+        raise ApiError.bad_parameter("project_id", project_id, "is longer than 64 characters")
+    limit = _limit(request)
+    cursor = request.query.get("cursor")
+    after = int(decode_cursor(cursor, "project", (int,))[0]) if cursor is not None else 0
+    features = request.app[FEATURES_KEY]
+
+    def read(db: Db) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Any]]:
+        totals = db.project_totals(project_id)
+        rows = db.project_page(project_id, after=after, limit=limit + 1) if totals else []
+        alerts = alert_source.alerts_of_project(db, project_id) if features.alerts else []
+        return totals, rows, alerts
+
+    totals, rows, alerts = await request.app[READER_KEY].run(read)
+    if not totals:
+        raise ApiError(
+            404,
+            "not_found",
+            f"no block of project {project_id!r} in the index",
+            field="project_id",
+            value=project_id,
+            hint="project ids carry their scheme's prefix: VCS1340, GS11236",
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return json_response(
+        {
+            "project_id": project_id,
+            "registries": _project_registries(totals),
+            "units_by_status": _units_by_status(totals),
+            "alerts": alerts,
+            "blocks": [lookups.block_json(r) for r in rows],
+            "next_cursor": (
+                encode_cursor("project", int(rows[-1]["id"])) if more and rows else None
+            ),
+        }
+    )
+
+
+def _project_registries(totals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for row in totals:
+        entry = out.setdefault(
+            row["registry"], {"registry": row["registry"], "blocks": 0, "units_by_status": {}}
+        )
+        entry["blocks"] += int(row["blocks"])
+        entry["units_by_status"][row["status"]] = int(row["units"])
+    return [out[name] for name in sorted(out)]
+
+
+def _units_by_status(totals: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for row in totals:
+        out[row["status"]] = out.get(row["status"], 0) + int(row["units"])
+    return out
+
+
+async def list_registries(request: web.Request) -> web.Response:
+    stats = await request.app[STATS_KEY].get()
+    return json_response(stats.to_json())
+
+
+async def healthz(request: web.Request) -> web.Response:
+    try:
+        ok = await request.app[READER_KEY].run(Db.ping)
+    except Exception as exc:  # any failure to reach the database is "unhealthy"
+        return json_response(
+            {"status": "unavailable", "database": f"{type(exc).__name__}: {exc}"[:300]}, 503
+        )
+    return json_response({"status": "ok" if ok else "unavailable", "database": "ok"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    try:
+        gauges = (await request.app[STATS_KEY].get()).gauges()
+    except Exception:  # the request counters are still worth scraping without the index
+        gauges = []
+    text = render(request.app[METRICS_KEY], gauges)
+    return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})

@@ -1,0 +1,18 @@
+"""App-state keys private to the lookup API (the shared ones are in ``keys.py``)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from metaregistry.api.config import ApiConfig
+from metaregistry.api.lookup import Features
+from metaregistry.api.metrics import RequestMetrics
+from metaregistry.api.registries import IndexStats
+
+__all__ = ["CONFIG_KEY", "FEATURES_KEY", "METRICS_KEY", "OPENAPI_KEY", "STATS_KEY"]
+
+CONFIG_KEY = web.AppKey("api_config", ApiConfig)
+FEATURES_KEY = web.AppKey("api_features", Features)
+METRICS_KEY = web.AppKey("api_metrics", RequestMetrics)
+STATS_KEY = web.AppKey("api_stats", IndexStats)
+OPENAPI_KEY = web.AppKey("api_openapi", bytes)
