@@ -279,7 +279,7 @@ class Issuer:
 
     def part(self, block: Block, start: int, end: int) -> Block:
         """The same block restricted to ``start..end``, its serials rewritten for the range."""
-        copy = Block(**{name: getattr(block, name) for name in _BLOCK_FIELDS})
+        copy = block.clone()
         copy.start, copy.end = start, end
         copy.record_id = ""
         if block.origin is None:
@@ -296,9 +296,6 @@ class Issuer:
             size = block.end - block.start + 1
             copy.serial = renumber(block.serial, "spe-grk", 1, size, first, last)
         return copy
-
-
-_BLOCK_FIELDS: Final = tuple(Block.__dataclass_fields__)
 
 
 def _reserial(block: Block, start: int, end: int) -> str:

@@ -9,6 +9,7 @@ publishes it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Final
 
@@ -18,10 +19,14 @@ __all__ = ["DAY_ZERO", "Article6", "Block", "Project", "ddmmyyyy", "dmy", "iso"]
 DAY_ZERO: Final = dt.date(2018, 1, 1).toordinal()
 
 
+# Dates are drawn from a few thousand days: caching their text keeps memory bounded and saves
+# a date object per record.
+@functools.cache
 def iso(day: int) -> str:
     return dt.date.fromordinal(day).isoformat()
 
 
+@functools.cache
 def dmy(day: int, year_offset: int = 0) -> str:
     """``DD/MM/YYYY``; ``year_offset`` 543 writes the Buddhist-era year."""
     date = dt.date.fromordinal(day)
@@ -91,3 +96,28 @@ class Block:
     @property
     def quantity(self) -> int:
         return self.end - self.start + 1
+
+    def clone(self) -> Block:
+        """A copy (shares the project and the Article 6 state, which are not changed)."""
+        return Block(
+            self.registry,
+            self.serial,
+            self.scheme,
+            self.scope,
+            self.start,
+            self.end,
+            self.status,
+            self.project,
+            self.vintage,
+            self.issued_on,
+            self.status_on,
+            self.reason,
+            self.origin,
+            self.origin_registry,
+            self.a6,
+            self.counterpart,
+            self.issuance_total,
+            self.product,
+            self.record_id,
+            self.number,
+        )
