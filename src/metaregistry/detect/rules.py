@@ -1,0 +1,346 @@
+"""The classification rules: one table, read top to bottom, first match wins.
+
+A rule looks at two blocks of different registries that hold the same units (each the most
+final record of its registry on those units, see :mod:`metaregistry.detect.cluster`) and
+decides what their overlap *is*: a legitimate move recorded as a **link** (conversion,
+transition, mirror, tokenization, compliance move), a double-counting **alert** (double
+issuance, double use, use after transfer) with a severity, or nothing worth recording.
+
+A rule names two roles, ``first`` and ``second``. When the second block's ``origin`` points at
+the first (see :func:`points_at`), the first is the source and the second the target; rules that
+need that say ``link=LINKED``. A rule is tried with both blocks in both roles before the next
+rule is tried, so the order of the table is the order of precedence.
+
+Conditions:
+
+* ``first`` / ``second``: status groups, :data:`LIVE` (issued, pending, buffer), :data:`USED`
+  (retired) and :data:`GONE` (cancelled, transferred, expired), as in :mod:`metaregistry.model`;
+* ``link``: :data:`LINKED` (the second's origin points at the first), :data:`UNLINKED` (no
+  origin points either way) or :data:`ANY`;
+* ``reason``: a class of the first block's ``status_reason`` (:data:`REASONS`: ``bridge``,
+  ``compliance``, ``transition``);
+* ``scheme``: the numbering scheme of both blocks (``jcm``, ``cdm``);
+* ``article6``: ``itmo_without_ca`` when the first block was first-transferred as an ITMO
+  (``first_transfer_date`` or ``itmo_id`` set) and its corresponding adjustment is not
+  ``applied``.
+
+Quantity mismatch is not a status pattern of one pair: :mod:`metaregistry.detect.findings`
+finds it across all the pairs of a target (a conversion or a JCM mirror that does not add up).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from metaregistry.model import GONE_STATUSES, LIVE_STATUSES, USED_STATUSES, Status, UnitBlock
+
+__all__ = [
+    "ALERT_KINDS",
+    "ANY",
+    "GONE",
+    "LINKED",
+    "LINK_KINDS",
+    "LIVE",
+    "REASONS",
+    "RULES",
+    "SEVERITIES",
+    "UNLINKED",
+    "USED",
+    "Rule",
+    "Verdict",
+    "classify",
+    "group_of",
+    "itmo_without_ca",
+    "points_at",
+    "reason_classes",
+]
+
+LIVE: Final = "live"
+USED: Final = "used"
+GONE: Final = "gone"
+LINKED: Final = "linked"
+UNLINKED: Final = "unlinked"
+ANY: Final = "any"
+
+ALERT_KINDS: Final = (
+    "double_issuance",
+    "double_use",
+    "use_after_transfer",
+    "quantity_mismatch",
+    "internal_overlap",
+)
+LINK_KINDS: Final = ("conversion", "transition", "mirror", "tokenization", "compliance_move")
+#: Severities, least severe first.
+SEVERITIES: Final = ("low", "medium", "high", "critical")
+
+# Words seen in real retirement and cancellation reasons: Verra's "retired for tokenization"
+# rows name Toucan, Regen, Stellar (stellarcarbon.io), Moss (MCO2), C3, Flowcarbon; ACR's
+# cancellation type "Convert to ARB offset credits" / "... Ecology ...", CAR's "ARB" / "WA ECO".
+REASONS: Final = {
+    "bridge": re.compile(
+        r"tokeni[sz]|bridg|toucan|\bregen\b|regen network|stellar|\bmoss\b|mco2|\bc3\b|"
+        r"flowcarbon|klima|thallo|on-?chain|blockchain|\btco2\b|\bbct\b|\bnct\b",
+        re.IGNORECASE,
+    ),
+    "compliance": re.compile(
+        r"\barb\b|\bcarb\b|arb offset|wa eco|\becology\b|california|cap-and-trade|compliance",
+        re.IGNORECASE,
+    ),
+    "transition": re.compile(
+        r"transition|article 6\.4|\ba6\.4|paris agreement crediting|\bpacm\b", re.IGNORECASE
+    ),
+}
+
+_GROUPS: Final = {
+    **{s.value: LIVE for s in LIVE_STATUSES},
+    **{s.value: USED for s in USED_STATUSES},
+    **{s.value: GONE for s in GONE_STATUSES},
+}
+_ALL: Final = frozenset({LIVE, USED, GONE})
+
+
+def group_of(status: str) -> str | None:
+    """The status group of a block status; None for ``withdrawn`` (ignored by detection)."""
+    return _GROUPS.get(status)
+
+
+@functools.lru_cache(maxsize=65536)
+def reason_classes(reason: str | None) -> frozenset[str]:
+    """The classes of :data:`REASONS` that a status reason names."""
+    if not reason:
+        return frozenset()
+    return frozenset(name for name, pattern in REASONS.items() if pattern.search(reason))
+
+
+def itmo_without_ca(block: UnitBlock) -> bool:
+    """First-transferred as an ITMO without a corresponding adjustment applied."""
+    transferred = block.first_transfer_date is not None or block.itmo_id is not None
+    return transferred and block.corresponding_adjustment != "applied"
+
+
+@functools.lru_cache(maxsize=65536)
+def _origin_range(origin: str) -> tuple[str, str, int, int] | None:
+    from metaregistry.serials import SerialError, parse_serial
+
+    try:
+        parsed = parse_serial(origin)
+    except SerialError:
+        return None
+    return parsed.scheme, parsed.scope, parsed.block_start, parsed.block_end
+
+
+def points_at(target: UnitBlock, source: UnitBlock) -> bool:
+    """True when ``target.origin`` names ``source``: the same serial, or a serial of the same
+    units when ``source`` is a record of the credits' own registry (no origin of its own)."""
+    origin = target.origin
+    if origin is None or target.registry == source.registry:
+        return False
+    if origin == source.serial:
+        return True
+    if source.origin is not None:
+        return False
+    named = _origin_range(origin)
+    if named is None:
+        return False
+    scheme, scope, start, end = named
+    return (
+        scheme == source.scheme
+        and scope == source.scope
+        and start <= source.block_end
+        and source.block_start <= end
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One row of the table. Exactly one of ``link_kind`` and ``alert_kind`` is set, or
+    neither for an overlap that is no double counting and no move (``template`` then says
+    why)."""
+
+    name: str
+    first: frozenset[str]
+    second: frozenset[str]
+    link: str = ANY
+    reason: str | None = None
+    scheme: str | None = None
+    article6: str | None = None
+    link_kind: str | None = None
+    alert_kind: str | None = None
+    severity: str | None = None
+    template: str = ""
+
+
+def _rule(name: str, first: str, second: str, **kw: str) -> Rule:
+    def groups(text: str) -> frozenset[str]:
+        return _ALL if text == "*" else frozenset(text.split("|"))
+
+    return Rule(name=name, first=groups(first), second=groups(second), **kw)
+
+
+# Explanation templates: {first} and {second} read "<registry> serial <serial> (<status>)" (a
+# list when several records of one registry are involved), {units} "units 100-199 of vcs".
+RULES: Final[tuple[Rule, ...]] = (
+    _rule(
+        "itmo-then-retired",
+        "*",
+        "used",
+        article6="itmo_without_ca",
+        alert_kind="use_after_transfer",
+        severity="critical",
+        template="{first} was first-transferred as an ITMO without a corresponding adjustment, "
+        "yet {second} retired the same {units}: the host and the buyer both count them.",
+    ),
+    _rule(
+        "tokenized",
+        "used",
+        "*",
+        reason="bridge",
+        link_kind="tokenization",
+        template="{first} was retired to bridge the {units} to {second_registry}.",
+    ),
+    _rule(
+        "compliance-move",
+        "gone",
+        "*",
+        reason="compliance",
+        link_kind="compliance_move",
+        template="{first} was cancelled to move the {units} into a compliance programme.",
+    ),
+    _rule(
+        "cdm-transition",
+        "gone",
+        "*",
+        scheme="cdm",
+        link_kind="transition",
+        template="{first} left the CDM registry; {second} holds the {units} now.",
+    ),
+    _rule(
+        "transition",
+        "gone",
+        "*",
+        reason="transition",
+        link_kind="transition",
+        template="{first} transitioned the {units} to {second_registry}.",
+    ),
+    _rule(
+        "jcm-mirror",
+        "gone",
+        "*",
+        scheme="jcm",
+        link_kind="mirror",
+        template="{first} transferred the {units} to the other JCM ledger: {second}.",
+    ),
+    _rule(
+        "converted",
+        "gone",
+        "live|used",
+        link_kind="conversion",
+        template="{first} left its registry; {second} holds the {units} now.",
+    ),
+    _rule(
+        "converted-gone",
+        "gone",
+        "gone",
+        link=LINKED,
+        link_kind="conversion",
+        template="{first} was converted into {second}; both are closed now.",
+    ),
+    _rule(
+        "both-gone",
+        "gone",
+        "gone",
+        template="Neither registry holds the {units} any more.",
+    ),
+    _rule(
+        "used-after-move",
+        "used",
+        "live",
+        link=LINKED,
+        alert_kind="use_after_transfer",
+        severity="high",
+        template="{first} retired the {units} after they were moved to {second}, which "
+        "still holds them: a claim in the source registry on units that left it.",
+    ),
+    _rule(
+        "double-use",
+        "used",
+        "used",
+        alert_kind="double_use",
+        severity="critical",
+        template="The same {units} are retired twice: {first} and {second}. Two claims on "
+        "the same tonnes.",
+    ),
+    _rule(
+        "double-issuance-live",
+        "live",
+        "live",
+        alert_kind="double_issuance",
+        severity="high",
+        template="The same {units} are live in two registries: {first} and {second}. Neither "
+        "side cancelled or transferred them, so they can be sold and used twice.",
+    ),
+    _rule(
+        "double-issuance-used",
+        "used",
+        "live",
+        alert_kind="double_issuance",
+        severity="high",
+        template="{first} retired the {units}, yet {second} still holds them live: they can "
+        "be used a second time.",
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a pair of blocks is: the rule that matched and the blocks in its roles."""
+
+    rule: Rule
+    first: UnitBlock
+    second: UnitBlock
+
+    @property
+    def is_alert(self) -> bool:
+        return self.rule.alert_kind is not None
+
+    @property
+    def is_link(self) -> bool:
+        return self.rule.link_kind is not None
+
+
+def _matches(rule: Rule, first: UnitBlock, second: UnitBlock, link: str) -> bool:
+    if _GROUPS.get(first.status) not in rule.first or _GROUPS.get(second.status) not in (
+        rule.second
+    ):
+        return False
+    if rule.link not in (ANY, link):
+        return False
+    if rule.reason is not None and rule.reason not in reason_classes(first.status_reason):
+        return False
+    if rule.scheme is not None and first.scheme != rule.scheme:
+        return False
+    return not (rule.article6 == "itmo_without_ca" and not itmo_without_ca(first))
+
+
+def classify(a: UnitBlock, b: UnitBlock, rules: Sequence[Rule] = RULES) -> Verdict | None:
+    """The first rule matching the pair (in either role order), or None when no rule does.
+    Requires two blocks of different registries, neither withdrawn."""
+    b_from_a = points_at(b, a)
+    a_from_b = points_at(a, b)
+    orders = (
+        (a, b, LINKED if b_from_a else UNLINKED if not a_from_b else "reversed"),
+        (b, a, LINKED if a_from_b else UNLINKED if not b_from_a else "reversed"),
+    )
+    for rule in rules:
+        for first, second, link in orders:
+            if _matches(rule, first, second, link):
+                return Verdict(rule=rule, first=first, second=second)
+    return None
+
+
+def is_withdrawn(block: UnitBlock) -> bool:
+    return block.status == Status.WITHDRAWN
