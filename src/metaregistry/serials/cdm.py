@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from metaregistry.serials.parsed import ParsedSerial, SerialError
-from metaregistry.serials.tokens import country, digits, number
+from metaregistry.serials.parsed import MAX_BLOCK_NUMBER, ParsedSerial, SerialError
+from metaregistry.serials.tokens import block_range, country, digits
 
 _FIELDS: Final = (
     "party",
@@ -41,7 +41,14 @@ UNIT_TYPES: Final = {
     "7": "lCER",
 }
 # Spaces around the dash are what set the range apart from the dashes inside each serial.
-_RANGE_DASH: Final = re.compile(r"\s+-\s+")
+# ASCII whitespace only, in both readers, so they agree on what separates the two ends.
+_RANGE_DASH: Final = re.compile(r"\s+-\s+", re.ASCII)
+# A well-formed serial or range; the back-references make the range end repeat every token
+# of the start but the serial number.
+_SHAPE: Final = re.compile(
+    r"([A-Z]{2})-(\d+)-(\d+)-(\d+)-(\d+)-(\d+)-(\d+)(?:\s+-\s+\1-\2-(\d+)-\4-\5-\6-\7)?",
+    re.ASCII,
+)
 
 
 class CdmGrammar:
@@ -53,6 +60,19 @@ class CdmGrammar:
         return text[2:3] == "-" and text[:2].isalpha() and text[3:4].isdigit()
 
     def parse(self, text: str) -> ParsedSerial:
+        """One regex match for a well-formed serial; :meth:`read_tokens` for the rest."""
+        shape = _SHAPE.fullmatch(text)
+        if shape is None:
+            return self.read_tokens(text)
+        party, unit_type, first, cp1, cp2, lulucf, project, last = shape.groups()
+        start = int(first)
+        end = start if last is None else int(last)
+        if start > end or end > MAX_BLOCK_NUMBER:
+            return self.read_tokens(text)
+        return _result(party, unit_type, cp1, cp2, lulucf, project, start, end)
+
+    def read_tokens(self, text: str) -> ParsedSerial:
+        """The token-by-token reader: the reference for :meth:`parse`, and its errors."""
         ends = _RANGE_DASH.split(text)
         if len(ends) > 2:
             raise SerialError(text, ends[2], f"unexpected third serial {ends[2]!r} in the range")
@@ -64,27 +84,36 @@ class CdmGrammar:
                 raise SerialError.at(
                     text, theirs, field, f"at range end differs from {mine!r} at range start"
                 )
-        start = number(text, first[2], "block_start")
-        end = number(text, last[2], "block_end")
-        if start > end:
-            raise SerialError.at(text, last[2], "block_end", f"is before block start {start}")
-        party, unit_type = first[0], first[1]
-        return ParsedSerial(
-            family=self.family,
-            scheme="cdm",
-            scope=f"{party}-{unit_type}",
-            block_start=start,
-            block_end=end,
-            project_id="CDM" + first[6],
-            country=party,
-            extras=(
-                ("unit_type", UNIT_TYPES.get(unit_type, unit_type)),
-                ("unit_type_code", unit_type),
-                ("original_commitment_period", first[3]),
-                ("applicable_commitment_period", first[4]),
-                ("lulucf_activity", first[5]),
-            ),
-        )
+        start, end = block_range(text, first[2], last[2])
+        return _result(first[0], first[1], first[3], first[4], first[5], first[6], start, end)
+
+
+def _result(
+    party: str,
+    unit_type: str,
+    original_period: str,
+    applicable_period: str,
+    lulucf: str,
+    project: str,
+    start: int,
+    end: int,
+) -> ParsedSerial:
+    return ParsedSerial(
+        "cdm",
+        "cdm",
+        f"{party}-{unit_type}",
+        start,
+        end,
+        project_id="CDM" + project,
+        country=party,
+        extras=(
+            ("unit_type", UNIT_TYPES.get(unit_type, unit_type)),
+            ("unit_type_code", unit_type),
+            ("original_commitment_period", original_period),
+            ("applicable_commitment_period", applicable_period),
+            ("lulucf_activity", lulucf),
+        ),
+    )
 
 
 def _tokens(text: str, serial: str, at_end: bool) -> list[str]:

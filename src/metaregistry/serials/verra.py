@@ -51,8 +51,9 @@ class VerraGrammar:
         names = "|".join(sorted(registries))
         # The well-formed shape, token by token, for the fast path of parse(); the optional
         # sectoral scope is resolved by the anchored end (date-date-flag), not by counting.
+        # A VCS token is always the program, never the unit type (as in read_tokens).
         self._shape = re.compile(
-            rf"(\d+)-(\d+)-(\d+)-(?:(VCS)-)?([A-Z]+)-(\d+)-({names})-([A-Z]{{2}})-"
+            rf"(\d+)-(\d+)-(\d+)-(?:(VCS)-)?(?!VCS-)([A-Z]+)-(\d+)-({names})-([A-Z]{{2}})-"
             rf"(?:(\d+)-)?(\d+)-(\d{{8}})-(\d{{8}})-([01])",
             re.ASCII,
         )

@@ -16,6 +16,7 @@ from metaregistry.serials import MAX_BLOCK_NUMBER, ParsedSerial, SerialError, pa
 from metaregistry.serials.acr import ACR
 from metaregistry.serials.art import ART
 from metaregistry.serials.car import CAR
+from metaregistry.serials.cdm import CDM
 from metaregistry.serials.gold_standard import GOLD_STANDARD
 from metaregistry.serials.verra import VERRA, VERRA_LEGACY
 
@@ -272,6 +273,7 @@ def near_misses(draw: st.DrawFn, text: str) -> str:
 FAST_AND_SLOW: dict[str, tuple[st.SearchStrategy[Example], list[object]]] = {
     "verra": (verra_serials(), [VERRA, VERRA_LEGACY]),
     "gold-standard": (gold_standard_serials(), [GOLD_STANDARD]),
+    "cdm": (cdm_serials(), [CDM]),
     "acr": (acr_serials(), [ACR]),
     "car": (car_serials(), [CAR]),
     "art": (art_serials(), [ART]),
