@@ -77,9 +77,10 @@ _TRUE: Final = frozenset({"true", "yes", "y", "1"})
 def _first(payload: Mapping[str, Any], names: tuple[str, ...]) -> tuple[str, str]:
     """(name, text) of the first of ``names`` the payload holds a value for."""
     for name in names:
-        text = cell(payload, name)
-        if text:
-            return name, text
+        if payload.get(name) is not None:  # most of these fields are absent: skip cheaply
+            text = cell(payload, name)
+            if text:
+                return name, text
     return (names[0] if names else ""), ""
 
 

@@ -26,16 +26,20 @@ __all__ = [
 
 #: ``status_reason`` is at most 2,000 characters in the unit-block schema.
 MAX_REASON: Final = 2000
+# Registries repeat a few thousand distinct dates across millions of rows: remember the
+# parsed ones (a plain dict, emptied when full) instead of building a date per cell.
+_DAYS: dict[str, str] = {}
+_DAYS_KEPT: Final = 65536
 
 
 def cell(payload: Mapping[str, Any], key: str) -> str:
     """The text of one field, stripped; ``""`` when absent or null. Numbers become text
     (``12`` and ``12.0`` both read ``"12"``) so JSON and CSV values compare equal."""
     value = payload.get(key)
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
-    if isinstance(value, str):
-        return value.strip()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -70,15 +74,28 @@ def day(value: Any, field: str) -> str | None:
     ``21.03.2023``, optionally followed by a time), as Verra's search API and the registry
     web pages print them. Month-first is never assumed: ``03/21/2023`` is an error.
     """
-    if value is None:
+    if type(value) is str:
+        known = _DAYS.get(value)
+        if known is not None:
+            return known
+    elif value is None:
         return None
-    if isinstance(value, datetime.datetime):
+    elif isinstance(value, datetime.datetime):
         return value.date().isoformat()
-    if isinstance(value, datetime.date):
+    elif isinstance(value, datetime.date):
         return value.isoformat()
     text = str(value).strip()
     if not text:
         return None
+    parsed = _parse_day(text, field, value)
+    if type(value) is str:
+        if len(_DAYS) >= _DAYS_KEPT:
+            _DAYS.clear()
+        _DAYS[value] = parsed
+    return parsed
+
+
+def _parse_day(text: str, field: str, value: Any) -> str:
     try:
         if len(text) >= 10 and text[4] == "-" and text[7] == "-":
             parsed = datetime.date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
