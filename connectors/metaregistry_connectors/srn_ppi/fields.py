@@ -53,13 +53,17 @@ def as_raw(item: Any, ref: str, stream: str) -> RawRecord:
 
 
 def read_json_records(path: Path, stream: str) -> Iterator[RawRecord]:
-    """Records of an NDJSON file (one object a line) or of a JSON array."""
+    """Records of an NDJSON file (one object a line) or of a JSON array. A file that is
+    neither is refused whole (FatalSourceError); a bad line is kept as a record that will be
+    quarantined with its text."""
+    if path.suffix.lower() not in (".ndjson", ".jsonl", ".json"):
+        raise FatalSourceError(f"{path}: expected .ndjson, .jsonl or .json, not {path.suffix!r}")
     with path.open("rb") as handle:
-        head = handle.read(1)
-        while head in (b" ", b"\n", b"\r", b"\t"):
-            head = handle.read(1)
+        head = handle.read(4096).lstrip()
+        if head and head[:1] not in (b"{", b"["):
+            raise FatalSourceError(f"{path}: not NDJSON nor a JSON array")
         handle.seek(0)
-        if head == b"[":
+        if head[:1] == b"[":
             items = json.load(handle)
             for index, item in enumerate(items):
                 yield as_raw(item, f"{path.name}[{index}]", stream)

@@ -222,7 +222,11 @@ class TccrConnector(Connector):
 
     def read_file(self, path: Path) -> Iterator[RawRecord]:
         if path.suffix.lower() == ".csv":
-            yield from read_csv_text(path.read_text(encoding="utf-8-sig"), path.name, "export")
+            try:
+                body = path.read_text(encoding="utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise FatalSourceError(f"{path}: not a UTF-8 CSV export: {exc}") from exc
+            yield from read_csv_text(body, path.name, "export")
         else:
             yield from read_json_records(path, "api")
 
