@@ -146,7 +146,7 @@ def _overlapping_pairs(blocks: list[UnitBlock]) -> list[tuple[UnitBlock, UnitBlo
     groups: dict[tuple[str, str], list[UnitBlock]] = defaultdict(list)
     for block in blocks:
         groups[(block.scheme, block.scope)].append(block)
-    pairs = []
+    pairs: list[tuple[UnitBlock, UnitBlock]] = []
     for members in groups.values():
         members.sort(key=lambda b: b.block_start)
         active: list[UnitBlock] = []
