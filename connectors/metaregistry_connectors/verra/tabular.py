@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,11 +145,23 @@ def _numbered_csv(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
             last = reader.line_num
     except UnicodeDecodeError as exc:
         raise FatalSourceError(
-            f"{path.name}:{last + 1}: the file is not UTF-8 text ({exc.reason}); export it "
-            "again as UTF-8 CSV or XLSX"
+            f"{path.name}:{_first_undecodable_line(path)}: the file is not UTF-8 text "
+            f"({exc.reason}); export it again as UTF-8 CSV or XLSX"
         ) from exc
     except csv.Error as exc:
         raise FatalSourceError(f"{path.name}:{last + 1}: malformed CSV: {exc}") from exc
+
+
+def _first_undecodable_line(path: Path) -> int:
+    """The line of the first byte that is not UTF-8 (the text reader decodes whole buffers,
+    so its error cannot say)."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1
 
 
 def _sniff_delimiter(path: Path) -> str:
@@ -168,7 +181,7 @@ def _xlsx_records(path: Path, kinds: Sequence[FileKind], source: str) -> Iterato
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise FatalSourceError(f"{path.name}: not a readable XLSX workbook: {exc}") from exc
     try:
         failure: FatalSourceError | None = None
