@@ -271,7 +271,7 @@ def drafts_of(pairs: ClusterPairs) -> tuple[list[AlertDraft], list[LinkDraft]]:
             continue
         if verdict.rule.link_kind is not None:
             links.append(_link(verdict.rule, verdict.first, verdict.second, ranges))
-        elif (a.key, b.key) not in absorbed:
+        elif verdict.rule.alert_kind is not None and (a.key, b.key) not in absorbed:
             alert_pairs.append(
                 AlertPair(verdict.rule, verdict.first, verdict.second, tuple(ranges))
             )
