@@ -259,7 +259,7 @@ def test_every_generated_record_normalizes(tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "world.json").read_text())
     bad = {m["record_id"] for m in manifest["malformed"] if m["registry"] == "srn-ppi"}
     assert len(page.blocks) == manifest["registries"]["srn-ppi"]["records"]
-    assert {q.payload["id_unit"] for q in page.quarantined} == bad  # type: ignore[index]
+    assert {q.payload["id_unit"] for q in page.quarantined} == bad
     converted = [b for b in page.blocks if b.origin]
     assert {b.scheme for b in converted} == {"vcs", "gs"}
     # read_file reads the same file the same way.
