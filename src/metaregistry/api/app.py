@@ -138,7 +138,8 @@ def detect_features(engine: Engine) -> Features:
         )
     return Features(
         log={"log_leaves", "log_nodes", "log_checkpoints"} <= tables,
-        alerts={"alert", "alert_event"} <= tables,
+        alerts={"alert", "alert_side", "alert_event"} <= tables,
+        links="block_link" in tables,
     )
 
 

@@ -34,6 +34,7 @@ class Features:
 
     log: bool = False
     alerts: bool = False
+    links: bool = False
 
 
 def lookup(
@@ -56,6 +57,8 @@ def lookup(
     keys = [(r["registry"], r["record_id"]) for r in rows]
     versions = db.versions_of(keys)
     links = origin_links(db, rows)
+    if features.links:
+        _merge_links(links, alert_source.detected_links(db, keys))
     alerts = alert_source.alerts_for(db, keys) if features.alerts else {}
     checkpoint = proofs.latest_checkpoint(db) if features.log else None
     proved = (
@@ -155,6 +158,23 @@ def origin_links(db: Db, rows: Sequence[Row]) -> dict[tuple[str, str], list[dict
         found.extend(_link("derived", r) for r in rows if r["origin"] == row["serial"])
         out[key] = found
     return out
+
+
+def _merge_links(
+    links: dict[tuple[str, str], list[dict[str, Any]]],
+    detected: dict[tuple[str, str], list[dict[str, Any]]],
+) -> None:
+    """Add detection's links; an origin link to the same block gives way to the richer one."""
+    for key, found in detected.items():
+        if not found:
+            continue
+        named = {(link["registry"], link["record_id"]) for link in found}
+        kept = [
+            link
+            for link in links.get(key, [])
+            if (link["registry"], link["record_id"]) not in named
+        ]
+        links[key] = kept + found
 
 
 def _link(relation: str, row: Row) -> dict[str, Any]:

@@ -189,25 +189,48 @@ def _schemas() -> dict[str, Any]:
             "properties": {
                 "relation": {
                     "type": "string",
-                    "enum": ["origin", "derived"],
                     "description": "origin: the block this one's `origin` names; "
-                    "derived: a block whose `origin` is this serial.",
+                    "derived: a block whose `origin` is this serial; "
+                    "else the kind of move detection recorded "
+                    "(conversion, transition, mirror, tokenization, "
+                    "compliance_move).",
+                },
+                "direction": {
+                    "type": "string",
+                    "enum": ["to", "from"],
+                    "description": "For detected moves: units went to / came from the other block.",
                 },
                 "registry": {"type": "string"},
                 "record_id": {"type": "string"},
                 "serial": {"type": "string"},
-                "status": {"type": "string"},
+                "status": nullable("string"),
+                "overlap": ref("Range"),
+                "explanation": {"type": "string"},
             },
         },
         "Alert": {
             "type": "object",
-            "required": ["id", "kind", "severity", "status"],
-            "description": "An alert of the detection (see GET /v1/alerts/{id}).",
+            "required": [
+                "id",
+                "kind",
+                "severity",
+                "status",
+                "registries",
+                "overlap",
+                "explanation",
+                "opened_at",
+            ],
+            "description": "An open alert of the detection (the whole story at "
+            "GET /v1/alerts/{id}).",
             "properties": {
                 "id": {"type": "string"},
                 "kind": {"type": "string"},
                 "severity": {"type": "string"},
                 "status": {"type": "string"},
+                "registries": {"type": "array", "items": {"type": "string"}},
+                "overlap": ref("Range"),
+                "explanation": {"type": "string"},
+                "opened_at": {"type": "string"},
             },
         },
         "Proof": {

@@ -1,0 +1,259 @@
+"""``metaregistry serve`` (the public API alone) and ``metaregistry lookup`` (the same answer
+in the terminal)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import multiprocessing
+import signal
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from aiohttp import web
+
+from metaregistry.api.config import ApiConfig
+from metaregistry.api.errors import ApiError
+from metaregistry.cli import settings_of
+from metaregistry.settings import ConfigError, Settings, load_settings
+
+__all__ = ["register"]
+
+_log = logging.getLogger(__name__)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(serve_command)
+    group.add_command(lookup_command)
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Address to listen on (default: [api] host).")
+@click.option("--port", type=int, default=None, help="Port (default: [api] port).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes sharing the port (SO_REUSEPORT); each has its own connections.",
+)
+@click.option("--no-rate-limit", is_flag=True, help="Lift the per-client rate limit (benchmarks).")
+@click.pass_context
+def serve_command(
+    ctx: click.Context, host: str | None, port: int | None, workers: int, no_rate_limit: bool
+) -> None:
+    """Serve the public lookup API over the index, read-only.
+
+    Any number of API processes (here or on other hosts) can serve one database while a
+    daemon writes it.
+    """
+    settings = _with_overrides(settings_of(ctx), host, port, no_rate_limit)
+    try:
+        config = ApiConfig.from_settings(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    limit = "off" if config.rate_limit == 0 else f"{config.rate_limit:g}/s, burst {config.burst:g}"
+    click.echo(
+        f"metaregistry API on http://{config.host}:{config.port}/ ({workers} worker"
+        f"{'s' if workers > 1 else ''}, rate limit {limit})",
+        err=True,
+    )
+    if workers == 1:
+        _serve(settings, reuse_port=False)
+        return
+    config_path = ctx.find_root().obj.get("config_path") if ctx.find_root().obj else None
+    spawn = multiprocessing.get_context("spawn")
+    children = [
+        spawn.Process(
+            target=_worker, args=(config_path, dict(settings.raw)), name=f"metaregistry-api-{i}"
+        )
+        for i in range(workers)
+    ]
+    for child in children:
+        child.start()
+
+    def stop(signum: int, _frame: Any) -> None:
+        for child in children:
+            if child.is_alive() and child.pid is not None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for child in children:
+        child.join()
+    failed = [c.exitcode for c in children if c.exitcode not in (0, -signal.SIGTERM)]
+    if failed:
+        raise click.ClickException(f"API worker(s) exited with {failed}")
+
+
+def _with_overrides(
+    settings: Settings, host: str | None, port: int | None, no_rate_limit: bool
+) -> Settings:
+    api = dict(settings.section("api"))
+    if host is not None:
+        api["host"] = host
+    if port is not None:
+        api["port"] = port
+    if no_rate_limit:
+        api["rate_limit"] = 0
+    return dataclasses.replace(settings, raw={**settings.raw, "api": api})
+
+
+def _worker(config_path: Path | None, raw: dict[str, Any]) -> None:
+    # A spawned process starts clean: settings are rebuilt from the parent's merged values.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    base = load_settings(config_path, environ={})
+    _serve(dataclasses.replace(base, raw=raw), reuse_port=True)
+
+
+def _serve(settings: Settings, *, reuse_port: bool) -> None:
+    from metaregistry.api.app import IndexMissingError, create_app
+
+    config = ApiConfig.from_settings(settings)
+    try:
+        app = create_app(settings, signer=_signer(settings))
+    except IndexMissingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    web.run_app(
+        app,
+        host=config.host,
+        port=config.port,
+        reuse_port=reuse_port or None,
+        access_log=None,
+        print=None,
+        handle_signals=True,
+    )
+
+
+def _signer(settings: Settings) -> Any:
+    """The log's key when its file exists (only the public half is served); the API never
+    creates a key: the daemon does, on first sync."""
+    path = settings.log_key_file
+    if not path.is_file():
+        return None
+    from metaregistry.log.keyfile import FileSigner, KeyFileError
+
+    try:
+        return FileSigner.open(path, settings.log_origin)
+    except (KeyFileError, OSError, ValueError) as exc:
+        _log.warning("log key %s not loaded (GET /v1/log/key will not answer): %s", path, exc)
+        return None
+
+
+@click.command("lookup")
+@click.argument("serial")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON answer.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=100,
+    show_default=True,
+    help="Most blocks to show.",
+)
+@click.pass_context
+def lookup_command(ctx: click.Context, serial: str, as_json: bool, limit: int) -> None:
+    """Where do the units of SERIAL live? Every registry's blocks holding any of them.
+
+    SERIAL is a registry's serial as published, or units as scheme:scope:number
+    (vcs::941467100) or scheme:scope:start-end. Exit status: 0 found, 1 not found, 2 when
+    SERIAL cannot be read.
+    """
+    from metaregistry.api.app import IndexMissingError, detect_features
+    from metaregistry.api.lookup import lookup
+    from metaregistry.api.query import read_query
+    from metaregistry.api.reader import Reader
+    from metaregistry.index.db import create_engine
+
+    settings = settings_of(ctx)
+    config = ApiConfig.from_settings(settings)
+    try:
+        query = read_query(serial, max_length=config.max_serial_length)
+    except ApiError as error:
+        _fail(error, as_json, 2)
+    engine = create_engine(settings.database_url, readonly=True)
+    try:
+        features = detect_features(engine)
+        reader = Reader(engine, threads=1, timeout=max(config.query_timeout, 30.0))
+        try:
+            answer = reader.call(lookup, query, limit=limit, features=features)
+        finally:
+            reader.close()
+    except IndexMissingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    if answer is None:
+        units = f"{query.start}" if query.start == query.end else f"{query.start}-{query.end}"
+        _fail(
+            ApiError(
+                404,
+                "not_found",
+                f"no registry in the index holds units {units} of "
+                f"scheme {query.scheme!r}, scope {query.scope!r}",
+                field="serial",
+                value=query.text,
+            ),
+            as_json,
+            1,
+        )
+    if as_json:
+        click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
+    else:
+        click.echo(_readable(answer))
+
+
+def _fail(error: ApiError, as_json: bool, code: int) -> NoReturn:
+    if as_json:
+        click.echo(json.dumps(error.body(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"Error: {error.message}", err=True)
+        if error.hint:
+            click.echo(f"Hint: {error.hint}", err=True)
+    sys.exit(code)
+
+
+def _readable(answer: dict[str, Any]) -> str:
+    query = answer["query"]
+    summary = answer["summary"]
+    units = (
+        f"{query['block_start']:,}"
+        if query["block_start"] == query["block_end"]
+        else f"{query['block_start']:,}-{query['block_end']:,}"
+    )
+    lines = [
+        f"{query['serial']}",
+        f"  units {units} of scheme {query['scheme']!r}, scope {query['scope']!r} "
+        f"({query['quantity']:,} units, read as {query['family']})",
+        f"  held in {len(summary['registries'])} registries, {summary['blocks']} blocks, "
+        f"{summary['open_alerts']} open alerts",
+        "",
+    ]
+    for block in answer["blocks"]:
+        overlap = block["overlap"]
+        lines.append(
+            f"{block['registry']:<16} {block['status']:<11} "
+            f"{block['block_start']:>14,}-{block['block_end']:<14,} "
+            f"(matching {overlap['quantity']:,}) v{block['version']}  {block['serial']}"
+        )
+        for link in block["links"]:
+            lines.append(
+                f"    {link['relation']}: {link['registry']} {link['serial']} ({link['status']})"
+            )
+        for alert in block["alerts"]:
+            lines.append(
+                f"    ALERT {alert['kind']} ({alert['severity']}, {alert['status']}): "
+                f"{alert.get('explanation') or alert['id']}"
+            )
+        proof = block["proof"]
+        if proof is not None and not proof["pending"]:
+            lines.append(
+                f"    logged as leaf {proof['leaf_index']} (proof of "
+                f"{len(proof['hashes'])} hashes, tree size {proof['tree_size']})"
+            )
+    if answer["next_cursor"]:
+        lines.append("... more blocks: use --limit or the API's cursor")
+    return "\n".join(lines)
