@@ -276,11 +276,26 @@ def test_a_repeated_page_is_absorbed_not_fatal(export_rows: list[dict[str, str]]
     respx.post(URL).mock(side_effect=server)
     pages, _ = drive(stream_of(64))
     assert server.calls == [0, 64, 128, 192]
+    assert [len(p.records) for p in pages] == [64, 64, 0, 8]  # the repeat is left out
     serials = [r.payload["serialNumbers"] for r in records_of(pages)]
-    assert len(serials) == 200 and len(set(serials)) == 136
-    # Storing the repeat twice is harmless: one block per record id.
-    blocks = prepare_page(connector, records_of(pages), OBSERVED).blocks
-    assert len({b.record_id for b in blocks}) == 136
+    assert len(serials) == len(set(serials)) == 136
+    assert pages[-1].totals == {"records": 200}  # 136 seen: the engine reports the gap
+
+
+@respx.mock
+def test_a_changed_record_in_a_repeated_page_is_kept(export_rows: list[dict[str, str]]) -> None:
+    records = [api_record(r) for r in export_rows[:128]]
+    changed = [dict(r) for r in records[:64]]
+    changed[3]["retirementDetails"] = "amended"
+    respx.post(URL).mock(
+        side_effect=[
+            httpx.Response(200, json={"totalCount": 192, "value": records[:64]}),
+            httpx.Response(200, json={"totalCount": 192, "value": changed + records[64:128]}),
+        ]
+    )
+    pages, _ = drive(stream_of(64))
+    assert [len(p.records) for p in pages] == [64, 65]
+    assert pages[1].records[0].payload["retirementDetails"] == "amended"
 
 
 @respx.mock

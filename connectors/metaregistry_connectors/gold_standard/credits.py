@@ -99,7 +99,7 @@ class GoldStandardIssuedCredits(HttpStream):
             )
             for index, row in enumerate(body)
         ]
-        self._guard.check([r.payload.get("id") for r in records], where)
+        records = self._guard.admit(records, "id", where)
         total = header_count(response, TOTAL_RECORDS, where)
         units = header_count(response, TOTAL_UNITS, where)
         covered = (page - FIRST_PAGE + 1) * self.size

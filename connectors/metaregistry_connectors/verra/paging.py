@@ -7,22 +7,23 @@ before. Two things are left to the stream:
   (:class:`RetriableSourceError`); an HTML page with status 200 is a contract break
   (Verra's retired ``uiapi`` paths answer every request with the web app's HTML shell, so a
   naive scraper "succeeds" and parses garbage);
+* a page that repeats the previous one (whole, or in front of the next page; a new record
+  shifting offset pages, a flaky cache). The repeated records were stored with the previous
+  page, so they are left out (the upsert would absorb them anyway, but the records seen
+  would no longer match the source's totals); the engine's reconciliation reports any gap;
 * a source that ignores the paging parameters and serves the same records under every new
-  offset. A page that repeats records already seen can happen once (a new record shifting
-  offset pages, a flaky cache): its records are stored again, which the idempotent upsert
-  absorbs, and the engine's reconciliation against the source's totals reports the gap. Only
-  :data:`LOOP_LIMIT` such pages in a row are a loop (:class:`FatalSourceError`).
+  offset: :data:`LOOP_LIMIT` pages in a row that were seen before are a loop
+  (:class:`FatalSourceError`), never an endless sync.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any, Final
 
 import httpx
 
-from metaregistry.connector import FatalSourceError, RetriableSourceError
+from metaregistry.connector import FatalSourceError, RawRecord, RetriableSourceError
 
 __all__ = ["BROWSER_USER_AGENT", "LOOP_LIMIT", "LoopGuard", "header_count", "json_body"]
 
@@ -80,19 +81,45 @@ def _seconds(value: str | None) -> float | None:
 
 
 class LoopGuard:
-    """Remembers which pages (by the keys of their records) a stream run has seen."""
+    """Remembers the pages of one stream run: which it has seen (by the keys of their
+    records) and the records of the last one."""
 
     def __init__(self, limit: int = LOOP_LIMIT) -> None:
         self.limit = limit
         self._seen: set[int] = set()
         self._streak = 0
+        self._previous: dict[object, Any] = {}
 
     def reset(self) -> None:
         self._seen.clear()
         self._streak = 0
+        self._previous = {}
 
-    def check(self, keys: Sequence[object], where: str) -> None:
-        """Note a page; raise FatalSourceError when ``limit`` pages in a row repeated."""
+    def admit(self, records: list[RawRecord], key: str, where: str) -> list[RawRecord]:
+        """The records of a page that are not exact repeats of the previous page's.
+
+        A repeat of the previous page (whole, or in front of the next one) is already
+        stored; dropping it keeps the records seen equal to the source's totals. A record
+        whose content changed in between is kept. Raises FatalSourceError when ``limit``
+        pages in a row held only pages seen before: the source is going in circles."""
+        previous = self._previous
+        current: dict[object, Any] = {}
+        fresh: list[RawRecord] = []
+        keys: list[object] = []
+        for record in records:
+            ident = record.payload.get(key)
+            if not isinstance(ident, str | int):
+                ident = repr(ident)
+            keys.append(ident)
+            current[ident] = record.payload
+            if ident in previous and previous[ident] == record.payload:
+                continue
+            fresh.append(record)
+        self._previous = current
+        self._check(keys, where)
+        return fresh
+
+    def _check(self, keys: list[object], where: str) -> None:
         if not keys:
             return
         fingerprint = hash(tuple(keys))

@@ -102,9 +102,7 @@ class VerraSearchStream(HttpStream):
             )
             for index, row in enumerate(rows)
         ]
-        self._guard.check(
-            [r.payload.get("serialNumbers") for r in records], f"verra search at {where}"
-        )
+        records = self._guard.admit(records, "serialNumbers", where)
         after = skip + len(rows)
         finished = not rows or (total is not None and after >= total)
         return Page(
