@@ -166,6 +166,11 @@ def _start_run(engine: Engine, connector: str, owner: str, *, check_lease: bool)
                     started_at=now,
                     heartbeat_at=now,
                     outcome="running",
+                    pages=0,
+                    records_seen=0,
+                    records_written=0,
+                    quarantined=0,
+                    withdrawn=0,
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
         )
