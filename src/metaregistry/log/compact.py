@@ -10,8 +10,10 @@ frontier, which a store reads once per batch.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from hashlib import sha256
+from itertools import count, repeat
 
-from metaregistry.log.merkle import Node, NodeReader, TreeRangeError, node_hash, range_nodes
+from metaregistry.log.merkle import NODE_PREFIX, Node, NodeReader, TreeRangeError, range_nodes
 
 __all__ = ["Frontier", "MemoryTree", "extend", "frontier_nodes"]
 
@@ -30,23 +32,24 @@ def extend(
     """Append leaves to a tree of ``size`` whose frontier is ``frontier`` (updated in place).
 
     Returns every node the appends completed as ``(level, index, hash)``, leaves included,
-    and the new size. Requires ``frontier`` to hold the hash of each node of
+    level by level, and the new size. Requires ``frontier`` to hold the hash of each node of
     :func:`frontier_nodes` (size) under its level.
     """
     written: list[tuple[int, int, bytes]] = []
-    append = written.append
-    for h in leaf_hashes:
-        index, level = size, 0
-        append((0, index, h))
-        # Each trailing 1 bit of the index is a left sibling waiting on the frontier.
-        while index & 1:
-            h = node_hash(frontier.pop(level), h)
-            level += 1
-            index >>= 1
-            append((level, index, h))
-        frontier[level] = h
-        size += 1
-    return written, size
+    row = list(leaf_hashes)  # the new nodes of this level, from index `start` on
+    new_size = size + len(row)
+    level, start = 0, size
+    # Level by level rather than leaf by leaf: one comprehension of hashes per level.
+    while row:
+        written.extend(zip(repeat(level), count(start), row, strict=False))
+        if start & 1:  # the first new node is a right child: its sibling waits on the frontier
+            row.insert(0, frontier.pop(level))
+            start -= 1
+        if len(row) & 1:  # the last node has no sibling yet: it joins the frontier
+            frontier[level] = row.pop()
+        row = [sha256(NODE_PREFIX + row[i] + row[i + 1]).digest() for i in range(0, len(row), 2)]
+        level, start = level + 1, start >> 1
+    return written, new_size
 
 
 class MemoryTree:

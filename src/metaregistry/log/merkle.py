@@ -252,9 +252,7 @@ def _check_hashes(proof: Sequence[bytes]) -> None:
             raise ProofError(f"proof element {i} is {len(item)} bytes, expected {HASH_SIZE}")
 
 
-def root_from_inclusion_proof(
-    index: int, size: int, leaf: bytes, proof: Sequence[bytes]
-) -> bytes:
+def root_from_inclusion_proof(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes:
     """The root that ``proof`` leads to from leaf hash ``leaf`` at ``index``.
 
     Raises :class:`ProofError` when index >= size or the proof has the wrong length.
@@ -289,8 +287,9 @@ def verify_inclusion(
     """
     computed = root_from_inclusion_proof(index, size, leaf, proof)
     if computed != expected_root:
-        raise RootMismatchError(f"inclusion of leaf {index} in tree of size {size}",
-                                expected_root, computed)
+        raise RootMismatchError(
+            f"inclusion of leaf {index} in tree of size {size}", expected_root, computed
+        )
 
 
 def verify_consistency(
@@ -302,7 +301,7 @@ def verify_consistency(
     """
     if not 0 <= old <= new:
         raise ProofError(f"a tree of size {new} cannot extend one of size {old}")
-    if old == new or old == 0:
+    if old in (0, new):
         if proof:
             raise ProofError(f"consistency of {old} with {new} needs an empty proof")
         if old == new and old_root != new_root:

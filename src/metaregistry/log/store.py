@@ -1,0 +1,294 @@
+"""The log kept in the index database: appends, roots, proofs and checkpoints.
+
+Every function takes a SQLAlchemy :class:`~sqlalchemy.engine.Connection` and runs inside the
+caller's transaction, so a sync run logs its new record versions in the same commit that
+stores them: both or neither.
+
+Costs, for a log of n leaves: an append batch reads the frontier (O(log n) nodes, one query)
+and inserts one leaf row per entry plus one node row per perfect subtree it completes (fewer
+than one per leaf on average); a root or a proof is O(log n) primary-key reads in at most two
+queries. Nothing is ever rebuilt, updated or deleted.
+
+Appends are serialized across processes so that several daemons sharing a database write one
+linear history: on PostgreSQL by ``pg_advisory_xact_lock`` (released at commit or rollback),
+on SQLite by the database write lock, which the index engine takes when it begins a
+transaction (``BEGIN IMMEDIATE``). On PostgreSQL this relies on READ COMMITTED (the default):
+the size read after the lock sees every append committed before it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from hashlib import sha256
+from itertools import count
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, Table, TextClause, bindparam, func, insert, select, text
+
+from metaregistry.log import merkle
+from metaregistry.log.checkpoint import SignedCheckpoint, TreeHead, sign_checkpoint
+from metaregistry.log.compact import extend, frontier_nodes
+from metaregistry.log.leaf import BlockLeaf, LeafEntry
+from metaregistry.log.merkle import LEAF_PREFIX, Node, TreeRangeError
+from metaregistry.log.note import SignatureError, Signer, Verifier, open_note
+from metaregistry.log.tables import checkpoints_table as _checkpoints
+from metaregistry.log.tables import leaf_hashes_table as _hashes
+from metaregistry.log.tables import leaves_table as _leaves
+
+__all__ = [
+    "LogCorruptError",
+    "StoredLeaf",
+    "append_leaves",
+    "checkpoints",
+    "consistency_proof",
+    "event_leaf_index",
+    "inclusion_proof",
+    "latest_checkpoint",
+    "leaf_index",
+    "leaf_index_by_hash",
+    "leaves",
+    "publish_checkpoint",
+    "record_leaves",
+    "root",
+    "tree_size",
+]
+
+#: Key of the PostgreSQL advisory lock that serializes appends ("mrlog", 1).
+APPEND_LOCK_KEY = 0x6D72_6C6F_6700_0001
+
+
+class LogCorruptError(RuntimeError):
+    """A node the tree needs is missing from the database: the log tables were edited."""
+
+
+class StoredLeaf(NamedTuple):
+    leaf_index: int
+    leaf_hash: bytes
+    data: bytes
+
+
+def _lock(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+
+
+# Statements are built once: building SQLAlchemy expressions costs more than running these
+# primary-key reads, and appends pass rows straight to the driver for the same reason.
+_SIZE = select(func.max(_leaves.c.idx))
+_LEAF_HASHES = select(_leaves.c.idx, _leaves.c.leaf_hash).where(
+    _leaves.c.idx.in_(bindparam("ids", expanding=True))
+)
+_LEAF_COLUMNS = ("idx", "leaf_hash", "data", "type", "registry", "record_id", "version", "event_id")
+
+
+@functools.lru_cache(maxsize=128)
+def _nodes_query(count: int) -> TextClause:
+    # OR of primary-key equalities, not a row-value IN: SQLite scans the whole table for
+    # ``(level, idx) IN (VALUES ...)``, while both databases seek each OR branch.
+    where = " OR ".join(f"(level = :l{i} AND idx = :i{i})" for i in range(count))
+    return text(f"SELECT level, idx, hash FROM log_nodes WHERE {where}")
+
+
+@functools.lru_cache(maxsize=8)
+def _insert_sql(table: str, columns: tuple[str, ...], paramstyle: str) -> str:
+    marker = "?" if paramstyle == "qmark" else "%s"
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+    )
+
+
+def tree_size(conn: Connection) -> int:
+    """The number of leaves in the log."""
+    last = conn.execute(_SIZE).scalar()
+    return 0 if last is None else int(last) + 1
+
+
+def read_nodes(conn: Connection, wanted: Sequence[Node]) -> list[bytes]:
+    """A :data:`~metaregistry.log.merkle.NodeReader` over the database."""
+    found: dict[Node, bytes] = {}
+    leaf_idx = [i for level, i in wanted if level == 0]
+    inner = [(level, i) for level, i in wanted if level > 0]
+    if leaf_idx:
+        found.update(((0, i), bytes(h)) for i, h in conn.execute(_LEAF_HASHES, {"ids": leaf_idx}))
+    if inner:
+        params: dict[str, int] = {}
+        for n, (level, i) in enumerate(inner):
+            params[f"l{n}"], params[f"i{n}"] = level, i
+        rows = conn.execute(_nodes_query(len(inner)), params)
+        found.update(((int(level), int(i)), bytes(h)) for level, i, h in rows)
+    missing = [node for node in wanted if node not in found]
+    if missing:
+        raise LogCorruptError(f"log nodes (level, index) missing from the database: {missing}")
+    return [found[node] for node in wanted]
+
+
+def append_leaves(conn: Connection, entries: Sequence[LeafEntry]) -> list[int]:
+    """Append ``entries`` in order; returns their leaf indexes. Serialized across processes."""
+    if not entries:
+        return []
+    _lock(conn)
+    size = tree_size(conn)
+    wanted = frontier_nodes(size)
+    frontier = {level: h for (level, _), h in zip(wanted, read_nodes(conn, wanted), strict=True)}
+    datas = [entry.data() for entry in entries]
+    hashes = [sha256(LEAF_PREFIX + data).digest() for data in datas]
+    written, new_size = extend(frontier, size, hashes)
+    style = conn.dialect.paramstyle
+    rows = [
+        (i, h, d, "block", e.registry, e.record_id, e.version, None)
+        if isinstance(e, BlockLeaf)
+        else (i, h, d, "alert_event", None, None, None, e.event_id)
+        for i, h, d, e in zip(count(size), hashes, datas, entries, strict=False)
+    ]
+    conn.exec_driver_sql(_insert_sql("log_leaves", _LEAF_COLUMNS, style), rows)
+    nodes = [(level, i, h) for level, i, h in written if level]
+    if nodes:
+        conn.exec_driver_sql(_insert_sql("log_nodes", ("level", "idx", "hash"), style), nodes)
+    return list(range(size, new_size))
+
+
+def _check_size(conn: Connection, size: int) -> None:
+    current = tree_size(conn)
+    if not 0 <= size <= current:
+        raise TreeRangeError(f"tree size {size} is outside the log (it has {current} leaves)")
+
+
+def root(conn: Connection, size: int | None = None) -> bytes:
+    """The root of the log at ``size`` (default: now). Requires 0 <= size <= tree size."""
+    if size is None:
+        size = tree_size(conn)
+    else:
+        _check_size(conn, size)
+    return merkle.root(size, lambda nodes: read_nodes(conn, nodes))
+
+
+def inclusion_proof(conn: Connection, leaf_index: int, size: int) -> list[bytes]:
+    """PATH(leaf_index, D[size]). Requires 0 <= leaf_index < size <= tree size."""
+    _check_size(conn, size)
+    return merkle.inclusion_proof(leaf_index, size, lambda nodes: read_nodes(conn, nodes))
+
+
+def consistency_proof(conn: Connection, old: int, new: int) -> list[bytes]:
+    """PROOF(old, D[new]). Requires 0 <= old <= new <= tree size."""
+    _check_size(conn, new)
+    return merkle.consistency_proof(old, new, lambda nodes: read_nodes(conn, nodes))
+
+
+def _first_index(conn: Connection, *where: Any, table: Table = _leaves) -> int | None:
+    found = conn.execute(select(func.min(table.c.idx)).where(*where)).scalar()
+    return None if found is None else int(found)
+
+
+def leaf_index(conn: Connection, registry: str, record_id: str, version: int) -> int | None:
+    """Index of the leaf of one version of a unit block, or None when it was never logged."""
+    c = _leaves.c
+    return _first_index(
+        conn, c.registry == registry, c.record_id == record_id, c.version == version
+    )
+
+
+def event_leaf_index(conn: Connection, event_id: str) -> int | None:
+    """Index of the leaf of an alert event, or None."""
+    return _first_index(conn, _leaves.c.event_id == event_id)
+
+
+def leaf_index_by_hash(conn: Connection, leaf_hash: bytes) -> int | None:
+    """Index of the first leaf with this leaf hash, or None.
+
+    Leaves up to the latest checkpoint are found in ``log_leaf_hashes``; the tail appended
+    since is scanned (it is one sync's worth when a checkpoint follows every sync).
+    """
+    found = _first_index(conn, _hashes.c.leaf_hash == leaf_hash, table=_hashes)
+    if found is not None:
+        return found
+    return _first_index(
+        conn, _leaves.c.idx >= _indexed_size(conn), _leaves.c.leaf_hash == leaf_hash
+    )
+
+
+def _indexed_size(conn: Connection) -> int:
+    """Leaves below this index are in ``log_leaf_hashes`` (the biggest checkpoint's size)."""
+    size = conn.execute(select(func.max(_checkpoints.c.size))).scalar()
+    return 0 if size is None else int(size)
+
+
+def _index_hashes(conn: Connection, size: int) -> None:
+    """Add the leaves ``[indexed size, size)`` to ``log_leaf_hashes``, sorted by hash, so the
+    B-tree is written in order (once per checkpoint instead of a random insert per leaf)."""
+    begin = _indexed_size(conn)
+    if size > begin:
+        c = _leaves.c
+        rows = select(c.leaf_hash, c.idx).where(c.idx >= begin, c.idx < size)
+        conn.execute(insert(_hashes).from_select(["leaf_hash", "idx"], rows.order_by(c.leaf_hash)))
+
+
+def _stored(rows: Any) -> list[StoredLeaf]:
+    return [StoredLeaf(int(i), bytes(h), bytes(d)) for i, h, d in rows]
+
+
+def leaves(conn: Connection, start: int, end: int) -> list[StoredLeaf]:
+    """The leaves with ``start <= index < end``, in order."""
+    c = _leaves.c
+    query = select(c.idx, c.leaf_hash, c.data).where(c.idx >= start, c.idx < end)
+    return _stored(conn.execute(query.order_by(c.idx)))
+
+
+def record_leaves(conn: Connection, registry: str, record_id: str) -> list[StoredLeaf]:
+    """Every logged version of one unit block, oldest first."""
+    c = _leaves.c
+    query = select(c.idx, c.leaf_hash, c.data).where(
+        c.registry == registry, c.record_id == record_id
+    )
+    return _stored(conn.execute(query.order_by(c.idx)))
+
+
+def _checkpoint(row: Any) -> SignedCheckpoint:
+    return SignedCheckpoint(TreeHead(row.origin, int(row.size), bytes(row.root)), row.note)
+
+
+def latest_checkpoint(conn: Connection) -> SignedCheckpoint | None:
+    """The checkpoint published last, or None before the first."""
+    query = select(_checkpoints).order_by(_checkpoints.c.id.desc()).limit(1)
+    row = conn.execute(query).first()
+    return None if row is None else _checkpoint(row)
+
+
+def checkpoints(conn: Connection) -> list[SignedCheckpoint]:
+    """Every checkpoint published, oldest first."""
+    return [_checkpoint(r) for r in conn.execute(select(_checkpoints).order_by(_checkpoints.c.id))]
+
+
+def publish_checkpoint(conn: Connection, signer: Signer, origin: str) -> SignedCheckpoint:
+    """Sign and store a checkpoint of the log as it is now; returns it.
+
+    Returns the latest checkpoint unchanged when the log has not grown since (same origin).
+    Raises :class:`SignatureError` when the latest checkpoint of ``origin`` was signed by
+    another key: a new key must start a new origin (see :mod:`metaregistry.log.checkpoint`).
+    """
+    _lock(conn)
+    size = tree_size(conn)
+    last = latest_checkpoint(conn)
+    if last is not None and last.origin == origin:
+        try:
+            open_note(last.note, Verifier(None, signer.public_key))
+        except SignatureError:
+            raise SignatureError(
+                f"origin {origin} is signed by another key; a new key needs a new origin"
+            ) from None
+        if last.size == size:
+            return last
+    _index_hashes(conn, size)
+    head = TreeHead(origin, size, merkle.root(size, lambda nodes: read_nodes(conn, nodes)))
+    signed = sign_checkpoint(head, signer)
+    conn.execute(
+        insert(_checkpoints).values(
+            origin=origin,
+            size=size,
+            root=head.root,
+            note=signed.note,
+            created_at=datetime.now(UTC),
+        )
+    )
+    return signed
