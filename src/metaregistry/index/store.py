@@ -215,7 +215,7 @@ def _insert_or_split(
 
 
 def _update_statement() -> sa.Update:
-    columns = {
+    columns: dict[str, Any] = {
         name: sa.bindparam(name)
         for name in (*ALL_FIELDS, "version", "span_class", "connector")
         if name not in ("registry", "record_id")
@@ -272,7 +272,7 @@ def history(conn: sa.Connection, registry: str, record_id: str) -> list[tuple[in
 _MAX_CLASS = 64
 
 
-def _overlap_statement() -> sa.CompoundSelect:
+def _overlap_statement() -> sa.CompoundSelect[Any]:
     branches = [
         sa.select(unit_block).where(
             unit_block.c.scheme == sa.bindparam("scheme"),
