@@ -11,11 +11,11 @@ import csv
 import io
 import json
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LineFile", "MockDataError", "csv_row", "parse_csv_line"]
+__all__ = ["LineFile", "MockDataError", "csv_row", "csv_rows", "parse_csv_line"]
 
 _CHUNK = 1 << 20
 
@@ -116,6 +116,11 @@ def parse_csv_line(line: bytes) -> list[str]:
 
 def csv_row(cells: Sequence[object]) -> bytes:
     """Cells as one CSV line (CRLF-terminated, as RFC 4180 writes it)."""
+    return csv_rows([cells])
+
+
+def csv_rows(rows: Iterable[Sequence[object]]) -> bytes:
+    """Rows as CSV lines (CRLF-terminated, as RFC 4180 writes them)."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue().encode("utf-8")

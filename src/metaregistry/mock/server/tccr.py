@@ -26,7 +26,7 @@ from aiohttp import web
 from metaregistry.mock.server.app import MockRegistry, Route, int_param
 from metaregistry.mock.server.dataset import Dataset, RecordFormat
 from metaregistry.mock.server.faults import Fault, FaultSpec, unit_interval
-from metaregistry.mock.server.records import csv_row
+from metaregistry.mock.server.records import csv_row, csv_rows
 from metaregistry.mock.server.reply import Reply, json_reply
 
 __all__ = ["FIELDS", "TccrMock"]
@@ -96,8 +96,8 @@ class TccrMock(MockRegistry):
         )
 
     def _rows(self, start: int, stop: int) -> bytes:
-        return b"".join(
-            csv_row([_cell(record.get(name)) for name in FIELDS])
+        return csv_rows(
+            [_cell(record.get(name)) for name in FIELDS]
             for record in self.credits.records(start, stop)
         )
 
