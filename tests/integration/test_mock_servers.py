@@ -421,3 +421,11 @@ def test_bad_command_lines_are_refused_with_the_reason(args: list[str], message:
 def test_a_world_without_the_registry_file_fails_to_start(tmp_path: Path) -> None:
     with pytest.raises(MockStartError, match=r"world file not found: .*unit-karbon\.ndjson"):
         spawn("srn-ppi", tmp_path)
+
+
+def test_a_mock_generates_its_world_from_a_seed_when_given_no_directory() -> None:
+    with spawn("jcm", seed=3, records=400) as mock:
+        health = httpx.get(f"{mock.url}/_mock/health").json()
+        ledgers = httpx.get(f"{mock.url}/ledgers").json()["ledgers"]
+    assert ledgers == ["indonesia", "japan", "thailand"]
+    assert all(count > 0 for count in health["records"].values())
