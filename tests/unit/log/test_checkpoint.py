@@ -29,8 +29,8 @@ GO_TEXT = (
     "then you don't know what your problem is.\n"
 )
 GO_NOTE = (
-    GO_TEXT + "\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfq"
-    "dngotpRZb6KE6RyyBwJnAM=\n"
+    GO_TEXT + "\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvq"
+    "fqdngotpRZb6KE6RyyBwJnAM=\n"
 )
 ORIGIN = "metaregistry.test/log"
 ROOT = bytes(range(32))
