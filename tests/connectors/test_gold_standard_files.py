@@ -138,8 +138,9 @@ def test_rows_that_disagree_with_their_serial_are_quarantined(
     page = imported(write_csv(tmp_path / "issuances.csv", source))
     assert len(page.blocks) == 1
     errors = {q.ref: q.error for q in page.quarantined}
-    assert "gsid" in errors["issuances.csv:2"]
-    assert "quantity" in errors["issuances.csv:3"]
+    assert errors["issuances.csv:2"].startswith("GSID: disagrees with serial 'GS1-1-UG-GS11236")
+    assert errors["issuances.csv:3"].startswith("Quantity: disagrees with serial")
+    assert "(value: 19150)" in errors["issuances.csv:3"]
     assert "Credit Status: is not a known credit status" in errors["issuances.csv:4"]
 
 

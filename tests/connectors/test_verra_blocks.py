@@ -159,9 +159,14 @@ def test_2026_article_6_fields() -> None:
         connector.normalize(api(corresponding_adjustment_status="maybe later"))
 
 
-def test_a_malformed_serial_is_a_serial_error() -> None:
-    with pytest.raises(SerialError):
+def test_a_malformed_serial_names_the_field_the_token_and_the_value() -> None:
+    with pytest.raises(RecordError) as caught:
         connector.normalize(api(serialNumbers="19381-941412555-X-VCS-VCU-1310-VER-CN-13"))
+    assert str(caught.value) == (
+        "serialNumbers: cannot parse serial: token 'X' (block end) is not a number "
+        "(value: '19381-941412555-X-VCS-VCU-1310-VER-CN-13')"
+    )
+    assert isinstance(caught.value.__cause__, SerialError)
 
 
 def test_a_gold_standard_serial_is_refused_by_verra() -> None:

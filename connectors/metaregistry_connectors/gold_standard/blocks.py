@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from metaregistry.connector import RecordError
 from metaregistry.model import Status, UnitBlock
-from metaregistry.serials import parse_gs_columns
+from metaregistry.serials import SerialError, parse_gs_columns
 from metaregistry_connectors.verra.values import (
     cell,
     day,
@@ -83,7 +83,7 @@ class CreditFacts:
     gsid: Any = None
     start: Any = None
     end: Any = None
-    names: tuple[str, str, str, str, str, str, str] = (
+    names: tuple[str, ...] = (
         "Serial Number",
         "Quantity",
         "Vintage",
@@ -91,6 +91,9 @@ class CreditFacts:
         "Issuance Date",
         "Retirement Date",
         "Article Six Authorization",
+        "Start",
+        "End",
+        "GSID",
     )
 
 
@@ -102,6 +105,9 @@ _API_NAMES: Final = (
     "certified_date",
     "retirement_date",
     "article_six_authorization",
+    "starting_credit_number",
+    "ending_credit_number",
+    "project.sustaincert_id",
 )
 
 
@@ -170,14 +176,17 @@ def credit_block(facts: CreditFacts) -> UnitBlock:
     if not facts.serial:
         raise RecordError("is empty", field=names[0], value=facts.serial)
     units = quantity(facts.quantity, names[1])
-    parsed = parse_gs_columns(
-        facts.serial,
-        start=_optional(facts.start),
-        end=_optional(facts.end),
-        quantity=units,
-        vintage=_optional(facts.vintage),
-        gsid=_optional(facts.gsid),
-    )
+    columns = {
+        "start": (names[7], _optional(facts.start)),
+        "end": (names[8], _optional(facts.end)),
+        "quantity": (names[1], units),
+        "vintage": (names[2], _optional(facts.vintage)),
+        "gsid": (names[9], _optional(facts.gsid)),
+    }
+    try:
+        parsed = parse_gs_columns(facts.serial, **{k: v for k, (_, v) in columns.items()})
+    except SerialError as exc:
+        raise _serial_error(exc, facts, columns) from exc
     status = STATUSES.get(facts.status.lower())
     if status is None:
         known = ", ".join(sorted({s.title() for s in STATUSES}))
@@ -218,6 +227,21 @@ def credit_block(facts: CreditFacts) -> UnitBlock:
         status_date=status_date,
         origin=facts.serial if parsed.scheme != "gs" else None,
         authorized_purpose=article_six_purpose(facts.article_six, names[6]),
+    )
+
+
+def _serial_error(
+    exc: SerialError, facts: CreditFacts, columns: Mapping[str, tuple[str, Any]]
+) -> RecordError:
+    """The serial's error as a record error naming the record's field: the column that
+    disagrees with the serial, or the serial itself."""
+    name, value = columns.get(exc.field or "", ("", None))
+    if value is not None and exc.token == str(value):
+        return RecordError(
+            f"disagrees with serial {facts.serial!r}: {exc.reason}", field=name, value=value
+        )
+    return RecordError(
+        f"cannot parse serial: {exc.reason}", field=facts.names[0], value=facts.serial
     )
 
 

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from metaregistry.connector import RecordError
 from metaregistry.model import CorrespondingAdjustment, Status, UnitBlock
-from metaregistry.serials import ParsedSerial, parse_serial
+from metaregistry.serials import ParsedSerial, SerialError, parse_serial
 from metaregistry_connectors.verra.fields import HOLDINGS, TransactionFields
 from metaregistry_connectors.verra.values import cell, day, join_reason, quantity
 
@@ -88,7 +88,11 @@ def _serial(payload: Mapping[str, Any], field: str) -> tuple[str, ParsedSerial]:
     text = cell(payload, field)
     if not text:
         raise RecordError("is empty", field=field, value=payload.get(field))
-    parsed = parse_serial(text)
+    try:
+        parsed = parse_serial(text)
+    except SerialError as exc:
+        # Name the record's field, as every quarantine reason does.
+        raise RecordError(f"cannot parse serial: {exc.reason}", field=field, value=text) from exc
     if parsed.scheme != "vcs":
         raise RecordError(f"is a {parsed.scheme} serial, not a Verra VCU", field=field, value=text)
     return text, parsed
