@@ -129,9 +129,15 @@ def create_app(
 
 def detect_features(engine: Engine) -> Features:
     """Which optional tables the database has; :class:`IndexMissingError` without an index."""
-    tables = set(sa.inspect(engine).get_table_names())
+    url = engine.url.render_as_string(hide_password=True)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+    except sa.exc.OperationalError as exc:
+        raise IndexMissingError(
+            f"cannot open the database {url}: {exc.orig}; check database_url, or run "
+            "`metaregistry sync` once to create the index"
+        ) from exc
     if "unit_block" not in tables:
-        url = engine.url.render_as_string(hide_password=True)
         raise IndexMissingError(
             f"the database {url} has no index tables; run `metaregistry sync` (or any command "
             "that writes the index) once before serving it"
