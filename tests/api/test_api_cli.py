@@ -1,0 +1,145 @@
+"""``metaregistry lookup`` and ``metaregistry serve`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from api_world import V_RET, Api, World
+from click.testing import CliRunner
+
+from metaregistry.cli import main
+
+
+@pytest.fixture
+def cli_env(world: World, tmp_path: Path) -> dict[str, str]:
+    config = tmp_path / "metaregistry.toml"
+    config.write_text(
+        f'[log]\nkey_file = "{tmp_path / "log-key.pem"}"\norigin = "metaregistry.test/log"\n'
+    )
+    return {
+        "METAREGISTRY_DATABASE_URL": world.engine.url.render_as_string(hide_password=False),
+        "CONFIG": str(config),
+    }
+
+
+def run_cli(env: dict[str, str], *args: str) -> Any:
+    runner = CliRunner()
+    return runner.invoke(
+        main,
+        ["--config", env["CONFIG"], *args],
+        env={"METAREGISTRY_DATABASE_URL": env["METAREGISTRY_DATABASE_URL"]},
+    )
+
+
+@pytest.mark.anyio
+async def test_lookup_json_is_the_api_answer(cli_env: dict[str, str], api: Api) -> None:
+    result = run_cli(cli_env, "lookup", "vcs::1120", "--json")
+    assert result.exit_code == 0, result.output
+    over_http = (await api.get("/v1/serials/vcs::1120")).json()
+    assert json.loads(result.output) == over_http
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def test_lookup_prints_where_the_units_live(cli_env: dict[str, str]) -> None:
+    result = run_cli(cli_env, "lookup", V_RET)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == V_RET
+    assert "held in 2 registries, 3 blocks, 1 open alerts" in result.output
+    tccr = next(line for line in lines if line.startswith("tccr"))
+    assert "retired" in tccr
+    assert "(matching 50)" in tccr
+    assert "ALERT double_use (high, open): units 1100-1149 are retired in verra and in tccr" in (
+        result.output
+    )
+
+
+def test_lookup_exit_status_tells_unknown_from_unreadable(cli_env: dict[str, str]) -> None:
+    unknown = run_cli(cli_env, "lookup", "vcs::5")
+    assert unknown.exit_code == 1
+    assert "no registry in the index holds units 5 of scheme 'vcs'" in unknown.output
+    unreadable = run_cli(cli_env, "lookup", "nonsense")
+    assert unreadable.exit_code == 2
+    assert "cannot parse serial 'nonsense'" in unreadable.output
+    as_json = run_cli(cli_env, "lookup", "nonsense", "--json")
+    assert as_json.exit_code == 2
+    assert json.loads(as_json.output)["error"] == "invalid_serial"
+
+
+def wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("serve did not become healthy within 60 s")
+
+
+@pytest.fixture
+def served(
+    cli_env: dict[str, str], free_port: int, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    workers = getattr(request, "param", 1)
+    env = {**os.environ, "METAREGISTRY_DATABASE_URL": cli_env["METAREGISTRY_DATABASE_URL"]}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "metaregistry",
+            "--config",
+            cli_env["CONFIG"],
+            "serve",
+            "--port",
+            str(free_port),
+            "--workers",
+            str(workers),
+            "--no-rate-limit",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{free_port}"
+    try:
+        wait_healthy(base, process)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@pytest.mark.parametrize("served", [1, 2], indirect=True, ids=["one-worker", "two-workers"])
+def test_serve_answers_lookups_read_only(served: str) -> None:
+    answer = httpx.get(f"{served}/v1/serials/vcs::1120", timeout=10)
+    assert answer.status_code == 200
+    assert {b["record_id"] for b in answer.json()["blocks"]} == {"v-iss", "v-ret", "t-dup"}
+    # Every request of a burst is answered, whichever worker takes it.
+    statuses = {httpx.get(f"{served}/v1/registries", timeout=10).status_code for _ in range(10)}
+    assert statuses == {200}
