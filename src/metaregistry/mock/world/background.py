@@ -43,6 +43,8 @@ def _finish(issuer: Issuer, parts: list[Block], live_status: str = "issued") -> 
 
 def _split(issuer: Issuer, whole: Block, most: int = 4) -> list[Block]:
     count = issuer.rng.choice((1, 1, 2, 2, 3, most))
+    if count == 1:
+        return [whole]
     return [issuer.part(whole, a, b) for a, b in issuer.cuts(whole.start, whole.end, count)]
 
 
