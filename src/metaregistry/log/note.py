@@ -130,11 +130,12 @@ class Verifier:
 
     @classmethod
     def parse(cls, text: str) -> Verifier:
-        """A verifier key string or a PEM public key, whichever ``text`` holds."""
-        if "-----BEGIN" in text:
-            start = text.index("-----BEGIN")
-            return cls.from_pem(text[start:].encode())
-        return cls.from_key_string(text)
+        """A verifier key string, a PEM public key, or both as ``metaregistry log key`` prints
+        them (key string first; it wins, since it also names the key)."""
+        lines = text.strip().splitlines()
+        if lines and not lines[0].startswith("-----BEGIN"):
+            return cls.from_key_string(lines[0])
+        return cls.from_pem(text.strip().encode())
 
     def key_string(self) -> str:
         if self.name is None:

@@ -1,0 +1,194 @@
+"""The independent verifier: with only the log's public key, check what a source says.
+
+Checks, each failing with a :class:`VerificationError` that says which and why:
+
+1. the latest checkpoint is signed by the key (a swapped key or an edited note fails);
+2. it is consistent with a checkpoint saved earlier: the log only grew (a fork, a rewrite
+   or a rollback fails);
+3. each named record's logged versions are included in the signed tree, at the index the
+   log lists them (a changed, deleted or moved leaf fails);
+4. (export, or ``all_leaves``) every leaf hashes up to the signed root: indexes run
+   0, 1, 2 ... without gaps, each leaf's bytes hash to the hash the log recorded, and the
+   root of the first ``size`` leaves is the signed one at every checkpoint the source has,
+   which narrows a change down to the leaves between two checkpoints.
+
+Errors: :class:`VerificationError` when a check fails (the log is not what its key signed),
+:class:`~metaregistry.log.sources.LogSourceError` when the API or export cannot be read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from metaregistry.log import merkle
+from metaregistry.log.checkpoint import SignedCheckpoint, verify_checkpoint
+from metaregistry.log.compact import extend
+from metaregistry.log.leaf import BlockLeaf, LeafFormatError, parse_leaf
+from metaregistry.log.merkle import ProofError
+from metaregistry.log.note import NoteError, Verifier
+from metaregistry.log.sources import LogSource, LogSourceError
+
+__all__ = ["LogSourceError", "Outcome", "VerificationError", "verify_log"]
+
+
+class VerificationError(Exception):
+    """A check failed; the message names the check and what was found."""
+
+
+@dataclass
+class Outcome:
+    """What was checked: the latest checkpoint and one line per check that passed."""
+
+    checkpoint: SignedCheckpoint
+    checks: list[str] = field(default_factory=list)
+
+
+def _checkpoint(note: str, verifier: Verifier, what: str) -> SignedCheckpoint:
+    try:
+        return verify_checkpoint(note, verifier)
+    except NoteError as exc:
+        raise VerificationError(f"{what}: {exc}") from exc
+
+
+def verify_log(
+    source: LogSource,
+    verifier: Verifier,
+    *,
+    saved: str | None = None,
+    records: Sequence[tuple[str, str]] = (),
+    all_leaves: bool = False,
+) -> Outcome:
+    """Run the checks of this module's docstring; raises at the first that fails."""
+    latest = _checkpoint(source.checkpoint(), verifier, "latest checkpoint")
+    outcome = Outcome(latest)
+    outcome.checks.append(
+        f"checkpoint {latest.origin} size {latest.size} root {latest.root.hex()} is signed by "
+        f"the key"
+    )
+    if saved is not None:
+        outcome.checks.append(_check_consistency(source, verifier, saved, latest))
+    for registry, record_id in records:
+        outcome.checks.extend(_check_record(source, latest, registry, record_id))
+    if all_leaves:
+        outcome.checks.append(_check_leaves(source, verifier, latest))
+    return outcome
+
+
+def _check_consistency(
+    source: LogSource, verifier: Verifier, saved_note: str, latest: SignedCheckpoint
+) -> str:
+    saved = _checkpoint(saved_note, verifier, "saved checkpoint")
+    if saved.origin != latest.origin:
+        raise VerificationError(
+            f"the saved checkpoint is of log {saved.origin!r}, the server's of {latest.origin!r}"
+        )
+    if saved.size > latest.size:
+        raise VerificationError(
+            f"the log shrank from {saved.size} leaves (saved checkpoint) to {latest.size}: "
+            "it was rolled back or rewritten"
+        )
+    proof = source.consistency_proof(saved.size, latest.size)
+    try:
+        merkle.verify_consistency(saved.size, latest.size, saved.root, latest.root, proof)
+    except ProofError as exc:
+        raise VerificationError(
+            f"the checkpoint of size {latest.size} is not consistent with the saved checkpoint "
+            f"of size {saved.size}: the log was forked or rewritten ({exc})"
+        ) from exc
+    return f"consistent with the saved checkpoint of size {saved.size}"
+
+
+def _check_record(
+    source: LogSource, latest: SignedCheckpoint, registry: str, record_id: str
+) -> list[str]:
+    name = f"record {registry}/{record_id}"
+    found = [leaf for leaf in source.record_leaves(registry, record_id) if leaf.index < latest.size]
+    if not found:
+        raise VerificationError(f"{name} has no leaf in the log at size {latest.size}")
+    checks = []
+    for leaf in found:
+        try:
+            entry = parse_leaf(leaf.data)
+        except LeafFormatError as exc:
+            raise VerificationError(f"{name}: leaf {leaf.index} is malformed: {exc}") from exc
+        if not isinstance(entry, BlockLeaf) or (entry.registry, entry.record_id) != (
+            registry,
+            record_id,
+        ):
+            raise VerificationError(f"{name}: leaf {leaf.index} is of another record: {entry}")
+        what = f"{name} version {entry.version} (record_hash {entry.record_hash})"
+        leaf_hash = merkle.leaf_hash(leaf.data)
+        proved = source.inclusion_proof(leaf_hash, latest.size)
+        if proved is None:
+            raise VerificationError(
+                f"{what} is listed at leaf {leaf.index}, but no leaf with its hash "
+                f"{leaf_hash.hex()} is in the signed tree: the stored leaf was changed"
+            )
+        index, proof = proved
+        try:
+            merkle.verify_inclusion(index, latest.size, leaf_hash, proof, latest.root)
+        except ProofError as exc:
+            raise VerificationError(
+                f"{what} is not in the signed tree of size {latest.size}: {exc}"
+            ) from exc
+        if index != leaf.index:
+            raise VerificationError(
+                f"{what} is listed at leaf {leaf.index}, but the signed tree has it at leaf "
+                f"{index}: leaves were reordered"
+            )
+        checks.append(f"{what} is leaf {index} of the signed tree")
+    return checks
+
+
+def _check_leaves(source: LogSource, verifier: Verifier, latest: SignedCheckpoint) -> str:
+    heads: dict[int, SignedCheckpoint] = {latest.size: latest}
+    for note in source.checkpoints():
+        try:
+            head = verify_checkpoint(note, verifier)
+        except NoteError:
+            continue  # another origin's key, say: only signed heads count
+        if head.origin == latest.origin and head.size <= latest.size:
+            heads.setdefault(head.size, head)
+    sizes = sorted(heads)
+    frontier: dict[int, bytes] = {}
+    count, matched = 0, 0
+    if sizes[0] == 0:
+        matched = _check_root(frontier, heads[sizes.pop(0)], matched)
+    for leaf in source.leaves():
+        if leaf.index != count:
+            raise VerificationError(_order_problem(count, leaf.index))
+        computed = merkle.leaf_hash(leaf.data)
+        if leaf.recorded_hash is not None and leaf.recorded_hash != computed:
+            raise VerificationError(
+                f"leaf {count}: its bytes hash to {computed.hex()}, but the log recorded "
+                f"{leaf.recorded_hash.hex()}: the leaf was changed"
+            )
+        _, count = extend(frontier, count, [computed])
+        while sizes and sizes[0] == count:
+            matched = _check_root(frontier, heads[sizes.pop(0)], matched)
+    if count < latest.size:
+        raise VerificationError(
+            f"the log holds {count} leaves, but its checkpoint covers {latest.size}: "
+            f"leaves {count} to {latest.size - 1} are missing"
+        )
+    return f"all {latest.size} leaves hash to the signed root ({len(heads)} checkpoints checked)"
+
+
+def _order_problem(expected: int, found: int) -> str:
+    if found > expected:
+        return f"leaf {expected} is missing: leaf indexes jump from {expected - 1} to {found}"
+    return f"leaf {found} appears again after leaf {expected - 1}: leaves were reordered"
+
+
+def _check_root(frontier: dict[int, bytes], head: SignedCheckpoint, matched: int) -> int:
+    # The frontier's perfect subtrees, biggest first, fold into the root (merkle.range_hash).
+    hashes = [frontier[level] for level in sorted(frontier, reverse=True)]
+    computed = merkle.range_hash(hashes) if hashes else merkle.EMPTY_ROOT
+    if computed != head.root:
+        raise VerificationError(
+            f"the first {head.size} leaves hash to {computed.hex()}, but the checkpoint of size "
+            f"{head.size} signed {head.root.hex()}: a leaf from {matched} to {head.size - 1} "
+            "was changed, removed or reordered"
+        )
+    return head.size
