@@ -79,7 +79,7 @@ class PagedConnector(Connector):
     def normalize(self, record: RawRecord) -> UnitBlock:
         p = record.payload
         return UnitBlock(
-            registry="paged",
+            registry=self.name,
             record_id=str(p["id"]),
             serial=f"P-{p['start']}-{p['end']}",
             scheme="test",
@@ -138,7 +138,7 @@ def serve(source: PagedSource) -> Iterator[PagedSource]:
     async def start() -> None:
         app = web.Application()
         app.router.add_get("/records", source.handle)
-        runner = web.AppRunner(app)
+        runner = web.AppRunner(app, shutdown_timeout=0.5)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

@@ -157,7 +157,7 @@ def test_kill9_mid_sync_then_resume_loses_and_duplicates_nothing(pg_url: str) ->
 def test_two_daemons_never_fetch_the_same_page_and_one_takes_over(pg_url: str) -> None:
     engine = create_engine(pg_url)
     migrate(engine)
-    with serve(PagedSource(n=150, page_size=5, delay=0.05)) as source:
+    with serve(PagedSource(n=150, page_size=5, delay=0.25)) as source:
         a = start_worker(pg_url, source.url, "a")
         wait_for_page(engine, 3)
         b = start_worker(pg_url, source.url, "b")
