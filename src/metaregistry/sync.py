@@ -438,10 +438,11 @@ async def sync_connector(
         if report.outcome == "ok" and all(
             r.stream.mode == "snapshot" and r.completed for r in runs
         ):
-            # Withdraw only on a snapshot known to be whole: a 304 listed nothing, and a
-            # quarantined record may be one we hold under a key we could not read.
+            # Withdraw only on a snapshot known to be whole: a 304 listed nothing, a
+            # quarantined record may be one we hold under a key we could not read, and a
+            # count that disagrees with the source's own total means pages were skipped.
             ids = {r.snapshot_id for r in runs if r.snapshot_id is not None}
-            if report.not_modified == 0 and report.quarantined == 0:
+            if report.not_modified == 0 and report.quarantined == 0 and not report.drift:
                 report.withdrawn = await asyncio.to_thread(
                     _withdraw_missing, engine, connector.name, ids
                 )
