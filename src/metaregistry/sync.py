@@ -531,7 +531,7 @@ def run_detection(engine: Engine, since_version_id: int) -> dict[str, Any]:
 
     with engine.begin() as conn:
         summary = detect_engine.detect_incremental(conn, since_version_id)
-    return summary if isinstance(summary, dict) else dict(vars(summary))
+    return summary.to_json()
 
 
 def publish_checkpoint(engine: Engine, settings: Settings) -> str | None:
