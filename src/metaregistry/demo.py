@@ -27,7 +27,7 @@ from metaregistry.index.db import create_engine, migrate
 from metaregistry.ingest import chunked, max_version_id, store_page, utc_stamp
 from metaregistry.settings import Settings
 
-__all__ = ["demo_command", "MOCKS"]
+__all__ = ["MOCKS", "demo_command"]
 
 #: The mock registries the demo starts, with the connector that syncs each.
 MOCKS = ("verra", "gold-standard", "srn-ppi", "tccr", "jcm")
@@ -59,14 +59,29 @@ def _settings(base: Path, urls: dict[str, str], tokens: dict[str, str], port: in
 
 
 class _Bar:
+    """Sync progress on stderr: one line rewritten in place on a terminal, a line every few
+    seconds otherwise (logs stay readable)."""
+
     def __init__(self) -> None:
         self.state: dict[str, int] = {}
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
 
     def __call__(self, name: str, pages: int, records: int) -> None:
+        import time
+
         self.state[name] = records
         total = sum(self.state.values())
         parts = " ".join(f"{n}={r:,}" for n, r in sorted(self.state.items()))
-        click.echo(f"\r\x1b[2Ksyncing: {total:,} records  [{parts}]", nl=False, err=True)
+        if self.tty:
+            click.echo(f"\r\x1b[2Ksyncing: {total:,} records  [{parts}]", nl=False, err=True)
+        elif time.monotonic() - self.last > 5:
+            self.last = time.monotonic()
+            click.echo(f"syncing: {total:,} records  [{parts}]", err=True)
+
+    def done(self) -> None:
+        if self.tty:
+            click.echo("", err=True)
 
 
 def _import_generic(engine: sa.Engine, world: Path) -> tuple[int, int]:
@@ -192,7 +207,8 @@ def demo_command(
         for source in report.sources:
             click.echo(
                 f"  {source.connector:<14} {source.outcome:<7} {source.seen:>8,} records "
-                f"{source.pages:>5} pages {source.quarantined:>4} quarantined {source.seconds:6.1f}s"
+                f"{source.pages:>5} pages {source.quarantined:>4} quarantined "
+                f"{source.seconds:6.1f}s"
                 + (f"  ({source.error})" if source.error else "")
             )
         from metaregistry.sync import publish_checkpoint, run_detection
