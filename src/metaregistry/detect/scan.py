@@ -1,12 +1,13 @@
 """Reading the index for detection: the full sweep and the incremental range probes.
 
 **Full sweep** (:func:`sweep`): one SELECT of only the columns that place a block (scheme,
-scope, range, id, registry, status) over the raw driver cursor, as tuples, ordered by (scheme,
-scope, block_start) (SQLite: sorted in Python, several times faster than SQLite's sorter on
-a million rows; PostgreSQL: ``ORDER BY`` on a server-side cursor). An active-set sweep cuts it
-into clusters (runs connected by intersection); a cluster can hold a finding only when it has
-two registries, two live blocks of one registry, or a retirement next to a cancellation or
-transfer of one registry. Only those *candidate* clusters are read in full, by id.
+scope, range, id) over the raw driver cursor, as tuples, ordered by (scheme, scope,
+block_start) (SQLite: sorted in Python, several times faster than SQLite's sorter on a million
+rows; PostgreSQL: ``ORDER BY`` on a server-side cursor). A sweep keeping the furthest end seen
+cuts it into clusters (runs connected by intersection); most blocks overlap nothing and cost
+one comparison. Only clusters of two or more blocks are read in full, by id, and only those
+that can hold a finding (two registries, two live blocks of one registry, or a retirement next
+to a cancellation or transfer of one registry) are analysed.
 
 **Incremental probes** (:func:`closure`): the blocks overlapping a set of ranges, found with
 the span-class index of :mod:`metaregistry.index.tables` like
@@ -38,7 +39,7 @@ Group = tuple[str, str]
 _COLUMNS: Final = CONTENT_FIELDS
 _CHUNK: Final = 900
 _WINDOWS_PER_STATEMENT: Final = 1000
-_SWEEP_COLUMNS: Final = "scheme, scope, block_start, block_end, id, registry, status"
+_SWEEP_COLUMNS: Final = "scheme, scope, block_start, block_end, id"
 _LIVE: Final = frozenset({"issued", "pending", "buffer"})
 _OUT: Final = frozenset({"cancelled", "transferred"})
 
@@ -47,39 +48,39 @@ def _block(row: Sequence[Any]) -> UnitBlock:
     return UnitBlock(**dict(zip(_COLUMNS, row, strict=True)))
 
 
-def _is_candidate(cluster: list[tuple[Any, ...]]) -> bool:
-    registries = {row[5] for row in cluster}
-    if len(registries) > 1:
+def _is_candidate(cluster: list[UnitBlock]) -> bool:
+    if len({b.registry for b in cluster}) > 1:
         return True
-    statuses = [row[6] for row in cluster]
+    statuses = [b.status for b in cluster]
     if sum(1 for s in statuses if s in _LIVE) > 1:
         return True
     return "retired" in statuses and any(s in _OUT for s in statuses)
 
 
-def _rows(conn: sa.Connection) -> Iterator[tuple[Any, ...]]:
+def _rows(conn: sa.Connection) -> Iterable[tuple[Any, ...]]:
+    """(scheme, scope, block_start, block_end, id) of every block not withdrawn, sorted."""
     raw: Any = conn.connection.dbapi_connection
-    where = "WHERE status <> 'withdrawn'"
+    sql = f"SELECT {_SWEEP_COLUMNS} FROM unit_block WHERE status <> 'withdrawn'"
     if conn.dialect.name == "postgresql":
-        cursor = raw.cursor(name="metaregistry_detect_sweep")
-        cursor.itersize = 20_000
-        try:
-            cursor.execute(
-                f"SELECT {_SWEEP_COLUMNS} FROM unit_block {where} "
-                "ORDER BY scheme, scope, block_start"
-            )
-            yield from cursor
-        finally:
-            cursor.close()
-        return
+        return _server_side(raw, sql + " ORDER BY scheme, scope, block_start")
     cursor = raw.cursor()
     try:
-        cursor.execute(f"SELECT {_SWEEP_COLUMNS} FROM unit_block {where}")
-        rows = cursor.fetchall()
+        cursor.execute(sql)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
     finally:
         cursor.close()
     rows.sort()
-    yield from rows
+    return rows
+
+
+def _server_side(raw: Any, sql: str) -> Iterator[tuple[Any, ...]]:
+    cursor = raw.cursor(name="metaregistry_detect_sweep")
+    cursor.itersize = 20_000
+    try:
+        cursor.execute(sql)
+        yield from cursor
+    finally:
+        cursor.close()
 
 
 def _total(conn: sa.Connection) -> int:
@@ -90,38 +91,40 @@ def sweep(conn: sa.Connection, progress: Progress | None = None) -> Iterator[lis
     """The candidate clusters of the whole index (see the module docstring), each as full
     blocks in (block_start, block_end) order."""
     total = _total(conn) if progress else 0
-    pending: list[list[tuple[Any, ...]]] = []
+    pending: list[list[int]] = []
     pending_rows = 0
-    cluster: list[tuple[Any, ...]] = []
+    ids: list[int] = []
     reach = -1
-    group: tuple[Any, Any] = (None, None)
+    scheme = scope = None
     done = 0
+    # The hot loop of the full run: one iteration per block, so only comparisons here.
     for row in _rows(conn):
-        done += 1
-        if row[2] > reach or row[1] != group[1] or row[0] != group[0]:
-            if len(cluster) > 1 and _is_candidate(cluster):
-                pending.append(cluster)
-                pending_rows += len(cluster)
+        if row[2] > reach or row[1] != scope or row[0] != scheme:
+            if len(ids) > 1:
+                pending.append(ids)
+                pending_rows += len(ids)
                 if pending_rows >= 5000:
                     yield from _read(conn, pending)
                     pending, pending_rows = [], 0
-            cluster = [row]
+            ids = [row[4]]
             reach = row[3]
-            group = (row[0], row[1])
+            scheme, scope = row[0], row[1]
         else:
-            cluster.append(row)
+            ids.append(row[4])
             reach = max(reach, row[3])
+        done += 1
         if progress is not None and done % 100_000 == 0:
             progress(done, total)
-    if len(cluster) > 1 and _is_candidate(cluster):
-        pending.append(cluster)
+    if len(ids) > 1:
+        pending.append(ids)
     yield from _read(conn, pending)
     if progress is not None:
         progress(done, total)
 
 
-def _read(conn: sa.Connection, clusters: list[list[tuple[Any, ...]]]) -> Iterator[list[UnitBlock]]:
-    ids = [row[4] for cluster in clusters for row in cluster]
+def _read(conn: sa.Connection, clusters: list[list[int]]) -> Iterator[list[UnitBlock]]:
+    """Full blocks of the clusters that can hold a finding."""
+    ids = [i for cluster in clusters for i in cluster]
     found: dict[int, UnitBlock] = {}
     columns = [unit_block.c.id, *(unit_block.c[name] for name in _COLUMNS)]
     for i in range(0, len(ids), _CHUNK):
@@ -129,8 +132,8 @@ def _read(conn: sa.Connection, clusters: list[list[tuple[Any, ...]]]) -> Iterato
         for row in conn.execute(stmt):
             found[row[0]] = _block(row[1:])
     for cluster in clusters:
-        blocks = [found[row[4]] for row in cluster if row[4] in found]
-        if len(blocks) > 1:
+        blocks = [found[i] for i in cluster if i in found]
+        if len(blocks) > 1 and _is_candidate(blocks):
             yield blocks
 
 
