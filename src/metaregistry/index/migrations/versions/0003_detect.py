@@ -47,9 +47,7 @@ def upgrade() -> None:
     op.create_index("ix_alert_kind", "alert", ["kind"], unique=False)
     op.create_index("ix_alert_registry_a", "alert", ["registry_a"], unique=False)
     op.create_index("ix_alert_registry_b", "alert", ["registry_b"], unique=False)
-    op.create_index(
-        "ix_alert_range", "alert", ["scheme", "scope", "overlap_start"], unique=False
-    )
+    op.create_index("ix_alert_range", "alert", ["scheme", "scope", "overlap_start"], unique=False)
     op.create_table(
         "alert_side",
         sa.Column("alert_id", sa.String(length=32), nullable=False),
@@ -57,9 +55,7 @@ def upgrade() -> None:
         sa.Column("record_id", sa.String(length=256), nullable=False),
         sa.PrimaryKeyConstraint("alert_id", "registry", "record_id"),
     )
-    op.create_index(
-        "ix_alert_side_record", "alert_side", ["registry", "record_id"], unique=False
-    )
+    op.create_index("ix_alert_side_record", "alert_side", ["registry", "record_id"], unique=False)
     op.create_table(
         "alert_event",
         sa.Column("id", _ID, autoincrement=True, nullable=False),
