@@ -276,3 +276,43 @@ def test_a_saved_checkpoint_signed_by_another_key_is_refused(log: Log) -> None:
     result = verify_export(log, "--checkpoint", str(forged))
     assert result.exit_code == 1
     assert "saved checkpoint: note is not signed by the trusted key" in result.stderr
+
+
+BAD_REQUESTS = [
+    ("/v1/log/proof/inclusion?leaf=xyz&size=3", "leaf", "xyz"),
+    ("/v1/log/proof/inclusion?size=3", "leaf", None),
+    (f"/v1/log/proof/inclusion?leaf={'a' * 64}&size=-1", "size", "-1"),
+    (f"/v1/log/proof/inclusion?leaf={'a' * 64}&size=0", "size", "0"),
+    (f"/v1/log/proof/inclusion?leaf={'a' * 64}&size=63", "size", "63"),
+    ("/v1/log/proof/consistency?from=5&to=2", "from", "5"),
+    ("/v1/log/proof/consistency?from=1&to=99", "to", "99"),
+    ("/v1/log/proof/consistency?from=a&to=2", "from", "a"),
+    ("/v1/log/leaves?start=0&end=1001", "end", "1001"),
+    ("/v1/log/leaves?start=5&end=1", "end", "1"),
+    ("/v1/log/leaves?registry=verra", "record_id", None),
+]
+
+
+def test_the_api_serves_the_log_and_names_bad_parameters(log: Log) -> None:
+    import httpx
+
+    with served(log) as url, httpx.Client(base_url=url) as http:
+        key = http.get("/v1/log/key")
+        assert key.text == key_text(log.signer)
+        checkpoint = http.get("/v1/log/checkpoint")
+        assert checkpoint.text.startswith(f"{ORIGIN}\n62\n")
+        leaves = http.get("/v1/log/leaves", params={"start": 40, "end": 43}).json()
+        assert [leaf["index"] for leaf in leaves["leaves"]] == [40, 41, 42]
+        assert leaves["leaves"][0]["entry"] == {"event_hash": "a" * 64, "event_id": "1",
+                                                "type": "alert_event"}  # fmt: skip
+        assert http.get("/v1/log/leaves", params={"start": 60, "end": 99}).json()["end"] == 62
+        versions = http.get("/v1/log/leaves", params={"registry": "verra", "record_id": "VCS-3"})
+        assert [leaf["index"] for leaf in versions.json()["leaves"]] == [3, 42 + 3]
+        unknown = http.get("/v1/log/proof/inclusion", params={"leaf": "0" * 64, "size": 62})
+        assert unknown.status_code == 404
+        for path, field, value in BAD_REQUESTS:
+            answer = http.get(path)
+            assert answer.status_code == 400, path
+            body = answer.json()
+            assert body["field"] == field, path
+            assert body.get("value") == value, path
