@@ -242,8 +242,16 @@ def quarantine_retry(ctx: click.Context, entry_ids: tuple[int, ...], as_json: bo
     example after a connector was fixed. Those that pass are stored and marked resolved."""
     from metaregistry.quarantine import retry_entries
 
+    from metaregistry.sync import publish_checkpoint, run_detection
+
     engine = writer_engine(ctx)
+    with engine.connect() as conn:
+        since = max_version_id(conn)
     outcome = retry_entries(engine, list(entry_ids) or None)
+    if outcome["resolved"]:
+        # what the retry stored is checked like anything a sync stores
+        run_detection(engine, since)
+        publish_checkpoint(engine, settings_of(ctx))
     if as_json:
         click.echo(json.dumps(outcome, indent=2))
     else:
