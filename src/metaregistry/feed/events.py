@@ -1,16 +1,9 @@
 """Reading alerts and alert events for the feed, from detection's ``alert`` and ``alert_event``.
 
-Every reader of the feed (the pull endpoint, SSE, Atom, the webhook outbox) goes through
-:func:`read_events`, which hands out events in ascending id order and never one that a later
-read could place *before* it: the event id is the public cursor, so an event committed late
-with a lower id than one already served would be skipped forever by every client.
-
-On SQLite that cannot happen (writers are serialized by the ``BEGIN IMMEDIATE`` lock and take
-their ids inside it). On PostgreSQL two transactions can take ids 10 and 11 and commit as 11,
-then 10. So an event is visible only once the transaction that wrote it is older than every
-transaction still running (its ``xmin`` precedes the snapshot's ``xmin``); a transaction that
-is still running can then only hold ids above it. The ``age()`` comparison keeps this right
-across xid wraparound.
+Every reader of the feed that follows the event-id cursor (the pull endpoint, SSE, the
+webhook outbox) goes through :func:`read_events`, which hands out events in ascending id
+order and only settled ones (:mod:`metaregistry.feed.horizon`): never one that a later read
+could place before it.
 """
 
 from __future__ import annotations
@@ -24,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from metaregistry.feed import alert_tables
+from metaregistry.feed.horizon import settled_head, settled_prefix
 
 __all__ = [
     "Alert",
@@ -123,24 +117,9 @@ def _alert(row: sa.RowMapping) -> Alert:
     )
 
 
-def _visible(conn: sa.Connection, events: sa.Table) -> sa.ColumnElement[bool] | None:
-    """The PostgreSQL visibility horizon of the module docstring (None elsewhere)."""
-    if conn.dialect.name != "postgresql":
-        return None
-    snapshot_xmin = sa.text(
-        "age((pg_snapshot_xmin(pg_current_snapshot())::text::bigint % 4294967296)::text::xid)"
-    )
-    return sa.func.age(sa.literal_column(f"{events.name}.xmin")) > snapshot_xmin
-
-
 def head(conn: sa.Connection) -> int:
-    """The id of the newest visible event (0 when there is none)."""
-    events = alert_tables.event_table()
-    query = sa.select(sa.func.max(events.c.id))
-    horizon = _visible(conn, events)
-    if horizon is not None:
-        query = query.where(horizon)
-    return int(conn.execute(query).scalar() or 0)
+    """The id of the newest settled event (0 when there is none)."""
+    return settled_head(conn)
 
 
 def read_events(
@@ -151,23 +130,20 @@ def read_events(
     filter: AlertFilter | None = None,
     newest_first: bool = False,
 ) -> tuple[list[AlertEvent], int]:
-    """Up to ``limit`` visible events with id > ``after`` that pass ``filter``, oldest first,
+    """Up to ``limit`` settled events with id > ``after`` that pass ``filter``, oldest first,
     each with its alert; and the id to continue after. Requires ``limit >= 1``.
 
-    The scan goes on past events the filter drops until ``limit`` have passed or no visible
+    The scan goes on past events the filter drops until ``limit`` have passed or no settled
     event is left, and the cursor moves past the dropped ones: an empty answer means caught
     up. With ``newest_first`` the newest matching events come instead, newest first (for the
     Atom feed; the cursor is then meaningless and returned unchanged)."""
     events = alert_tables.event_table()
-    horizon = _visible(conn, events)
     chunk = max(limit, 100)
     out: list[AlertEvent] = []
     cursor = after
     bound: int | None = None  # newest_first: the lowest id scanned so far
     while len(out) < limit:
         query = sa.select(events).where(events.c.id > after)
-        if horizon is not None:
-            query = query.where(horizon)
         if newest_first:
             if bound is not None:
                 query = query.where(events.c.id < bound)
@@ -175,6 +151,9 @@ def read_events(
         else:
             query = query.where(events.c.id > cursor).order_by(events.c.id.asc())
         rows = conn.execute(query.limit(chunk)).mappings().all()
+        if not newest_first:
+            # Cursor readers get settled events only; the Atom feed just shows the newest.
+            rows = rows[: settled_prefix(conn, [int(r["id"]) for r in rows], cursor)]
         out.extend(_with_alerts(conn, rows, filter, limit - len(out)))
         if not rows:
             break
@@ -255,9 +234,6 @@ def read_alert_with_events(
         return None
     events = alert_tables.event_table()
     query = sa.select(events).where(events.c[alert_tables.EVENT_ALERT_ID] == alert_id)
-    horizon = _visible(conn, events)
-    if horizon is not None:
-        query = query.where(horizon)
     rows = conn.execute(query.order_by(events.c.id)).mappings().all()
     return alert, [_event(row, alert) for row in rows]
 

@@ -122,13 +122,16 @@ def _int(request: web.Request, name: str, default: int | None, *, low: int, high
         if default is None:
             raise FeedRequestError.bad_parameter(name, None, "is required")
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9 or not low <= int(text) <= high:
         raise FeedRequestError.bad_parameter(name, text, f"must be an integer from {low} to {high}")
     return int(text)
 
 
+_MAX_ID = 2**63 - 1  # BIGINT
+
+
 def _event_id(name: str, text: str) -> int:
-    if not text.isdigit() or len(text) > 19:
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > _MAX_ID:
         raise FeedRequestError.bad_parameter(name, text, "must be an event id (an integer >= 0)")
     return int(text)
 

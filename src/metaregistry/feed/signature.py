@@ -72,7 +72,7 @@ def verify_signature(
         if not sep:
             raise SignatureError(f"{SIGNATURE_HEADER} part {part!r} is not key=value")
         if key == "t":
-            if not value.isdigit():
+            if not (value.isascii() and value.isdigit()) or len(value) > 12:
                 raise SignatureError(f"{SIGNATURE_HEADER} t={value!r} is not a Unix time")
             timestamp = int(value)
         elif key == "v1":
