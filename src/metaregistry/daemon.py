@@ -71,6 +71,7 @@ class Daemon:
     owner: str = field(default_factory=default_owner)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     reports: list[SourceReport] = field(default_factory=list)
+    connectors: dict[str, Any] = field(default_factory=dict)  # overrides entry points
     _post_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _running: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -86,7 +87,11 @@ class Daemon:
         try:
             report = await asyncio.wait_for(
                 sync_connector(
-                    self.engine, plugins.load(name), config, owner=self.owner, stop=self.stop
+                    self.engine,
+                    self.connectors.get(name) or plugins.load(name),
+                    config,
+                    owner=self.owner,
+                    stop=self.stop,
                 ),
                 timeout=connector_timeout(config),
             )
@@ -151,10 +156,12 @@ class Daemon:
         try:
             await self.stop.wait()
         finally:
-            scheduler.shutdown(wait=False)
+            scheduler.pause()
             # Running syncs watch ``stop``: each commits its page in flight, then returns.
+            # Wait for them before shutting the scheduler down, which would cancel them.
             if self._running:
                 await asyncio.wait(set(self._running), timeout=120)
+            scheduler.shutdown(wait=False)
             if runner is not None:
                 await runner.cleanup()
 

@@ -93,8 +93,10 @@ class GenericConnector(Connector):
             raise RecordError(str(data["_error"]), field="(line)", value=data.get("_unparsed"))
         values: dict[str, Any] = {}
         for name in CONTENT_FIELDS:
-            if name in data and data[name] is not None and data[name] != "":
-                values[name] = data[name]
+            value = data.get(name)
+            # an empty scope is a value (scheme-wide numbering, as for VCS), not an absence
+            if value is not None and (value != "" or name == "scope"):
+                values[name] = value
         for name in _INT_FIELDS:
             if name in values:
                 values[name] = _as_int(name, values[name])
