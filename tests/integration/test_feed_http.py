@@ -14,12 +14,9 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from metaregistry.api.keys import ENGINE_KEY, SETTINGS_KEY
-from metaregistry.feed import alert_tables
 from metaregistry.feed.routes import add_routes
-from metaregistry.feed.tables import WebhookOutboxRow, WebhookSubscriberRow
 from metaregistry.feed.testing import AlertWriter
 from metaregistry.index.db import create_engine
-from metaregistry.index.metadata import metadata
 from metaregistry.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -33,14 +30,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def feed_engine(engine: sa.Engine) -> sa.Engine:
-    # TODO(feed): a no-op once the 0003_detect and 0004_feed migrations exist; then drop it.
-    tables = [
-        alert_tables.alert_table(),
-        alert_tables.event_table(),
-        WebhookSubscriberRow.__table__,  # type: ignore[attr-defined]
-        WebhookOutboxRow.__table__,  # type: ignore[attr-defined]
-    ]
-    metadata.create_all(engine, tables=tables, checkfirst=True)
+    """The migrated ``engine`` (detection's alert tables and the feed's included)."""
     return engine
 
 

@@ -123,3 +123,19 @@ def test_on_postgresql_an_event_committed_early_waits_for_a_lower_id_in_flight(
         slow.commit()
     with feed_engine.connect() as conn:
         assert [e.id for e in read_events(conn, 0, limit=10)[0]] == [lower, higher]
+
+
+def test_on_postgresql_the_gap_of_a_rolled_back_event_is_passed(
+    feed_engine: sa.Engine, alerts: AlertWriter
+) -> None:
+    if feed_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reuses the id of a rolled-back insert: no gap")
+    first = alerts.open("first")
+    with feed_engine.connect() as doomed:
+        lost = alerts.open_in(doomed, "doomed")
+        doomed.rollback()
+    after = alerts.open("after")
+    assert after > lost > first
+    with feed_engine.connect() as conn:
+        assert [e.id for e in read_events(conn, 0, limit=10)[0]] == [first, after]
+        assert head(conn) == after
