@@ -4,8 +4,8 @@ Every cross pair is classified by :mod:`metaregistry.detect.rules`: a link becom
 :class:`LinkDraft` per (source, target) pair. Alert pairs are grouped before they become
 alerts, so that one incident is one alert:
 
-**Granularity.** Alert pairs of the same kind between the same two registries (in the same
-roles) that share a record form one alert: a connected component of the graph whose nodes are
+**Granularity.** Alert pairs of the same kind between the same two registries that share a
+record form one alert: a connected component of the graph whose nodes are
 records and whose edges are alert pairs. A Verra issuance double-issued in Gold Standard stays
 one alert when Gold Standard later lists fifty retirements inside it (each retirement pairs
 with the same Verra block), instead of fifty-one. Unrelated overlaps between the same two
@@ -338,7 +338,8 @@ def alerts_of(alert_pairs: Sequence[AlertPair]) -> list[AlertDraft]:
     groups: dict[tuple[str, str, str], list[AlertPair]] = defaultdict(list)
     for given in alert_pairs:
         pair = _oriented(given) if given.rule.name in _SYMMETRIC else given
-        groups[(pair.kind, pair.first.registry, pair.second.registry)].append(pair)
+        low, high = sorted((pair.first.registry, pair.second.registry))
+        groups[(pair.kind, low, high)].append(pair)
     out: list[AlertDraft] = []
     for members in groups.values():
         for component in _components(members):
@@ -388,8 +389,13 @@ def _draft(component: list[AlertPair]) -> AlertDraft:
     )
     ranges = merge_ranges(r for p in component for r in p.ranges)
     excess = merge_ranges(r for p in component for r in p.excess)
-    firsts = {p.first.key: p.first for p in component}
-    seconds = {p.second.key: p.second for p in component if p.second.key not in firsts}
+    if first.registry == second.registry:
+        firsts = {p.first.key: p.first for p in component}
+        seconds = {p.second.key: p.second for p in component if p.second.key not in firsts}
+    else:  # roles by registry: a pair of the component may list the two the other way round
+        records = {b.key: b for p in component for b in (p.first, p.second)}
+        firsts = {k: b for k, b in records.items() if b.registry == first.registry}
+        seconds = {k: b for k, b in records.items() if b.registry != first.registry}
     side_order = sorted(
         [("a", b) for b in firsts.values()] + [("b", b) for b in seconds.values()],
         key=lambda rb: (rb[0], rb[1].block_start, rb[1].key),

@@ -241,8 +241,10 @@ def reconcile(
     for draft in found.values():
         digest = content_hash(draft)
         old = stored.get(draft.id)
-        if old is not None and old["content_hash"] == digest and (
-            old["status"] != "resolved" or old["resolution"] == "manual"
+        if (
+            old is not None
+            and old["content_hash"] == digest
+            and (old["status"] != "resolved" or old["resolution"] == "manual")
         ):
             continue
         row = _row_of(draft, digest)
