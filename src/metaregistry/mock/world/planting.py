@@ -72,7 +72,7 @@ def split_off(issuer: Issuer, block: Block, least: int = 1) -> tuple[Block, Bloc
 def source_and_rest(issuer: Issuer, source: Block, partial: bool) -> Block:
     """In a partial case the source registry keeps part of the issuance live: write that rest
     and return the part the case uses."""
-    if not partial:
+    if not partial or source.quantity <= 2:  # too small to leave a rest: plant it exact
         return source
     used, rest = split_off(issuer, source, least=2)
     issuer.add(rest)
@@ -82,7 +82,7 @@ def source_and_rest(issuer: Issuer, source: Block, partial: bool) -> Block:
 def target_used_part(issuer: Issuer, target: Block, partial: bool, reason: str) -> Block:
     """Write the target; in a partial case split it into a used part (returned) and a live
     rest, so the pair overlaps on a sub-range."""
-    if not partial:
+    if not partial or target.quantity <= 1:  # a single unit cannot overlap partially
         return issuer.add(target)
     used, rest = split_off(issuer, target)
     issuer.add(with_status(used, "retired", issuer.after(target.issued_on), reason))
