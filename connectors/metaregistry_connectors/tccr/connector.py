@@ -144,6 +144,10 @@ class CsvExportStream(HttpStream):
             body = response.content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise RetriableSourceError(f"{response.url}: body is not UTF-8: {exc}") from exc
+        if body and not body.endswith("\n"):
+            # The export ends every row with CRLF: a body that does not was cut off inside
+            # its last row, which would still parse (and count) as a short row.
+            raise RetriableSourceError(f"{response.url}: export body cut off mid-row")
         records = read_csv_text(body, "export", self.name)
         expected = response.headers.get("X-Record-Count")
         if expected is not None and expected.isdigit() and int(expected) != len(records):
