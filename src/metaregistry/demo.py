@@ -208,8 +208,7 @@ def demo_command(
             click.echo(
                 f"  {source.connector:<14} {source.outcome:<7} {source.seen:>8,} records "
                 f"{source.pages:>5} pages {source.quarantined:>4} quarantined "
-                f"{source.seconds:6.1f}s"
-                + (f"  ({source.error})" if source.error else "")
+                f"{source.seconds:6.1f}s" + (f"  ({source.error})" if source.error else "")
             )
         from metaregistry.sync import publish_checkpoint, run_detection
 

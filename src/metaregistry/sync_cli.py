@@ -241,7 +241,6 @@ def quarantine_retry(ctx: click.Context, entry_ids: tuple[int, ...], as_json: bo
     """Run quarantined records through the pipeline again (all open ones by default), for
     example after a connector was fixed. Those that pass are stored and marked resolved."""
     from metaregistry.quarantine import retry_entries
-
     from metaregistry.sync import publish_checkpoint, run_detection
 
     engine = writer_engine(ctx)

@@ -68,5 +68,5 @@ def test_normalize_is_pure(connector: Connector) -> None:
 
 
 def test_unknown_connector_names_the_installed_ones() -> None:
-    with pytest.raises(plugins.PluginError, match="installed: .*generic"):
+    with pytest.raises(plugins.PluginError, match=r"installed: .*generic"):
         plugins.load("no-such-registry")

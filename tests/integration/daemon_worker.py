@@ -8,11 +8,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from paged_source import PagedConnector  # noqa: E402
+from paged_source import PagedConnector
 
-from metaregistry.daemon import Daemon  # noqa: E402
-from metaregistry.index.db import create_engine, migrate  # noqa: E402
-from metaregistry.settings import load_settings  # noqa: E402
+from metaregistry.daemon import Daemon
+from metaregistry.index.db import create_engine, migrate
+from metaregistry.settings import load_settings
 
 
 async def main(db_url: str, base_url: str, key: str) -> None:

@@ -22,7 +22,7 @@ from metaregistry.index.tables import SyncStateRow
 from metaregistry.settings import ConfigError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from paged_source import PagedSource, serve  # noqa: E402
+from paged_source import PagedSource, serve
 
 WORKER = Path(__file__).parent / "daemon_worker.py"
 sync_state: sa.Table = SyncStateRow.__table__  # type: ignore[attr-defined]

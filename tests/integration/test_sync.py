@@ -21,7 +21,7 @@ from metaregistry.settings import load_settings
 from metaregistry.sync import sync_connector, sync_connectors
 
 sys.path.insert(0, str(Path(__file__).parent))
-from paged_source import PagedConnector, PagedSource, serve  # noqa: E402
+from paged_source import PagedConnector, PagedSource, serve
 
 WORKER = Path(__file__).parent / "paged_source.py"
 sync_state: sa.Table = SyncStateRow.__table__  # type: ignore[attr-defined]
@@ -145,7 +145,7 @@ def test_kill9_mid_sync_then_resume_loses_and_duplicates_nothing(pg_url: str) ->
         partial = counts(engine)
         assert 0 < partial[0] < 200
         resumed = start_worker(pg_url, source.url, "second")
-        out, err = resumed.communicate(timeout=120)
+        _, err = resumed.communicate(timeout=120)
         assert resumed.returncode == 0, err
         second_pages = sorted(p for owner, p in source.fetches if owner == "second")
     assert second_pages[0] > 1  # resumed after the last committed page, not from the start
@@ -167,7 +167,7 @@ def test_two_daemons_never_fetch_the_same_page_and_one_takes_over(pg_url: str) -
         a.send_signal(signal.SIGKILL)
         a.wait(10)
         c = start_worker(pg_url, source.url, "c")
-        out_c, err_c = c.communicate(timeout=120)
+        _, err_c = c.communicate(timeout=120)
         assert c.returncode == 0, err_c
         fetched_by_a = {p for owner, p in source.fetches if owner == "a"}
         fetched_by_c = {p for owner, p in source.fetches if owner == "c"}

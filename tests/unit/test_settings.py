@@ -52,7 +52,7 @@ def test_file_then_environment(tmp_path: Path) -> None:
 def test_bad_toml_names_the_file(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("[api\nport = 1")
-    with pytest.raises(ConfigError, match="bad.toml"):
+    with pytest.raises(ConfigError, match=r"bad\.toml"):
         load_settings(config, environ={})
 
 
