@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from hashlib import sha256
-from itertools import count, repeat
 
 from metaregistry.log.merkle import NODE_PREFIX, Node, NodeReader, TreeRangeError, range_nodes
 
-__all__ = ["Frontier", "MemoryTree", "extend", "frontier_nodes"]
+__all__ = ["Frontier", "LevelRun", "MemoryTree", "extend", "frontier_nodes"]
 
 #: Hashes of the frontier nodes by level.
 Frontier = dict[int, bytes]
@@ -26,30 +25,38 @@ def frontier_nodes(size: int) -> list[Node]:
     return range_nodes(0, size)
 
 
+#: The nodes an append completed on one level: ``(level, first index, their hashes)``.
+LevelRun = tuple[int, int, list[bytes]]
+
+
 def extend(
     frontier: Frontier, size: int, leaf_hashes: Iterable[bytes]
-) -> tuple[list[tuple[int, int, bytes]], int]:
+) -> tuple[list[LevelRun], int]:
     """Append leaves to a tree of ``size`` whose frontier is ``frontier`` (updated in place).
 
-    Returns every node the appends completed as ``(level, index, hash)``, leaves included,
-    level by level, and the new size. Requires ``frontier`` to hold the hash of each node of
+    Returns the nodes the appends completed, one run of consecutive nodes per level (the
+    leaves first), and the new size. Requires ``frontier`` to hold the hash of each node of
     :func:`frontier_nodes` (size) under its level.
     """
-    written: list[tuple[int, int, bytes]] = []
+    runs: list[LevelRun] = []
     row = list(leaf_hashes)  # the new nodes of this level, from index `start` on
     new_size = size + len(row)
     level, start = 0, size
     # Level by level rather than leaf by leaf: one comprehension of hashes per level.
     while row:
-        written.extend(zip(repeat(level), count(start), row, strict=False))
+        runs.append((level, start, row))
+        pending = row
         if start & 1:  # the first new node is a right child: its sibling waits on the frontier
-            row.insert(0, frontier.pop(level))
+            pending = [frontier.pop(level), *row]
             start -= 1
-        if len(row) & 1:  # the last node has no sibling yet: it joins the frontier
-            frontier[level] = row.pop()
-        row = [sha256(NODE_PREFIX + row[i] + row[i + 1]).digest() for i in range(0, len(row), 2)]
+        if len(pending) & 1:  # the last node has no sibling yet: it joins the frontier
+            frontier[level] = pending[-1]
+        row = [
+            sha256(NODE_PREFIX + pending[i] + pending[i + 1]).digest()
+            for i in range(0, len(pending) - 1, 2)
+        ]
         level, start = level + 1, start >> 1
-    return written, new_size
+    return runs, new_size
 
 
 class MemoryTree:
@@ -65,11 +72,11 @@ class MemoryTree:
         return len(self.levels[0])
 
     def append_all(self, leaf_hashes: Iterable[bytes]) -> None:
-        written, _ = extend(self._frontier, self.size, leaf_hashes)
-        for level, _index, h in written:
+        runs, _ = extend(self._frontier, self.size, leaf_hashes)
+        for level, _start, hashes in runs:
             if level == len(self.levels):
                 self.levels.append([])
-            self.levels[level].append(h)
+            self.levels[level].extend(hashes)
 
     def read(self, nodes: Sequence[Node]) -> list[bytes]:
         """A :data:`~metaregistry.log.merkle.NodeReader` over this tree."""

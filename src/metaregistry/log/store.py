@@ -5,9 +5,9 @@ caller's transaction, so a sync run logs its new record versions in the same com
 stores them: both or neither.
 
 Costs, for a log of n leaves: an append batch reads the frontier (O(log n) nodes, one query)
-and inserts one leaf row per entry plus one node row per perfect subtree it completes (fewer
-than one per leaf on average); a root or a proof is O(log n) primary-key reads in at most two
-queries. Nothing is ever rebuilt, updated or deleted.
+and inserts one leaf row per entry plus one node row per perfect subtree of an even level it
+completes (a third of a row per leaf on average); a root or a proof is O(log n) primary-key
+reads in at most two queries. Nothing is ever rebuilt, updated or deleted.
 
 Appends are serialized across processes so that several daemons sharing a database write one
 linear history: on PostgreSQL by ``pg_advisory_xact_lock`` (released at commit or rollback),
@@ -105,8 +105,13 @@ def tree_size(conn: Connection) -> int:
     return 0 if last is None else int(last) + 1
 
 
-def read_nodes(conn: Connection, wanted: Sequence[Node]) -> list[bytes]:
-    """A :data:`~metaregistry.log.merkle.NodeReader` over the database."""
+def _is_stored(level: int) -> bool:
+    """Only even levels are stored (level 0 in log_leaves): a node of an odd level is the
+    hash of its two children, which saves two thirds of the node rows an append writes."""
+    return level % 2 == 0
+
+
+def _stored_nodes(conn: Connection, wanted: set[Node]) -> dict[Node, bytes]:
     found: dict[Node, bytes] = {}
     leaf_idx = [i for level, i in wanted if level == 0]
     inner = [(level, i) for level, i in wanted if level > 0]
@@ -118,10 +123,29 @@ def read_nodes(conn: Connection, wanted: Sequence[Node]) -> list[bytes]:
             params[f"l{n}"], params[f"i{n}"] = level, i
         rows = conn.execute(_nodes_query(len(inner)), params)
         found.update(((int(level), int(i)), bytes(h)) for level, i, h in rows)
-    missing = [node for node in wanted if node not in found]
+    missing = sorted(wanted - found.keys())
     if missing:
         raise LogCorruptError(f"log nodes (level, index) missing from the database: {missing}")
-    return [found[node] for node in wanted]
+    return found
+
+
+def read_nodes(conn: Connection, wanted: Sequence[Node]) -> list[bytes]:
+    """A :data:`~metaregistry.log.merkle.NodeReader` over the database (two queries at most).
+
+    Requires every node asked for to be a completed perfect subtree of the log."""
+    need: set[Node] = set()
+    for level, i in wanted:
+        if _is_stored(level):
+            need.add((level, i))
+        else:
+            need.update(((level - 1, 2 * i), (level - 1, 2 * i + 1)))
+    found = _stored_nodes(conn, need)
+    return [
+        found[(level, i)]
+        if _is_stored(level)
+        else merkle.node_hash(found[(level - 1, 2 * i)], found[(level - 1, 2 * i + 1)])
+        for level, i in wanted
+    ]
 
 
 def append_leaves(conn: Connection, entries: Sequence[LeafEntry]) -> list[int]:
@@ -134,7 +158,7 @@ def append_leaves(conn: Connection, entries: Sequence[LeafEntry]) -> list[int]:
     frontier = {level: h for (level, _), h in zip(wanted, read_nodes(conn, wanted), strict=True)}
     datas = [entry.data() for entry in entries]
     hashes = [sha256(LEAF_PREFIX + data).digest() for data in datas]
-    written, new_size = extend(frontier, size, hashes)
+    runs, new_size = extend(frontier, size, hashes)
     style = conn.dialect.paramstyle
     rows = [
         (i, h, d, "block", e.registry, e.record_id, e.version, None)
@@ -143,7 +167,12 @@ def append_leaves(conn: Connection, entries: Sequence[LeafEntry]) -> list[int]:
         for i, h, d, e in zip(count(size), hashes, datas, entries, strict=False)
     ]
     conn.exec_driver_sql(_insert_sql("log_leaves", _LEAF_COLUMNS, style), rows)
-    nodes = [(level, i, h) for level, i, h in written if level]
+    nodes = [
+        (level, i, h)
+        for level, start, row in runs
+        if level and _is_stored(level)
+        for i, h in enumerate(row, start)
+    ]
     if nodes:
         conn.exec_driver_sql(_insert_sql("log_nodes", ("level", "idx", "hash"), style), nodes)
     return list(range(size, new_size))

@@ -1,11 +1,11 @@
 """The log's tables in the index database (they share ``SQLModel.metadata`` with the index).
 
 ``log_leaves`` holds every leaf (its bytes, its hash, and the columns to find a record's leaf
-again); ``log_nodes`` holds the hash of every *completed* perfect subtree above the leaves,
-keyed by ``(level, idx)`` (see :mod:`metaregistry.log.merkle`); level 0 is the leaf hash in
-``log_leaves``. ``log_leaf_hashes`` finds a leaf by its hash; ``log_checkpoints`` keeps every
-signed checkpoint published. Rows are never updated or deleted: an append inserts one leaf
-row and one node row per perfect subtree it completes.
+again); ``log_nodes`` holds the hash of every *completed* perfect subtree of an even level
+above the leaves, keyed by ``(level, idx)`` (see :mod:`metaregistry.log.merkle`); level 0 is
+the leaf hash in ``log_leaves`` and an odd level is the hash of its two children.
+``log_leaf_hashes`` finds a leaf by its hash; ``log_checkpoints`` keeps every signed
+checkpoint published. Rows are never updated or deleted.
 
 The alembic migration ``0002_log`` creates exactly these tables; keep the two in step.
 """
@@ -82,7 +82,8 @@ class LogLeaf(SQLModel, table=True):
 
 
 class LogNode(SQLModel, table=True):
-    """The hash of the perfect subtree over leaves ``[idx << level, (idx + 1) << level)``."""
+    """The hash of the perfect subtree over leaves ``[idx << level, (idx + 1) << level)``,
+    for even levels from 2 up (see ``metaregistry.log.store``)."""
 
     __tablename__ = "log_nodes"
     # A composite primary key needs no rowid: the key is the only way a node is ever read.
