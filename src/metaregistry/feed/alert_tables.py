@@ -2,8 +2,9 @@
 
 Detection owns ``alert`` and ``alert_event`` (``metaregistry.detect.tables``); the feed only
 reads them, through the tables registered on the shared metadata, and names the few columns
-it filters, orders or keys on here. Every other column of an alert or an event is passed to
-clients as it is, so a column detection adds shows up in the feed without a change here.
+it filters, orders or keys on here. Alerts are shown as detection's public JSON
+(:func:`metaregistry.detect.events.alert_document`), so a column detection adds shows up in
+the feed without a change here.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ __all__ = [
     "EVENT_ALERT_ID",
     "EVENT_AT",
     "EVENT_TYPE",
-    "JSON_COLUMNS",
     "KINDS",
     "SEVERITIES",
     "STATUSES",
@@ -56,9 +56,9 @@ STATUSES = frozenset({"open", "acknowledged", "resolved"})
 EVENT_ALERT_ID = "alert_id"
 EVENT_TYPE = "type"
 EVENT_AT = "at"
-
-#: Text columns holding JSON, decoded for clients.
-JSON_COLUMNS = frozenset({"sides", "detail"})
+EVENT_HASH = "event_hash"
+#: The event column holding the alert as it was after the change (JSON text).
+EVENT_ALERT = "detail"
 
 
 def alert_table() -> sa.Table:

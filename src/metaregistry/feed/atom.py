@@ -1,8 +1,9 @@
 """The alert events as an Atom 1.0 feed (RFC 4287), newest first, for feed readers.
 
 One entry per event: ``id`` is stable (``<feed id>:event:<event id>``), ``title`` says what
-happened to which kind of alert, ``summary`` is the alert's plain-language explanation,
-``link`` points at ``/v1/alerts/{id}``, and the alert's kind and severity are categories.
+happened to which kind of alert, ``summary`` is the alert's plain-language explanation as of
+that event, ``link`` points at ``/v1/alerts/{id}``, and the alert's kind and severity are
+categories.
 """
 
 from __future__ import annotations
@@ -29,16 +30,12 @@ def _child(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) 
 
 
 def _title(event: AlertEvent) -> str:
-    if event.alert is None:
-        return f"Alert {event.alert_id} {event.type}"
     kind = event.alert.kind.replace("_", " ")
     registries = " / ".join(sorted(event.alert.registries))
     return f"{kind.capitalize()} {event.type}: {registries or event.alert_id}"
 
 
 def _summary(event: AlertEvent) -> str:
-    if event.alert is None:
-        return f"Alert {event.alert_id} no longer exists."
     explanation = event.alert.data.get("explanation")
     status = event.alert.status
     text = str(explanation) if explanation else f"Alert {event.alert_id}."
@@ -79,8 +76,7 @@ def render_feed(
             type="application/json",
         )
         _child(entry, "summary", _summary(event), type="text")
-        if event.alert is not None:
-            _child(entry, "category", term=event.alert.kind, label="kind")
-            _child(entry, "category", term=event.alert.severity, label="severity")
+        _child(entry, "category", term=event.alert.kind, label="kind")
+        _child(entry, "category", term=event.alert.severity, label="severity")
     body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
     return body

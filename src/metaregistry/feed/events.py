@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from metaregistry.detect.events import alert_document
 from metaregistry.feed import alert_tables
 from metaregistry.feed.horizon import settled_head, settled_prefix
 
@@ -41,9 +42,6 @@ class AlertFilter:
     severity: frozenset[str] = frozenset()
     status: frozenset[str] = frozenset()
 
-    def is_empty(self) -> bool:
-        return not (self.registry or self.kind or self.severity or self.status)
-
     def matches(self, alert: Alert) -> bool:
         return (
             (not self.registry or bool(self.registry & alert.registries))
@@ -55,7 +53,8 @@ class AlertFilter:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """One alert as the feed shows it: ``data`` is its JSON form."""
+    """One alert as the feed shows it: ``data`` is its public JSON (detection's
+    :func:`~metaregistry.detect.events.alert_document`)."""
 
     id: str
     kind: str
@@ -64,29 +63,41 @@ class Alert:
     registries: frozenset[str]
     data: Mapping[str, Any]
 
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> Alert:
+        return cls(
+            id=str(document["id"]),
+            kind=str(document[alert_tables.ALERT_KIND]),
+            severity=str(document[alert_tables.ALERT_SEVERITY]),
+            status=str(document[alert_tables.ALERT_STATUS]),
+            registries=alert_tables.registries_of(document),
+            data=document,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class AlertEvent:
-    """One change of one alert. ``data`` holds the event's own fields; ``alert`` is the
-    alert as it is now (when the event is read), not as it was when the event happened."""
+    """One change of one alert; ``alert`` is the alert as it was right after the change."""
 
     id: int
     alert_id: str
     type: str
     at: datetime
-    data: Mapping[str, Any]
-    alert: Alert | None = field(default=None)
+    event_hash: str
+    alert: Alert
 
     def to_json(self, *, with_alert: bool = True) -> dict[str, Any]:
-        out = {
-            **self.data,
+        """``{"id", "alert_id", "type", "at", "event_hash", "alert"}``. Without ``id``,
+        it is the event document whose SHA-256 (RFC 8785) is ``event_hash``."""
+        out: dict[str, Any] = {
             "id": self.id,
             "alert_id": self.alert_id,
             "type": self.type,
             "at": iso(self.at),
+            "event_hash": self.event_hash,
         }
         if with_alert:
-            out["alert"] = dict(self.alert.data) if self.alert is not None else None
+            out["alert"] = dict(self.alert.data)
         return out
 
 
@@ -97,24 +108,8 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _jsonable(name: str, value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso(value)
-    if name in alert_tables.JSON_COLUMNS and isinstance(value, str):
-        return json.loads(value)
-    return value
-
-
 def _alert(row: sa.RowMapping) -> Alert:
-    data = {name: _jsonable(name, value) for name, value in row.items()}
-    return Alert(
-        id=str(row["id"]),
-        kind=str(row[alert_tables.ALERT_KIND]),
-        severity=str(row[alert_tables.ALERT_SEVERITY]),
-        status=str(row[alert_tables.ALERT_STATUS]),
-        registries=alert_tables.registries_of(data),
-        data=data,
-    )
+    return Alert.from_document(alert_document(row))
 
 
 def head(conn: sa.Connection) -> int:
@@ -154,7 +149,7 @@ def read_events(
         if not newest_first:
             # Cursor readers get settled events only; the Atom feed just shows the newest.
             rows = rows[: settled_prefix(conn, [int(r["id"]) for r in rows], cursor)]
-        out.extend(_with_alerts(conn, rows, filter, limit - len(out)))
+        out.extend(_matching(rows, filter, limit - len(out)))
         if not rows:
             break
         if len(out) >= limit:
@@ -170,21 +165,13 @@ def read_events(
     return out, cursor
 
 
-def _with_alerts(
-    conn: sa.Connection,
-    rows: Sequence[sa.RowMapping],
-    filter: AlertFilter | None,
-    want: int,
+def _matching(
+    rows: Sequence[sa.RowMapping], filter: AlertFilter | None, want: int
 ) -> list[AlertEvent]:
-    alerts = _alerts_by_id(conn, {str(r[alert_tables.EVENT_ALERT_ID]) for r in rows})
     out: list[AlertEvent] = []
     for row in rows:
-        event = _event(row, alerts.get(str(row[alert_tables.EVENT_ALERT_ID])))
-        if (
-            filter is None
-            or filter.is_empty()
-            or (event.alert is not None and filter.matches(event.alert))
-        ):
+        event = _event(row)
+        if filter is None or filter.matches(event.alert):
             out.append(event)
             if len(out) == want:
                 break
@@ -194,26 +181,22 @@ def _with_alerts(
 def read_event(conn: sa.Connection, event_id: int) -> AlertEvent | None:
     events = alert_tables.event_table()
     row = conn.execute(sa.select(events).where(events.c.id == event_id)).mappings().first()
-    if row is None:
-        return None
-    alerts = _alerts_by_id(conn, {str(row[alert_tables.EVENT_ALERT_ID])})
-    return _event(row, alerts.get(str(row[alert_tables.EVENT_ALERT_ID])))
+    return None if row is None else _event(row)
 
 
-def _event(row: sa.RowMapping, alert: Alert | None) -> AlertEvent:
+def _event(row: sa.RowMapping) -> AlertEvent:
     at = row[alert_tables.EVENT_AT]
     if isinstance(at, str):
         at = datetime.fromisoformat(at)
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    skip = {"id", alert_tables.EVENT_ALERT_ID, alert_tables.EVENT_TYPE, alert_tables.EVENT_AT}
     return AlertEvent(
         id=int(row["id"]),
         alert_id=str(row[alert_tables.EVENT_ALERT_ID]),
         type=str(row[alert_tables.EVENT_TYPE]),
         at=at,
-        data={k: _jsonable(k, v) for k, v in row.items() if k not in skip},
-        alert=alert,
+        event_hash=str(row[alert_tables.EVENT_HASH]),
+        alert=Alert.from_document(json.loads(row[alert_tables.EVENT_ALERT])),
     )
 
 
@@ -235,7 +218,7 @@ def read_alert_with_events(
     events = alert_tables.event_table()
     query = sa.select(events).where(events.c[alert_tables.EVENT_ALERT_ID] == alert_id)
     rows = conn.execute(query.order_by(events.c.id)).mappings().all()
-    return alert, [_event(row, alert) for row in rows]
+    return alert, [_event(row) for row in rows]
 
 
 def read_alerts(
@@ -266,4 +249,6 @@ def read_alerts(
     if len(rows) <= limit:
         return page, None
     last = rows[limit - 1]
-    return page, [_jsonable(name, last[name]) for name in alert_tables.ALERT_ORDER]
+    # The key keeps the stored precision: a rounded time would skip or repeat alerts.
+    key = [last[name] for name in alert_tables.ALERT_ORDER]
+    return page, [iso(v) if isinstance(v, datetime) else v for v in key]

@@ -17,6 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from aiohttp import web
 
+from metaregistry.detect import lifecycle
+from metaregistry.detect.events import PendingEvent, alert_document, append_events
 from metaregistry.feed import alert_tables
 from metaregistry.feed.signature import SIGNATURE_HEADER, SignatureError, verify_signature
 
@@ -92,9 +94,9 @@ class WebhookReceiver:
 
 
 class AlertWriter:
-    """Writes alerts and their events straight into detection's tables, for tests and demos
-    of the feed (detection itself writes them in production). Each change also writes the
-    event, with the alert as it is after the change in ``detail``, as detection does."""
+    """Opens alerts straight in detection's tables and changes them with detection's own
+    lifecycle functions, for tests and demos of the feed. Events are written (and logged)
+    by :func:`metaregistry.detect.events.append_events`, exactly as detection writes them."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -139,60 +141,50 @@ class AlertWriter:
             }
             for registry, role in zip(registries, ("a", "b"), strict=True)
         ]
-        conn.execute(
-            alert_tables.alert_table()
-            .insert()
-            .values(
-                id=alert_id,
-                kind=kind,
-                severity=severity,
-                status="open",
-                scheme="vcs",
-                scope="",
-                registry_a=registries[0],
-                registry_b=registries[1],
-                overlap_start=100,
-                overlap_end=199,
-                overlap_size=100,
-                explanation=f"{kind} between {registries[0]} and {registries[1]}",
-                sides=json.dumps(sides),
-                detail=json.dumps({"ranges": [[100, 199]], "rules": [], "excess": []}),
-                content_hash="0" * 64,
-                opened_at=at,
-                updated_at=at,
-                last_event_id=0,
-            )
-        )
-        return self._event(conn, alert_id, "opened", at)
-
-    def change(self, alert_id: str, status: str, event_type: str | None = None) -> int:
-        """Move an alert to ``status`` (``acknowledged``, ``resolved``, ``open``); the id of
-        its event (of ``event_type``, by default the status)."""
-        at = self._tick()
+        row: dict[str, Any] = {
+            "id": alert_id,
+            "kind": kind,
+            "severity": severity,
+            "status": "open",
+            "scheme": "vcs",
+            "scope": "",
+            "registry_a": registries[0],
+            "registry_b": registries[1],
+            "overlap_start": 100,
+            "overlap_end": 199,
+            "overlap_size": 100,
+            "explanation": f"{kind} between {registries[0]} and {registries[1]}",
+            "sides": json.dumps(sides),
+            "detail": json.dumps({"ranges": [[100, 199]], "rules": [], "excess": []}),
+            "content_hash": "0" * 64,
+            "opened_at": at,
+            "updated_at": at,
+            "resolved_at": None,
+            "resolution": None,
+            "last_event_id": 0,
+        }
         alerts = alert_tables.alert_table()
-        with self.engine.begin() as conn:
-            conn.execute(
-                alerts.update().where(alerts.c.id == alert_id).values(status=status, updated_at=at)
-            )
-            return self._event(conn, alert_id, event_type or status, at)
-
-    def _event(self, conn: sa.Connection, alert_id: str, kind: str, at: datetime) -> int:
-        alerts = alert_tables.alert_table()
-        row = conn.execute(sa.select(alerts).where(alerts.c.id == alert_id)).mappings().one()
-        snapshot = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
-        result = conn.execute(
-            alert_tables.event_table()
-            .insert()
-            .values(
-                alert_id=alert_id,
-                type=kind,
-                at=at,
-                detail=json.dumps(snapshot, sort_keys=True),
-                event_hash="0" * 64,
-            )
+        conn.execute(alerts.insert().values(**row))
+        (event_id,) = append_events(
+            conn, [PendingEvent(alert_id, "opened", at, alert_document(row))]
         )
-        key = result.inserted_primary_key
-        assert key is not None
-        event_id = int(key[0])
         conn.execute(alerts.update().where(alerts.c.id == alert_id).values(last_event_id=event_id))
         return event_id
+
+    def document(self, alert_id: str) -> dict[str, Any]:
+        """The alert's public JSON as it is now."""
+        alerts = alert_tables.alert_table()
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(alerts).where(alerts.c.id == alert_id)).mappings().one()
+        return alert_document(row)
+
+    def change(self, alert_id: str, status: str) -> int:
+        """Acknowledge or resolve an alert by hand; the id of its event. Raises ValueError
+        when the alert already has that status (no event is written then)."""
+        changes = {"acknowledged": lifecycle.acknowledge, "resolved": lifecycle.resolve}
+        with self.engine.begin() as conn:
+            if changes[status](conn, alert_id, now=self._tick()) is None:
+                raise ValueError(f"alert {alert_id} is already {status}")
+            events = alert_tables.event_table()
+            newest = sa.select(sa.func.max(events.c.id)).where(events.c.alert_id == alert_id)
+            return int(conn.execute(newest).scalar_one())

@@ -16,10 +16,12 @@ def event(n: int, alert_id: str) -> AlertEvent:
         severity="high",
         status="open",
         registries=frozenset({"verra", "tccr"}),
-        data={"explanation": "Units 1-5 <retired> in verra & tccr"},
+        data={"id": alert_id, "explanation": "Units 1-5 <retired> in verra & tccr"},
     )
     at = datetime(2026, 1, 1, 0, 0, n, tzinfo=UTC)
-    return AlertEvent(id=n, alert_id=alert_id, type="opened", at=at, data={}, alert=alert)
+    return AlertEvent(
+        id=n, alert_id=alert_id, type="opened", at=at, event_hash="0" * 64, alert=alert
+    )
 
 
 def test_the_feed_is_atom_with_one_entry_per_event() -> None:

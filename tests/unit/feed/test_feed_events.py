@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import json
 import random
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
+from metaregistry.feed import alert_tables
 from metaregistry.feed.cursor import decode_alert_cursor, encode_alert_cursor
 from metaregistry.feed.errors import FeedRequestError
 from metaregistry.feed.events import (
@@ -80,12 +83,13 @@ def test_alert_pages_never_repeat_or_skip_while_alerts_change(
     after = None
     with feed_engine.connect() as conn:
         expected = [a.id for a in read_alerts(conn, AlertFilter(), after=None, limit=100)[0]]
+    unacknowledged = list(expected)
     while True:
         with feed_engine.connect() as conn:
             page, last = read_alerts(conn, AlertFilter(), after=after, limit=7)
         seen.extend(a.id for a in page)
         # Status changes between pages must not shift the pages.
-        alerts.change(rng.choice(expected), "acknowledged")
+        alerts.change(unacknowledged.pop(rng.randrange(len(unacknowledged))), "acknowledged")
         if last is None:
             break
         after = decode_alert_cursor(encode_alert_cursor(last))
@@ -112,17 +116,32 @@ def test_on_postgresql_an_event_committed_early_waits_for_a_lower_id_in_flight(
 ) -> None:
     if feed_engine.dialect.name != "postgresql":
         pytest.skip("SQLite writers commit in id order (one write lock)")
+    first = alerts.open("a")
     with feed_engine.connect() as slow:
-        lower = alerts.open_in(slow, "slow")  # not committed yet
-        higher = alerts.open("fast")  # takes a higher id and commits first
-        assert higher > lower
+        # A writer outside detection's and the log's locks (detection's own writers are
+        # serialized by them): it draws the next id and has not committed yet.
+        events = alert_tables.event_table()
+        key = slow.execute(
+            events.insert().values(
+                alert_id="a",
+                type="updated",
+                at=datetime(2026, 2, 1, tzinfo=UTC),
+                detail=json.dumps(alerts.document("a")),
+                event_hash="0" * 64,
+            )
+        ).inserted_primary_key
+        assert key is not None
+        lower = int(key[0])
+        higher = alerts.change("a", "acknowledged")  # a higher id, committed first
+        assert higher > lower > first
         with feed_engine.connect() as conn:
             # Serving ``higher`` now would make a client's cursor skip ``lower`` forever.
-            assert read_events(conn, 0, limit=10) == ([], 0)
-            assert head(conn) == 0
+            assert [e.id for e in read_events(conn, 0, limit=10)[0]] == [first]
+            assert read_events(conn, first, limit=10) == ([], first)
+            assert head(conn) == first
         slow.commit()
     with feed_engine.connect() as conn:
-        assert [e.id for e in read_events(conn, 0, limit=10)[0]] == [lower, higher]
+        assert [e.id for e in read_events(conn, first, limit=10)[0]] == [lower, higher]
 
 
 def test_on_postgresql_the_gap_of_a_rolled_back_event_is_passed(
