@@ -8,11 +8,22 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from api_world import ALERT_ID, GS_SERIAL, V_CAN, V_ISS, V_RET, Api, World, verra_serial
+from api_world import (
+    ALERT_ID,
+    GS_SERIAL,
+    ORIGIN,
+    V_CAN,
+    V_ISS,
+    V_RET,
+    Api,
+    World,
+    verra_serial,
+)
 
 from metaregistry.log import merkle
+from metaregistry.log import store as log_store
 from metaregistry.log.checkpoint import verify_checkpoint
-from metaregistry.log.leaf import BlockLeaf
+from metaregistry.log.leaf import BlockLeaf, EventLeaf
 
 pytestmark = pytest.mark.anyio
 
@@ -227,3 +238,27 @@ async def test_a_sibling_serial_finds_the_same_units(api: Api) -> None:
     # Another serial naming part of the same units finds the same blocks.
     answer = await lookup(api, verra_serial(1190, 1210))
     assert set(by_record(answer)) == {"v-iss", "v-ret"}
+
+
+async def test_proofs_verify_in_a_larger_log(serve_api: Any, world: World) -> None:
+    # Grow the log past a few levels with unrelated alert-event leaves, then re-sign.
+    with world.engine.begin() as conn:
+        log_store.append_leaves(conn, [EventLeaf(f"ev{i}", f"{i:064x}") for i in range(53)])
+        log_store.publish_checkpoint(conn, world.signer, ORIGIN)
+    async with serve_api() as api:
+        answer = await lookup(api, "vcs::0-5000")
+    checkpoint = verify_checkpoint(answer["checkpoint"]["note"], world.signer.verifier())
+    assert checkpoint.size == 60
+    for b in answer["blocks"]:
+        proof = b["proof"]
+        assert proof["pending"] is False
+        leaf = BlockLeaf(
+            b["registry"], b["record_id"], b["version"], b["provenance"]["record_hash"]
+        )
+        merkle.verify_inclusion(
+            proof["leaf_index"],
+            60,
+            merkle.leaf_hash(leaf.data()),
+            [bytes.fromhex(h) for h in proof["hashes"]],
+            checkpoint.root,
+        )

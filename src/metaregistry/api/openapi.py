@@ -46,6 +46,10 @@ def errors(*statuses: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for status in (*statuses, 429, 503):
         out[str(status)] = json_body(ref("Error"), text[status])
+        if status == 400:
+            # The HTTP parser itself refuses some requests (a request line over 8 kB, a
+            # malformed header) with a plain-text 400 before the application sees them.
+            out["400"]["content"]["text/plain"] = {"schema": {"type": "string"}}
         if status in (429, 503):
             out[str(status)]["headers"] = {
                 "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}

@@ -16,6 +16,8 @@ __all__ = ["PARTS", "REGISTRIES_SCHEMA"]
 
 Errors = Callable[..., dict[str, Any]]
 JSON: Final = "application/json"
+#: A registry slug as the feed accepts it in filters.
+_SLUG: Final = "^[a-z0-9][a-z0-9_.-]{0,63}$"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -133,7 +135,7 @@ def _choices(name: str) -> list[str]:
 
 def _filters() -> list[dict[str, Any]]:
     def listed(name: str, values: list[str] | None, text: str) -> dict[str, Any]:
-        item: dict[str, Any] = {"type": "string"}
+        item: dict[str, Any] = {"type": "string", "pattern": _SLUG}
         if values is not None:
             # Comma-separated lists are accepted too; the schema names the single values.
             item["enum"] = values
@@ -327,6 +329,17 @@ def log_part(errors: Errors) -> tuple[dict[str, Any], dict[str, Any]]:
     hexhash = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
     size = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
     text = {"text/plain": {"schema": {"type": "string"}}}
+    leaf = {
+        "type": "object",
+        "required": ["index", "leaf_hash", "data", "entry"],
+        "properties": {
+            "index": {"type": "integer", "minimum": 0},
+            "leaf_hash": hexhash,
+            "data": {"type": "string", "description": "The leaf bytes, base64."},
+            "entry": {"type": ["object", "null"], "description": "The leaf parsed."},
+        },
+    }
+    leaves = {"type": "array", "items": _ref("LogLeaf")}
     paths = {
         "/v1/log/checkpoint": {
             "get": {
@@ -341,7 +354,7 @@ def log_part(errors: Errors) -> tuple[dict[str, Any], dict[str, Any]]:
         "/v1/log/key": {
             "get": {
                 "operationId": "logKey",
-                "summary": "The log's public key",
+                "summary": "The log's public key: the verifier key string, then PEM",
                 "responses": {
                     "200": {"description": "The public key.", "content": text},
                     **errors(404),
@@ -353,36 +366,85 @@ def log_part(errors: Errors) -> tuple[dict[str, Any], dict[str, Any]]:
                 "operationId": "logInclusionProof",
                 "summary": "Inclusion proof of a leaf",
                 "parameters": [
-                    _query("leaf", hexhash, "Leaf hash (hex).", required=True),
-                    _query("size", size, "Tree size.", required=True),
+                    _query("leaf", hexhash, "Leaf hash (64 lowercase hex).", required=True),
+                    _query("size", {**size, "minimum": 1}, "Tree size.", required=True),
                 ],
-                "responses": {"200": _json({"type": "object"}, "The proof."), **errors(400, 404)},
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["leaf_index", "tree_size", "leaf_hash", "hashes"],
+                            "properties": {
+                                "leaf_index": {"type": "integer"},
+                                "tree_size": {"type": "integer"},
+                                "leaf_hash": hexhash,
+                                "hashes": {"type": "array", "items": hexhash},
+                            },
+                        },
+                        "The proof (RFC 9162 2.1.3).",
+                    ),
+                    **errors(400, 404),
+                },
             }
         },
         "/v1/log/proof/consistency": {
             "get": {
                 "operationId": "logConsistencyProof",
-                "summary": "Consistency proof",
+                "summary": "Proof that the tree of size `to` extends the tree of size `from`",
                 "parameters": [
                     _query("from", size, "Old size.", required=True),
                     _query("to", size, "New size.", required=True),
                 ],
-                "responses": {"200": _json({"type": "object"}, "The proof."), **errors(400)},
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["from", "to", "hashes"],
+                            "properties": {
+                                "from": {"type": "integer"},
+                                "to": {"type": "integer"},
+                                "hashes": {"type": "array", "items": hexhash},
+                            },
+                        },
+                        "The proof (RFC 9162 2.1.4).",
+                    ),
+                    **errors(400),
+                },
             }
         },
         "/v1/log/leaves": {
             "get": {
                 "operationId": "logLeaves",
-                "summary": "Leaves by index range",
+                "summary": "Leaves by index range [start, end) (at most 1,000), or every logged "
+                "version of one block (registry and record_id)",
                 "parameters": [
-                    _query("start", size, "First index.", required=True),
-                    _query("end", size, "End index (exclusive).", required=True),
+                    _query("start", size, "First index (with end)."),
+                    _query("end", size, "End index, exclusive (with start)."),
+                    _query("registry", {"type": "string"}, "A block's registry (with record_id)."),
+                    _query("record_id", {"type": "string"}, "A block's record id (with registry)."),
                 ],
-                "responses": {"200": _json({"type": "object"}, "The leaves."), **errors(400)},
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["leaves"],
+                            "properties": {
+                                "start": {"type": "integer"},
+                                "end": {"type": "integer"},
+                                "tree_size": {"type": "integer"},
+                                "registry": {"type": "string"},
+                                "record_id": {"type": "string"},
+                                "leaves": leaves,
+                            },
+                        },
+                        "The leaves.",
+                    ),
+                    **errors(400),
+                },
             }
         },
     }
-    return paths, {}
+    return paths, {"LogLeaf": leaf}
 
 
 PARTS: Final[dict[str, Callable[[Errors], tuple[dict[str, Any], dict[str, Any]]]]] = {

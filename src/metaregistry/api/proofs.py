@@ -7,10 +7,10 @@ hash it with the 0x00 prefix, fold the proof's hashes up to a root (RFC 9162 2.1
 compare with the root of the checkpoint, whose signature it checks with the key published at
 ``/v1/log/key``. A version logged after the latest checkpoint has no proof yet (``pending``).
 
-The proof is computed by :func:`metaregistry.log.merkle.inclusion_proof` over the log's
-stored nodes, read here with raw SQL on the lookup's own transaction (the log store's Core
-reader costs more than the rest of a lookup). The checkpoint is remembered per connection
-until the database changes.
+The leaf and the checkpoint are read with raw SQL on the lookup's own transaction, the
+checkpoint remembered per connection until the database changes; the proof's nodes come from
+the log store's reader (:func:`metaregistry.log.store.read_nodes`), which knows which nodes
+the store keeps.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any, Final
 
 from metaregistry.api.queries import Db
 from metaregistry.log import merkle
+from metaregistry.log import store as log_store
 from metaregistry.log.checkpoint import SignedCheckpoint, TreeHead
-from metaregistry.log.store import LogCorruptError
 
 __all__ = ["checkpoint_json", "latest_checkpoint", "proofs_for"]
 
@@ -32,8 +32,6 @@ _LEAF: Final = (
     " ORDER BY idx LIMIT 1"
 )
 _CHECKPOINT: Final = "SELECT origin, size, root, note FROM log_checkpoints ORDER BY id DESC LIMIT 1"
-_LEAF_HASHES: Final = "SELECT idx, leaf_hash FROM log_leaves WHERE idx IN ({in})"
-_NODES: Final = "SELECT level, idx, hash FROM log_nodes WHERE level = :level AND idx IN ({in})"
 
 
 def latest_checkpoint(db: Db) -> SignedCheckpoint | None:
@@ -59,25 +57,6 @@ def checkpoint_json(checkpoint: SignedCheckpoint | None) -> dict[str, Any] | Non
     }
 
 
-def read_nodes(db: Db, wanted: Sequence[merkle.Node]) -> list[bytes]:
-    """A :data:`~metaregistry.log.merkle.NodeReader` over the log's tables."""
-    found: dict[merkle.Node, bytes] = {}
-    by_level: dict[int, list[int]] = {}
-    for level, index in wanted:
-        by_level.setdefault(level, []).append(index)
-    for level, indexes in by_level.items():
-        if level == 0:
-            for row in db.in_rows(_LEAF_HASHES, indexes):
-                found[(0, int(row["idx"]))] = bytes(row["leaf_hash"])
-        else:
-            for row in db.in_rows(_NODES, indexes, level=level):
-                found[(level, int(row["idx"]))] = bytes(row["hash"])
-    missing = [node for node in wanted if node not in found]
-    if missing:
-        raise LogCorruptError(f"log nodes (level, index) missing from the database: {missing}")
-    return [found[node] for node in wanted]
-
-
 def proofs_for(
     db: Db, versions: Sequence[tuple[str, str, int]], checkpoint: SignedCheckpoint | None
 ) -> dict[tuple[str, str], dict[str, Any] | None]:
@@ -97,8 +76,9 @@ def proofs_for(
         if checkpoint is None or index >= checkpoint.size:
             proof.update(tree_size=None, hashes=None, pending=True)
         else:
+            # The log store decides which nodes it keeps; its reader rebuilds the others.
             hashes = merkle.inclusion_proof(
-                index, checkpoint.size, lambda nodes: read_nodes(db, nodes)
+                index, checkpoint.size, lambda nodes: log_store.read_nodes(db.sa, nodes)
             )
             proof.update(tree_size=checkpoint.size, hashes=[h.hex() for h in hashes], pending=False)
         out[(registry, record_id)] = proof
