@@ -19,19 +19,19 @@ the size read after the lock sees every append committed before it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from hashlib import sha256
 from itertools import count
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Connection, Table, TextClause, bindparam, func, insert, select, text
+from sqlalchemy import Connection, Table, TextClause, func, insert, select, text
 
 from metaregistry.log import merkle
 from metaregistry.log.checkpoint import SignedCheckpoint, TreeHead, sign_checkpoint
 from metaregistry.log.compact import extend, frontier_nodes
 from metaregistry.log.leaf import BlockLeaf, LeafEntry
-from metaregistry.log.merkle import LEAF_PREFIX, Node, TreeRangeError
+from metaregistry.log.merkle import LEAF_PREFIX, Node, NodeReader, TreeRangeError
 from metaregistry.log.note import SignatureError, Signer, Verifier, open_note
 from metaregistry.log.tables import checkpoints_table as _checkpoints
 from metaregistry.log.tables import leaf_hashes_table as _hashes
@@ -55,6 +55,8 @@ __all__ = [
     "tree_size",
 ]
 
+T = TypeVar("T")
+
 #: Key of the PostgreSQL advisory lock that serializes appends ("mrlog", 1).
 APPEND_LOCK_KEY = 0x6D72_6C6F_6700_0001
 
@@ -77,25 +79,48 @@ def _lock(conn: Connection) -> None:
 # Statements are built once: building SQLAlchemy expressions costs more than running these
 # primary-key reads, and appends pass rows straight to the driver for the same reason.
 _SIZE = select(func.max(_leaves.c.idx))
-_LEAF_HASHES = select(_leaves.c.idx, _leaves.c.leaf_hash).where(
-    _leaves.c.idx.in_(bindparam("ids", expanding=True))
+_LEAF_COLUMNS = (
+    "idx",
+    "leaf_hash",
+    "data",
+    "type",
+    "registry",
+    "record_id",
+    "version",
+    "event_id",
 )
-_LEAF_COLUMNS = ("idx", "leaf_hash", "data", "type", "registry", "record_id", "version", "event_id")
 
 
-@functools.lru_cache(maxsize=128)
-def _nodes_query(count: int) -> TextClause:
-    # OR of primary-key equalities, not a row-value IN: SQLite scans the whole table for
-    # ``(level, idx) IN (VALUES ...)``, while both databases seek each OR branch.
-    where = " OR ".join(f"(level = :l{i} AND idx = :i{i})" for i in range(count))
-    return text(f"SELECT level, idx, hash FROM log_nodes WHERE {where}")
+@functools.lru_cache(maxsize=256)
+def _nodes_query(leaves: int, inner: int) -> TextClause:
+    """One round trip for a proof's nodes: leaf hashes UNION ALL stored inner nodes."""
+    parts = []
+    if leaves:
+        keys = ", ".join(f":x{i}" for i in range(leaves))
+        parts.append(
+            f"SELECT 0 AS level, idx, leaf_hash AS hash FROM log_leaves WHERE idx IN ({keys})"
+        )
+    if inner:
+        # OR of primary-key equalities, not a row-value IN: SQLite scans the whole table for
+        # ``(level, idx) IN (VALUES ...)``, while both databases seek each OR branch.
+        where = " OR ".join(f"(level = :l{i} AND idx = :i{i})" for i in range(inner))
+        parts.append(f"SELECT level, idx, hash FROM log_nodes WHERE {where}")
+    return text(" UNION ALL ".join(parts))
 
 
-@functools.lru_cache(maxsize=8)
-def _insert_sql(table: str, columns: tuple[str, ...], paramstyle: str) -> str:
-    marker = "?" if paramstyle == "qmark" else "%s"
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+def _insert(conn: Connection, table: str, columns: Sequence[str], rows: list[Any]) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order) with the driver's fastest bulk path:
+    COPY on PostgreSQL, ``executemany`` on SQLite, both inside the caller's transaction."""
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO {table} ({names}) VALUES ({', '.join([marker] * len(columns))})", rows
     )
 
 
@@ -112,17 +137,15 @@ def _is_stored(level: int) -> bool:
 
 
 def _stored_nodes(conn: Connection, wanted: set[Node]) -> dict[Node, bytes]:
-    found: dict[Node, bytes] = {}
     leaf_idx = [i for level, i in wanted if level == 0]
     inner = [(level, i) for level, i in wanted if level > 0]
-    if leaf_idx:
-        found.update(((0, i), bytes(h)) for i, h in conn.execute(_LEAF_HASHES, {"ids": leaf_idx}))
-    if inner:
-        params: dict[str, int] = {}
-        for n, (level, i) in enumerate(inner):
-            params[f"l{n}"], params[f"i{n}"] = level, i
-        rows = conn.execute(_nodes_query(len(inner)), params)
-        found.update(((int(level), int(i)), bytes(h)) for level, i, h in rows)
+    if not wanted:
+        return {}
+    params: dict[str, int] = {f"x{n}": i for n, i in enumerate(leaf_idx)}
+    for n, (level, i) in enumerate(inner):
+        params[f"l{n}"], params[f"i{n}"] = level, i
+    rows = conn.execute(_nodes_query(len(leaf_idx), len(inner)), params)
+    found = {(int(level), int(i)): bytes(h) for level, i, h in rows}
     missing = sorted(wanted - found.keys())
     if missing:
         raise LogCorruptError(f"log nodes (level, index) missing from the database: {missing}")
@@ -159,14 +182,13 @@ def append_leaves(conn: Connection, entries: Sequence[LeafEntry]) -> list[int]:
     datas = [entry.data() for entry in entries]
     hashes = [sha256(LEAF_PREFIX + data).digest() for data in datas]
     runs, new_size = extend(frontier, size, hashes)
-    style = conn.dialect.paramstyle
     rows = [
         (i, h, d, "block", e.registry, e.record_id, e.version, None)
         if isinstance(e, BlockLeaf)
         else (i, h, d, "alert_event", None, None, None, e.event_id)
         for i, h, d, e in zip(count(size), hashes, datas, entries, strict=False)
     ]
-    conn.exec_driver_sql(_insert_sql("log_leaves", _LEAF_COLUMNS, style), rows)
+    _insert(conn, "log_leaves", _LEAF_COLUMNS, rows)
     nodes = [
         (level, i, h)
         for level, start, row in runs
@@ -174,7 +196,7 @@ def append_leaves(conn: Connection, entries: Sequence[LeafEntry]) -> list[int]:
         for i, h in enumerate(row, start)
     ]
     if nodes:
-        conn.exec_driver_sql(_insert_sql("log_nodes", ("level", "idx", "hash"), style), nodes)
+        _insert(conn, "log_nodes", ("level", "idx", "hash"), nodes)
     return list(range(size, new_size))
 
 
@@ -184,25 +206,42 @@ def _check_size(conn: Connection, size: int) -> None:
         raise TreeRangeError(f"tree size {size} is outside the log (it has {current} leaves)")
 
 
+def _within(conn: Connection, size: int, compute: Callable[[NodeReader], T]) -> T:
+    """``compute`` over the stored nodes, for a tree of ``size``. The size is checked only
+    when no node was read or one was missing (a size beyond the log always misses one), so
+    the common case costs a single query."""
+    reads = 0
+
+    def read(nodes: Sequence[Node]) -> list[bytes]:
+        nonlocal reads
+        reads += bool(nodes)
+        return read_nodes(conn, nodes)
+
+    try:
+        result = compute(read)
+    except LogCorruptError:
+        _check_size(conn, size)
+        raise
+    if not reads:
+        _check_size(conn, size)
+    return result
+
+
 def root(conn: Connection, size: int | None = None) -> bytes:
     """The root of the log at ``size`` (default: now). Requires 0 <= size <= tree size."""
     if size is None:
         size = tree_size(conn)
-    else:
-        _check_size(conn, size)
-    return merkle.root(size, lambda nodes: read_nodes(conn, nodes))
+    return _within(conn, size, lambda read: merkle.root(size, read))
 
 
 def inclusion_proof(conn: Connection, leaf_index: int, size: int) -> list[bytes]:
     """PATH(leaf_index, D[size]). Requires 0 <= leaf_index < size <= tree size."""
-    _check_size(conn, size)
-    return merkle.inclusion_proof(leaf_index, size, lambda nodes: read_nodes(conn, nodes))
+    return _within(conn, size, lambda read: merkle.inclusion_proof(leaf_index, size, read))
 
 
 def consistency_proof(conn: Connection, old: int, new: int) -> list[bytes]:
     """PROOF(old, D[new]). Requires 0 <= old <= new <= tree size."""
-    _check_size(conn, new)
-    return merkle.consistency_proof(old, new, lambda nodes: read_nodes(conn, nodes))
+    return _within(conn, new, lambda read: merkle.consistency_proof(old, new, read))
 
 
 def _first_index(conn: Connection, *where: Any, table: Table = _leaves) -> int | None:
