@@ -264,3 +264,26 @@ async def test_the_atom_feed_lists_the_newest_events(server: Server, alerts: Ale
         headers={"If-None-Match": response.headers["etag"]},
     )
     assert changed.status_code == 200
+
+
+async def test_the_api_app_serves_the_feed(
+    readonly: sa.Engine, alerts: AlertWriter, free_port: int
+) -> None:
+    from metaregistry.api.app import create_app
+
+    opened = alerts.open("al_1")
+    app = create_app(Settings(raw={}), engine=readonly)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", free_port).start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{free_port}") as client:
+            listed = (await client.get("/v1/alerts")).json()
+            assert [a["id"] for a in listed["alerts"]] == ["al_1"]
+            pulled = (await client.get("/v1/alerts/events")).json()
+            assert [e["id"] for e in pulled["events"]] == [opened]
+            bad = await client.get("/v1/alerts", params={"severity": "dire"})
+            assert (bad.status_code, bad.json()["field"]) == (400, "severity")
+            assert (await client.get("/v1/alerts/al_1")).json()["id"] == "al_1"
+    finally:
+        await runner.cleanup()
