@@ -126,8 +126,9 @@ def served(log: Log) -> Iterator[str]:
 
 
 def verify_export(log: Log, *extra: str) -> Result:
-    return log.cli("verify", "--key", str(log.tmp / "key.txt"), "--export", str(log.export()),
-                   *extra)  # fmt: skip
+    return log.cli(
+        "verify", "--key", str(log.tmp / "key.txt"), "--export", str(log.export()), *extra
+    )
 
 
 def verify_url(log: Log, *extra: str) -> Result:
@@ -162,8 +163,11 @@ def change_leaf_and_hash(log: Log) -> None:
     from metaregistry.log.merkle import leaf_hash
 
     forged = BlockLeaf("verra", "VCS-17", 1, "f" * 64).data()
-    log.sql("UPDATE log_leaves SET data = :d, leaf_hash = :h WHERE idx = 17", d=forged,
-            h=leaf_hash(forged))  # fmt: skip
+    log.sql(
+        "UPDATE log_leaves SET data = :d, leaf_hash = :h WHERE idx = 17",
+        d=forged,
+        h=leaf_hash(forged),
+    )
 
 
 def delete_leaf(log: Log) -> None:
@@ -174,8 +178,12 @@ def reorder_leaves(log: Log) -> None:
     """Swap leaves 17 and 23 (every column but the index)."""
     columns = "data, leaf_hash, registry, record_id, version"
     with log.engine.begin() as conn:
-        rows = {r[0]: r[1:] for r in conn.execute(
-            sa.text(f"SELECT idx, {columns} FROM log_leaves WHERE idx IN (17, 23)"))}  # fmt: skip
+        rows = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                sa.text(f"SELECT idx, {columns} FROM log_leaves WHERE idx IN (17, 23)")
+            )
+        }
         for idx, other in ((17, 23), (23, 17)):
             conn.execute(
                 sa.text(
@@ -193,10 +201,13 @@ def swap_key(log: Log) -> None:
         head = TreeHead(ORIGIN, store.tree_size(conn), store.root(conn))
         conn.execute(
             sa.insert(checkpoints_table).values(
-                origin=ORIGIN, size=head.size, root=head.root,
-                note=sign_checkpoint(head, impostor).note, created_at=sa.func.now(),
+                origin=ORIGIN,
+                size=head.size,
+                root=head.root,
+                note=sign_checkpoint(head, impostor).note,
+                created_at=sa.func.now(),
             )
-        )  # fmt: skip
+        )
 
 
 TAMPERS: dict[str, tuple[Callable[[Log], None], str, str]] = {
@@ -258,8 +269,10 @@ def test_a_rewritten_history_is_not_consistent_with_a_saved_checkpoint(log: Log)
     for verify in (verify_export, verify_url):
         result = verify(log, "--checkpoint", saved)
         assert result.exit_code == 1
-        assert "not consistent with the saved checkpoint of size 42: the log was forked or " \
-               "rewritten" in result.stderr  # fmt: skip
+        assert (
+            "not consistent with the saved checkpoint of size 42: the log was forked or "
+            "rewritten" in result.stderr
+        )
 
 
 def test_a_rolled_back_log_is_caught(log: Log) -> None:
@@ -303,8 +316,11 @@ def test_the_api_serves_the_log_and_names_bad_parameters(log: Log) -> None:
         assert checkpoint.text.startswith(f"{ORIGIN}\n62\n")
         leaves = http.get("/v1/log/leaves", params={"start": 40, "end": 43}).json()
         assert [leaf["index"] for leaf in leaves["leaves"]] == [40, 41, 42]
-        assert leaves["leaves"][0]["entry"] == {"event_hash": "a" * 64, "event_id": "1",
-                                                "type": "alert_event"}  # fmt: skip
+        assert leaves["leaves"][0]["entry"] == {
+            "event_hash": "a" * 64,
+            "event_id": "1",
+            "type": "alert_event",
+        }
         assert http.get("/v1/log/leaves", params={"start": 60, "end": 99}).json()["end"] == 62
         versions = http.get("/v1/log/leaves", params={"registry": "verra", "record_id": "VCS-3"})
         assert [leaf["index"] for leaf in versions.json()["leaves"]] == [3, 42 + 3]
