@@ -9,7 +9,7 @@
 Filters, on every route but the last: ``registry``, ``kind``, ``severity``, ``status``; each
 may be repeated or comma-separated (``kind=double_use,double_issuance``), values of one
 filter are alternatives, different filters must all match. On event routes the filters
-apply to the alert as it is now.
+apply to the alert as it was right after the event.
 
 A bad parameter is answered 400 with ``{"error": "invalid_parameter", "message": "...",
 "field": NAME, "value": VALUE}``; an unknown alert 404 with ``"error": "not_found"``.
@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
-from metaregistry.api.keys import ENGINE_KEY, SETTINGS_KEY
+from metaregistry.api.keys import ENGINE_KEY, READER_KEY, SETTINGS_KEY
 from metaregistry.feed import alert_tables, atom, events, sse
 from metaregistry.feed.cursor import decode_alert_cursor, encode_alert_cursor
 from metaregistry.feed.errors import FeedRequestError
@@ -76,9 +76,13 @@ def _answers_errors(handler: Handler) -> Handler:
     return wrapped
 
 
-async def _read(request: web.Request, fn: Callable[[sa.Connection], T]) -> T:
-    """Run ``fn`` on a connection of the read-only engine, in a thread."""
-    engine: Engine = request.app[ENGINE_KEY]
+async def _read(app: web.Application, fn: Callable[[sa.Connection], T]) -> T:
+    """Run ``fn`` off the event loop: through the API's reader (pooled connections, query
+    deadlines) when the app has one, else on a fresh connection of the read-only engine."""
+    reader = app.get(READER_KEY)
+    if reader is not None:
+        return await reader.run(lambda db: fn(db.sa))
+    engine: Engine = app[ENGINE_KEY]
 
     def job() -> T:
         with engine.connect() as conn:
@@ -161,7 +165,7 @@ async def list_alerts(request: web.Request) -> web.StreamResponse:
     cursor = request.query.get("cursor")
     after = decode_alert_cursor(cursor) if cursor else None
     page, last = await _read(
-        request, lambda c: events.read_alerts(c, alert_filter, after=after, limit=limit)
+        request.app, lambda c: events.read_alerts(c, alert_filter, after=after, limit=limit)
     )
     return web.json_response(
         {
@@ -183,7 +187,7 @@ async def get_alert(request: web.Request) -> web.StreamResponse:
     alert_id = request.match_info["id"]
     if len(alert_id) > 256:
         raise FeedRequestError.bad_parameter("id", alert_id, "is longer than 256 characters")
-    found = await _read(request, lambda c: events.read_alert_with_events(c, alert_id))
+    found = await _read(request.app, lambda c: events.read_alert_with_events(c, alert_id))
     if found is None:
         raise FeedRequestError(404, "not_found", f"no alert with id {alert_id!r}")
     alert, history = found
@@ -200,14 +204,16 @@ async def list_events(request: web.Request) -> web.StreamResponse:
     default 100). Call again with ``since=next_since``; an empty list means caught up (keep
     polling with the same ``since``). The id is the cursor: an event never appears after
     one with a higher id has been served. EVENT is ``{"id": INT, "alert_id": TEXT, "type":
-    "opened" | "acknowledged" | "resolved" | ..., "at": RFC 3339, ..., "alert": ALERT}``
-    where ``alert`` is the alert as it is now.
+    "opened" | "updated" | "acknowledged" | "resolved" | "reopened", "at": RFC 3339,
+    "event_hash": HEX, "alert": ALERT}`` where ``alert`` is the alert as it was right after
+    the change. Without ``id`` it is the event document whose RFC 8785 SHA-256 is
+    ``event_hash``, the hash logged in the tamper-evident log as leaf ``alert_event`` ``id``.
     """
     alert_filter = _filter(request)
     since = _event_id("since", request.query.get("since", "0"))
     limit = _int(request, "limit", EVENT_LIMIT[0], low=1, high=EVENT_LIMIT[1])
     found, cursor = await _read(
-        request, lambda c: events.read_events(c, since, limit=limit, filter=alert_filter)
+        request.app, lambda c: events.read_events(c, since, limit=limit, filter=alert_filter)
     )
     return web.json_response(
         {"events": [e.to_json() for e in found], "next_since": cursor}, dumps=_dumps
@@ -226,16 +232,17 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     """
     alert_filter = _filter(request)
     resume = sse.parse_last_event_id(request)
-    engine: Engine = request.app[ENGINE_KEY]
     if resume is None:
-        after = await _read(request, events.head)
+        after = await _read(request.app, events.head)
     else:
         name = "Last-Event-ID" if "Last-Event-ID" in request.headers else "since"
         after = _event_id(name, resume)
 
-    def read(cursor: int) -> tuple[list[events.AlertEvent], int]:
-        with engine.connect() as conn:
-            return events.read_events(conn, cursor, limit=EVENT_LIMIT[0], filter=alert_filter)
+    async def read(cursor: int) -> tuple[list[events.AlertEvent], int]:
+        return await _read(
+            request.app,
+            lambda c: events.read_events(c, cursor, limit=EVENT_LIMIT[0], filter=alert_filter),
+        )
 
     settings = request.app[SETTINGS_KEY]
     poll = float(settings.get("feed", "stream_poll", 1.0))
@@ -256,7 +263,7 @@ async def atom_feed(request: web.Request) -> web.StreamResponse:
     alert_filter = _filter(request)
     limit = _int(request, "limit", ATOM_LIMIT[0], low=1, high=ATOM_LIMIT[1])
     found = await _read(
-        request,
+        request.app,
         lambda c: events.read_events(c, 0, limit=limit, filter=alert_filter, newest_first=True)[0],
     )
     newest = found[0].id if found else 0

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -27,8 +27,8 @@ from metaregistry.feed.events import AlertEvent
 
 __all__ = ["EventReader", "format_event", "parse_last_event_id", "stream_events"]
 
-#: Reads (events after cursor, next cursor) in a thread; bound to an engine and a filter.
-EventReader = Callable[[int], tuple[list[AlertEvent], int]]
+#: Reads (events after cursor, next cursor) off the event loop; bound to a filter.
+EventReader = Callable[[int], Awaitable[tuple[list[AlertEvent], int]]]
 
 RETRY_MS = 2000  # how long a browser waits before reconnecting
 
@@ -62,7 +62,7 @@ async def stream_events(
         await response.write(f"retry: {RETRY_MS}\n: since {after}\n\n".encode())
         last_write = time.monotonic()
         while not stop.is_set():
-            events, cursor = await asyncio.to_thread(read, after)
+            events, cursor = await read(after)
             for event in events:
                 await response.write(format_event(event))
                 last_write = time.monotonic()
