@@ -332,3 +332,18 @@ def test_the_api_serves_the_log_and_names_bad_parameters(log: Log) -> None:
             body = answer.json()
             assert body["field"] == field, path
             assert body.get("value") == value, path
+
+
+def test_an_unreachable_server_or_a_bad_call_is_an_error_not_a_pass(
+    log: Log, free_port: int
+) -> None:
+    key = str(log.tmp / "key.txt")
+    down = log.cli("verify", "--key", key, "--url", f"http://127.0.0.1:{free_port}")
+    assert down.exit_code == 1
+    assert down.stderr.startswith(f"FAILED: GET http://127.0.0.1:{free_port}/v1/log/checkpoint")
+    both = log.cli("verify", "--key", key, "--url", "http://x", "--export", str(log.tmp))
+    assert both.exit_code == 2
+    assert "exactly one of --url and --export" in both.stderr
+    bad = log.cli("verify", "--key", key, "--export", str(log.export()), "--record", "VCS-1")
+    assert bad.exit_code == 2
+    assert "expected REGISTRY/RECORD_ID" in bad.stderr
