@@ -158,3 +158,21 @@ def test_on_postgresql_the_gap_of_a_rolled_back_event_is_passed(
     with feed_engine.connect() as conn:
         assert [e.id for e in read_events(conn, 0, limit=10)[0]] == [first, after]
         assert head(conn) == after
+
+
+def test_an_event_without_its_id_is_the_document_its_hash_covers(
+    feed_engine: sa.Engine, alerts: AlertWriter
+) -> None:
+    from metaregistry.canonical import hash_json
+
+    alerts.open("a")
+    alerts.change("a", "resolved")
+    with feed_engine.connect() as conn:
+        found, _ = read_events(conn, 0, limit=10)
+    for event in found:
+        document = event.to_json()
+        claimed = document.pop("event_hash")
+        del document["id"]
+        assert hash_json(document) == claimed
+    assert found[-1].to_json()["alert"]["status"] == "resolved"
+    assert found[0].to_json()["alert"]["status"] == "open"
