@@ -19,10 +19,11 @@ the same ids; a new record joining an alert keeps its id unless it becomes the l
 A link's id is ``ln_`` + 24 hex of ``{"kind", "source", "target"}``.
 
 **Quantity mismatch.** A target whose origin links it to records of a source registry (a
-conversion, mirror, tokenization ... link) but that holds units the source registry never
-closed (cancelled, transferred or retired), past the source's end or still live there, gives a
-``quantity_mismatch`` alert between the source and the target: ``detail.ranges`` are the units
-they share, ``detail.excess`` the units the target claims beyond, and the overlap spans both.
+conversion, mirror, compliance move or transition link) but that holds units the source
+registry never closed (cancelled, transferred or retired), past the source's end or still
+live there, gives a ``quantity_mismatch`` alert between the source and the target:
+``detail.ranges`` are the units they share, ``detail.excess`` the units the target claims
+beyond, and the overlap spans both.
 Live source records overlapping the excess are part of that alert, not separate double
 issuances (the generator's partial case: an SPE-GRK conversion claiming the first units of the
 issuance's still-live rest).
@@ -85,6 +86,11 @@ _MISMATCH = Rule(
 )
 #: Rules that are not status patterns, for the test that every rule has a test.
 INTERNAL_RULES = (_INTERNAL_OVERLAP, _INTERNAL_REUSE, _MISMATCH)
+# Moves whose target must add up to what the source gave up (DOMAIN.md: "a mirror or
+# conversion whose quantities do not add up"). Not tokenization: custody bridges (Stellarcarbon,
+# Moss) mint on units they hold and retire them in the source registry only as tokens are
+# redeemed, so a token covering more than its retirements is their normal state.
+_COUNTED_MOVES = frozenset({"conversion", "mirror", "compliance_move", "transition"})
 _SYMMETRIC = frozenset({"double-use", "double-issuance-live", "internal-overlap"})
 
 
@@ -306,7 +312,9 @@ def _mismatches(classified: list[_Classified]) -> tuple[list[AlertPair], set[tup
         sources = [
             (other, ranges)
             for _, other, verdict, ranges in entries
-            if verdict is not None and verdict.is_link and points_at(target, other)
+            if verdict is not None
+            and verdict.rule.link_kind in _COUNTED_MOVES
+            and points_at(target, other)
         ]
         for registry in sorted({other.registry for other, _ in sources}):
             closed = merge_ranges(

@@ -150,3 +150,21 @@ def test_use_after_transfer_inside_a_conversion() -> None:
     alerts, links = _drafts([cancelled, late, target])
     assert [(a.kind, a.ranges) for a in alerts] == [("use_after_transfer", [(120, 150)])]
     assert [link.kind for link in links] == ["conversion"]
+
+
+def test_custody_token_wider_than_its_retirements_is_no_mismatch() -> None:
+    # Stellarcarbon mints on a Verra block it holds and retires sub-ranges as tokens are
+    # redeemed: the token covering more than the retirements is the bridge's normal state.
+    token = block("stellarcarbon", "t", 277, 300, origin=verra_serial(277, 300))
+    sunk = block(
+        "verra",
+        "c1",
+        283,
+        291,
+        "retired",
+        serial=verra_serial(283, 291),
+        status_reason="stellarcarbon.io 5af83162",
+    )
+    alerts, links = _drafts([token, sunk])
+    assert alerts == []
+    assert [(link.kind, link.ranges) for link in links] == [("tokenization", ((283, 291),))]
