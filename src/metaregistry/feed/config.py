@@ -9,6 +9,7 @@ Example::
     max_attempts = 25       # then the delivery is marked failed (kept, with its last error)
     lease = 120             # seconds a daemon owns the deliveries it claimed
     batch = 50              # deliveries claimed per pass
+    keep_days = 30          # delivered and skipped deliveries are deleted after this
 
     [[webhooks]]
     url = "https://example.org/hooks/metaregistry"
@@ -109,6 +110,7 @@ _DEFAULTS: dict[str, Any] = {
     "max_attempts": 25,
     "lease": 120.0,
     "batch": 50,
+    "keep_days": 30.0,
 }
 
 
@@ -123,6 +125,7 @@ class FeedConfig:
     max_attempts: int = 25
     lease: float = 120.0
     batch: int = 50
+    keep_days: float = 30.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FeedConfig:
@@ -145,6 +148,7 @@ class FeedConfig:
             ),
             lease=_positive(section, "lease", _DEFAULTS["lease"]),
             batch=int(_positive(section, "batch", _DEFAULTS["batch"], whole=True)),
+            keep_days=_positive(section, "keep_days", _DEFAULTS["keep_days"]),
         )
         slowest = max((h.timeout for h in hooks), default=0.0)
         if config.lease <= slowest:

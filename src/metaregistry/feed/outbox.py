@@ -34,7 +34,7 @@ from metaregistry.feed.config import WebhookConfig
 from metaregistry.feed.events import AlertEvent, head, read_event, read_events
 from metaregistry.feed.tables import OutboxState, WebhookOutboxRow, WebhookSubscriberRow
 
-__all__ = ["Claim", "claim", "fill", "record_failure", "record_success", "register"]
+__all__ = ["Claim", "claim", "fill", "prune", "record_failure", "record_success", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +212,17 @@ def record_failure(
         log.warning("delivery %s: lease lost before its failure was recorded", outbox_id)
         return False
     return True
+
+
+def prune(conn: sa.Connection, *, before: datetime) -> int:
+    """Delete finished deliveries (delivered, skipped) created before ``before``; failed ones
+    stay for an operator. Safe at any time: the subscriber cursors never go back."""
+    result = conn.execute(
+        _outbox.delete()
+        .where(_outbox.c.state.in_([OutboxState.DELIVERED, OutboxState.SKIPPED]))
+        .where(_outbox.c.created_at < before)
+    )
+    return int(result.rowcount or 0)
 
 
 def utcnow() -> datetime:

@@ -103,6 +103,7 @@ def _prepare(engine: Engine, config: FeedConfig, owner: str) -> list[outbox.Clai
     now = outbox.utcnow()
     with engine.begin() as conn:
         outbox.register(conn, config.webhooks, now=now)
+        outbox.prune(conn, before=now - timedelta(days=config.keep_days))
     for hook in config.webhooks:
         with engine.begin() as conn:
             outbox.fill(conn, hook, now=now, limit=500)

@@ -134,3 +134,23 @@ def test_concurrent_claims_on_postgresql_take_disjoint_rows(
     got = [c.event.id for c in first + second if c.event is not None]
     assert sorted(got) == sorted(ids)
     assert len(first) == 3
+
+
+def test_pruning_deletes_old_finished_deliveries_and_never_refills_them(
+    feed_engine: sa.Engine, alerts: AlertWriter
+) -> None:
+    h = hook(start="earliest", kind="double_use")
+    delivered = alerts.open("u")
+    alerts.open("i", kind="double_issuance")  # skipped by the filter
+    failed = alerts.open("f")
+    fill(feed_engine, h)
+    claims = {c.event.id: c for c in claim(feed_engine, h, "d", NOW) if c.event is not None}
+    with feed_engine.begin() as conn:
+        outbox.record_success(conn, claims[delivered].outbox_id, status=200, now=NOW)
+        outbox.record_failure(
+            conn, claims[failed].outbox_id, owner="d", status=500, error="x", retry_at=None
+        )
+        assert outbox.prune(conn, before=NOW) == 0  # not old enough
+        assert outbox.prune(conn, before=NOW + timedelta(days=1)) == 2
+    fill(feed_engine, h)
+    assert states(feed_engine) == [(failed, "failed")]
