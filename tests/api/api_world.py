@@ -16,7 +16,14 @@ proof is therefore pending.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -241,3 +248,58 @@ class Api:
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.client.get(path, **kwargs)
+
+
+@contextlib.contextmanager
+def serve_subprocess(
+    database_url: str, config: Path, port: int, log_path: Path, *extra: str
+) -> Iterator[str]:
+    """``metaregistry serve`` in a child process, as an operator starts it; yields its base
+    URL once ``/healthz`` answers, stops it with SIGTERM."""
+    env = {**os.environ, "METAREGISTRY_DATABASE_URL": database_url}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "metaregistry",
+                "--config",
+                str(config),
+                "serve",
+                "--port",
+                str(port),
+                *extra,
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"serve exited: {log_path.read_text()}")
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("serve did not become healthy within 60 s")
+                time.sleep(0.1)
+            yield base
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def write_config(directory: Path) -> Path:
+    """A settings file naming the world's log key (so the server serves its public half)."""
+    config = directory / "metaregistry.toml"
+    config.write_text(f'[log]\nkey_file = "{directory / "log-key.pem"}"\norigin = "{ORIGIN}"\n')
+    return config

@@ -8,20 +8,16 @@ bodies that match the documented schemas. The SSE stream is left out: it never e
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
-from api_world import block, build_world
+from api_world import block, build_world, serve_subprocess, write_config
 
 from metaregistry.index.store import upsert_blocks
 from metaregistry.log import store as log_store
@@ -64,58 +60,19 @@ def add_documented_example(engine: sa.Engine, world_signer: object) -> None:
 def server(engine: sa.Engine, tmp_path: Path, free_port: int) -> Iterator[str]:
     world = build_world(engine, tmp_path)
     add_documented_example(engine, world.signer)
-    config = tmp_path / "metaregistry.toml"
-    config.write_text(
-        f'[log]\nkey_file = "{tmp_path / "log-key.pem"}"\norigin = "metaregistry.test/log"\n'
-    )
-    env = {
-        **os.environ,
-        "METAREGISTRY_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-    }
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "metaregistry",
-            "--config",
-            str(config),
-            "serve",
-            "--port",
-            str(free_port),
-            "--no-rate-limit",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{free_port}"
+    url = engine.url.render_as_string(hide_password=False)
+    log = tmp_path / "serve.log"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"serve exited: {(tmp_path / 'serve.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("serve did not become healthy within 60 s")
-            time.sleep(0.1)
-        yield base
+        with serve_subprocess(
+            url, write_config(tmp_path), free_port, log, "--no-rate-limit"
+        ) as base:
+            yield base
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
         # Keep the server's log beside the report: a 500 there has its traceback here.
         artifacts = REPO / "test-artifacts" / "schemathesis"
         artifacts.mkdir(parents=True, exist_ok=True)
-        (artifacts / "serve.log").write_bytes((tmp_path / "serve.log").read_bytes())
+        if log.exists():
+            (artifacts / "serve.log").write_bytes(log.read_bytes())
 
 
 @pytest.mark.slow
