@@ -40,25 +40,60 @@ _dumps = json.JSONEncoder(
 ).encode
 
 
+_NONE = type(None)
+#: Leaf types json.dumps writes exactly as RFC 8785 does (exact types: a str or int subclass
+#: such as an enum goes to the reference, which treats it by value).
+_SCALARS = frozenset({str, int, bool, _NONE})
+_SIMPLE = _SCALARS | {dict, list, tuple}
+
+
 def _is_simple(value: Any) -> bool:
-    """True when json.dumps already writes the RFC 8785 form of ``value``."""
+    """True when json.dumps already writes the RFC 8785 form of ``value``: every key an ASCII
+    string, no floats, only JSON types. The type checks run over sets built in C
+    (``set(map(type, ...))``), so a flat record costs a few set operations, not a Python
+    call per field."""
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return True
     if kind is dict:
-        for k, v in value.items():
-            if type(k) is not str or not k.isascii() or not _is_simple(v):
-                return False
-        return True
+        return _is_simple_dict(value)
     if kind is list or kind is tuple:
-        return all(_is_simple(v) for v in value)
-    return False
+        return _is_simple_items(value)
+    return kind in _SCALARS
+
+
+def _is_simple_dict(value: dict[Any, Any]) -> bool:
+    try:
+        # Every key a str (join refuses anything else) and ASCII, where Python's sort_keys
+        # order equals RFC 8785's UTF-16 order.
+        if not "".join(value).isascii():
+            return False
+    except TypeError:
+        return False
+    return _is_simple_items(value.values())
+
+
+def _is_simple_items(values: Any) -> bool:
+    kinds = set(map(type, values))
+    if kinds <= _SCALARS:
+        return True
+    if not kinds <= _SIMPLE:
+        return False
+    for item in values:
+        kind = type(item)
+        if kind is dict:
+            if not _is_simple_dict(item):
+                return False
+        elif (kind is list or kind is tuple) and not _is_simple_items(item):
+            return False
+    return True
 
 
 def canonicalize(value: Any) -> bytes:
     """RFC 8785 bytes of ``value`` (UTF-8). Raises :class:`CanonicalizationError`."""
     if _is_simple(value):
-        return _dumps(value).encode("utf-8")
+        try:
+            return _dumps(value).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: let the reference name the error
+            pass
     return canonicalize_reference(value)
 
 

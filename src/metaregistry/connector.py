@@ -49,6 +49,7 @@ __all__ = [
     "RecordError",
     "RequestSpec",
     "RetriableSourceError",
+    "may_hold_personal_data",
     "strip_personal_data",
 ]
 
@@ -211,10 +212,11 @@ def strip_personal_data(payload: Mapping[str, Any]) -> dict[str, Any]:
     2026 platform puts account e-mails into records (DOMAIN.md)."""
     out: dict[str, Any] = {}
     for key, value in payload.items():
-        if _PERSONAL_KEYS.search(key):
+        if _is_personal_key(key):
             continue
         if isinstance(value, str):
-            out[key] = _scrub(value)
+            # Only text holding '@' or '+' can hold an address or an international number.
+            out[key] = _scrub(value) if "@" in value or "+" in value else value
         elif isinstance(value, Mapping):
             out[key] = strip_personal_data(value)
         elif isinstance(value, list):
@@ -227,3 +229,37 @@ def strip_personal_data(payload: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+# A feed repeats the same few dozen field names on every record: remember the verdict per
+# name instead of running the pattern on every field of every record.
+_PERSONAL_KEY_CACHE: dict[str, bool] = {}
+_PERSONAL_KEY_CACHE_SIZE = 4096
+
+
+def _is_personal_key(key: str) -> bool:
+    known = _PERSONAL_KEY_CACHE.get(key)
+    if known is None:
+        known = _PERSONAL_KEYS.search(key) is not None
+        if len(_PERSONAL_KEY_CACHE) < _PERSONAL_KEY_CACHE_SIZE:
+            _PERSONAL_KEY_CACHE[key] = known
+    return known
+
+
+# The core of _PHONE without its look-arounds: JSON escaping can change the character before
+# a number ("\\n+41 ..."), never the number itself.
+_PHONE_CORE = re.compile(rb"\+\d[\d ().-]{6,}\d")
+
+
+def may_hold_personal_data(canonical: bytes) -> bool:
+    """False when the canonical JSON bytes of a payload certainly hold nothing that
+    :func:`strip_personal_data` would change: no '@' (e-mail), nothing shaped like an
+    international phone number, and no field name like e-mail/phone anywhere in the text
+    (keys and values alike, so it errs on the side of True). Non-ASCII text answers True:
+    the patterns' Unicode digits and case folding reach beyond ASCII ('ı' matches 'i')."""
+    if b"@" in canonical or not canonical.isascii():
+        return True
+    if b"+" in canonical and _PHONE_CORE.search(canonical):
+        return True
+    lowered = canonical.lower()
+    return b"mail" in lowered or b"phone" in lowered or b"mobile" in lowered or b"fax" in lowered

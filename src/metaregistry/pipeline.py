@@ -12,15 +12,17 @@ import json
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from hashlib import sha256
+from typing import Any
 
 from metaregistry.canonical import CanonicalizationError, canonicalize, hash_json
-from metaregistry.connector import Connector, RawRecord, RecordError
+from metaregistry.connector import Connector, RawRecord, RecordError, may_hold_personal_data
 from metaregistry.index.store import QuarantineEntry
 from metaregistry.model import UnitBlock
 from metaregistry.schemas import validator
 from metaregistry.serials import SerialError
 
-__all__ = ["UNIT_BLOCK_SCHEMA", "PreparedPage", "prepare_page", "prepare_record"]
+__all__ = ["UNIT_BLOCK_SCHEMA", "PreparedPage", "prepare_page", "prepare_record", "raw_form"]
 
 UNIT_BLOCK_SCHEMA = "normalized/unit_block.schema.json"
 _TEXT_FIELDS = (
@@ -72,13 +74,12 @@ def prepare_record(
         )
 
     try:
-        payload = connector.prepare_raw(record)
-        raw_bytes = canonicalize(payload)
+        payload, raw_bytes = raw_form(connector, record)
     except (CanonicalizationError, TypeError, ValueError) as exc:
         text = json.dumps(record.payload, default=repr, ensure_ascii=False, sort_keys=True)
         reject("raw", text, hash_json(text), f"payload is not JSON-representable: {exc}")
         return
-    raw_hash = _sha256(raw_bytes)
+    raw_hash = sha256(raw_bytes).hexdigest()
     schema = connector.raw_schema_for(record)
     if schema is not None:
         raw_validator = validator(schema)
@@ -119,7 +120,7 @@ def prepare_record(
         issues = unit_validator.errors(content)
         reject("normalized", payload, raw_hash, "; ".join(str(i) for i in issues))
         return
-    block.record_hash = _sha256(canonicalize(content))
+    block.record_hash = sha256(canonicalize(content)).hexdigest()
     block.raw_hash = raw_hash
     block.observed_at = observed_at
     page.blocks.append(block)
@@ -135,7 +136,22 @@ def prepare_page(
     return page
 
 
-def _sha256(data: bytes) -> str:
-    import hashlib
+def raw_form(connector: Connector, record: RawRecord) -> tuple[Any, bytes]:
+    """The payload as it is validated and stored (``connector.prepare_raw``: personal data
+    stripped) and its RFC 8785 bytes, which ``raw_hash`` covers.
 
-    return hashlib.sha256(data).hexdigest()
+    Fast path: with the default ``prepare_raw``, a payload whose canonical bytes show nothing
+    personal (:func:`~metaregistry.connector.may_hold_personal_data`) would come out of the
+    stripping unchanged, so it is canonicalized once and used as it is; anything else goes
+    the whole way. A test proves both paths give the same payload and bytes."""
+    payload = record.payload
+    if type(connector).prepare_raw is Connector.prepare_raw and type(payload) is dict:
+        try:
+            raw_bytes = canonicalize(payload)
+        except (CanonicalizationError, TypeError, ValueError):
+            pass  # stripping may remove what fails; the whole way decides
+        else:
+            if not may_hold_personal_data(raw_bytes):
+                return payload, raw_bytes
+    prepared = connector.prepare_raw(record)
+    return prepared, canonicalize(prepared)

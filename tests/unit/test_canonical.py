@@ -115,3 +115,38 @@ def test_record_hash_ignores_nulls_and_computed_fields() -> None:
     assert hash_json(block.content()) == hash_json(later.content())
     assert "project_id" not in block.content()
     assert hash_json(block.content()) != hash_json(block.replace(status="retired").content())
+
+
+class Label(str):
+    """A str subclass (as an enum value would be): hashed by its text."""
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": [{"b": [1, {"c": None}]}, (True, "x")]},
+        {"nested": {"deep": {"deeper": {"x": 1.5}}}},
+        [{"k": 1}, {"\u00e9": 2}],
+        {"\u20ac": "non-ASCII key", "a": 1},
+        {"list": [1, 2.0, 3]},
+        {"s": Label("issued")},
+        {Label("key"): 1},
+        {"big": 2**63 + 1, "neg": -(2**70)},
+        ("tuple", ["inside"]),
+        {},
+        [],
+    ],
+)
+def test_fast_path_check_sends_each_shape_where_it_belongs(value: object) -> None:
+    assert canonicalize(value) == canonicalize_reference(value)
+
+
+@pytest.mark.parametrize("bad", [{1: "int key"}, {"a": {2: "nested int key"}}, [{None: 1}]])
+def test_non_string_keys_are_rejected_at_any_depth(bad: object) -> None:
+    with pytest.raises(CanonicalizationError, match="not a string"):
+        canonicalize(bad)
+
+
+def test_a_lone_surrogate_is_a_canonicalization_error() -> None:
+    with pytest.raises(CanonicalizationError, match="not valid Unicode"):
+        canonicalize({"a": "\ud800"})

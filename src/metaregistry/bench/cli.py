@@ -52,24 +52,35 @@ def _drop(admin: sa.Engine, url: str) -> None:
 
 
 def _sample_serials(db_url: str, count: int) -> list[str]:
+    """``count`` lookups spread over the index: each block's serial as published when it reads
+    back to the block's own numbering, else its units as ``scheme:scope:start-end`` (a
+    converted block is numbered in its source scheme, and some serials carry no range: the
+    API answers those 404 or 400, which would measure error pages, not lookups)."""
     from metaregistry.index import store
     from metaregistry.index.db import create_engine
+    from metaregistry.serials import SerialError, parse_serial
 
     engine = create_engine(db_url)
+    c = store.unit_block.c
     with engine.connect() as conn:
-        total = conn.execute(sa.select(sa.func.max(store.unit_block.c.id))).scalar() or 0
+        total = conn.execute(sa.select(sa.func.max(c.id))).scalar() or 0
         step = max(1, total // count)
-        rows = (
-            conn.execute(
-                sa.select(store.unit_block.c.serial)
-                .where(store.unit_block.c.id % step == 0)
-                .limit(count)
-            )
-            .scalars()
-            .all()
-        )
+        rows = conn.execute(
+            sa.select(c.serial, c.scheme, c.scope, c.block_start, c.block_end)
+            .where(c.id % step == 0)
+            .limit(count)
+        ).all()
     engine.dispose()
-    return list(rows)
+    out: list[str] = []
+    for serial, scheme, scope, start, end in rows:
+        try:
+            parsed = parse_serial(serial)
+            same = (parsed.scheme, parsed.scope) == (scheme, scope)
+            readable = same and parsed.block_start <= end and parsed.block_end >= start
+        except SerialError:
+            readable = False
+        out.append(serial if readable else f"{scheme}:{scope}:{start}-{end}")
+    return out
 
 
 def _lookup(db_url: str, seconds: float, clients: int) -> dict[str, Any]:

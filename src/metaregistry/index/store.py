@@ -8,11 +8,13 @@ transaction, with executemany (one statement per page, not an ORM object per row
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -92,25 +94,55 @@ def insert_ignore(conn: sa.Connection, table: sa.Table) -> Any:
     return sqlite_dialect.insert(table).on_conflict_do_nothing()
 
 
-def _row_values(block: UnitBlock, version: int, connector: str) -> dict[str, Any]:
-    values: dict[str, Any] = {name: getattr(block, name) for name in ALL_FIELDS}
-    values["version"] = version
-    values["span_class"] = span_class(block.block_start, block.block_end)
-    values["connector"] = connector
-    return values
+# Rows go to the driver as tuples (``exec_driver_sql`` / COPY): SQLAlchemy's per-row parameter
+# processing costs more than the database's own insert at a million rows.
+_ROW_COLUMNS: tuple[str, ...] = (*ALL_FIELDS, "version", "span_class", "connector")
+_VERSION_COLUMNS = (
+    "registry",
+    "record_id",
+    "version",
+    "content",
+    "record_hash",
+    "raw_hash",
+    "observed_at",
+    "connector",
+)
+_UPDATE_COLUMNS = tuple(c for c in _ROW_COLUMNS if c not in ("registry", "record_id"))
+_fields_of = attrgetter(*ALL_FIELDS)
+_updated_fields_of = attrgetter(*(c for c in ALL_FIELDS if c not in ("registry", "record_id")))
 
 
-def _version_values(block: UnitBlock, version: int, connector: str) -> dict[str, Any]:
-    return {
-        "registry": block.registry,
-        "record_id": block.record_id,
-        "version": version,
-        "content": canonicalize(block.to_json()).decode("utf-8"),
-        "record_hash": block.record_hash,
-        "raw_hash": block.raw_hash,
-        "observed_at": block.observed_at,
-        "connector": connector,
-    }
+def _row(block: UnitBlock, version: int, connector: str) -> tuple[Any, ...]:
+    return (
+        *_fields_of(block),
+        version,
+        span_class(block.block_start, block.block_end),
+        connector,
+    )
+
+
+def _update_row(block: UnitBlock, version: int, connector: str) -> tuple[Any, ...]:
+    return (
+        *_updated_fields_of(block),
+        version,
+        span_class(block.block_start, block.block_end),
+        connector,
+        block.registry,
+        block.record_id,
+    )
+
+
+def _version_row(block: UnitBlock, version: int, connector: str) -> tuple[Any, ...]:
+    return (
+        block.registry,
+        block.record_id,
+        version,
+        canonicalize(block.to_json()).decode("utf-8"),
+        block.record_hash,
+        block.raw_hash,
+        block.observed_at,
+        connector,
+    )
 
 
 def _existing(
@@ -152,82 +184,101 @@ def upsert_blocks(
     if not new_blocks:
         return result
     existing = _existing(conn, {b.key for b in new_blocks})
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    versions: list[dict[str, Any]] = []
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    versions: list[tuple[Any, ...]] = []
     changed_keys: list[tuple[str, str]] = []
+    written_raw: dict[str, None] = {}
+    stored = result.versions
     for block in new_blocks:
-        current = existing.get(block.key)
+        key = block.key
+        current = existing.get(key)
         if current is not None and current[1] == block.record_hash:
             result.unchanged += 1
             continue
-        version = 1 if current is None else current[0] + 1
         if current is None:
-            inserts.append(_row_values(block, version, connector))
+            version = 1
+            inserts.append(_row(block, version, connector))
             result.inserted += 1
         else:
-            row = _row_values(block, version, connector)
-            row["b_registry"], row["b_record_id"] = block.key
-            updates.append(row)
-            changed_keys.append(block.key)
+            version = current[0] + 1
+            updates.append(_update_row(block, version, connector))
+            changed_keys.append(key)
             result.changed += 1
-        existing[block.key] = (version, block.record_hash or "")
-        versions.append(_version_values(block, version, connector))
-        result.versions.append(StoredVersion(block=block, version=version))
+        existing[key] = (version, block.record_hash or "")
+        versions.append(_version_row(block, version, connector))
+        stored.append(StoredVersion(block=block, version=version))
+        written_raw[block.raw_hash or ""] = None
     previous: dict[tuple[str, str], UnitBlock] = {}
     if fetch_previous and changed_keys:
         previous = {b.key: b for b in _blocks_by_key(conn, changed_keys)}
     # A key repeated within the page gives one insert then updates: run inserts first, and
     # the updates in page order so the last version wins.
     if inserts:
-        _insert_or_split(conn, inserts, updates)
+        _insert_rows(conn, "unit_block", _ROW_COLUMNS, inserts)
     if updates:
-        conn.execute(_update_statement(), updates)
+        conn.exec_driver_sql(_update_sql(conn.dialect.paramstyle), updates)
     if versions:
-        conn.execute(unit_block_version.insert(), versions)
+        _insert_rows(conn, "unit_block_version", _VERSION_COLUMNS, versions)
     if raw_payloads:
-        written = {v["raw_hash"] for v in versions}
-        raws = [
-            {"raw_hash": h, "connector": connector, "payload": raw_payloads[h]}
-            for h in written
-            if h in raw_payloads
-        ]
+        raws = [(h, connector, raw_payloads[h]) for h in written_raw if h in raw_payloads]
         if raws:
-            conn.execute(insert_ignore(conn, raw_record), raws)
+            _insert_raw(conn, raws)
     if previous:
-        for stored in result.versions:
-            stored.previous = previous.get(stored.block.key)
+        for version_stored in stored:
+            version_stored.previous = previous.get(version_stored.block.key)
     return result
 
 
-def _insert_or_split(
-    conn: sa.Connection, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
+def _marker(paramstyle: str) -> str:
+    return "?" if paramstyle == "qmark" else "%s"
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_sql(table: str, columns: tuple[str, ...], paramstyle: str, suffix: str = "") -> str:
+    marks = ", ".join([_marker(paramstyle)] * len(columns))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}){suffix}"
+
+
+@functools.lru_cache(maxsize=4)
+def _update_sql(paramstyle: str) -> str:
+    mark = _marker(paramstyle)
+    sets = ", ".join(f"{c} = {mark}" for c in _UPDATE_COLUMNS)
+    return f"UPDATE unit_block SET {sets} WHERE registry = {mark} AND record_id = {mark}"
+
+
+def _insert_rows(
+    conn: sa.Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
 ) -> None:
-    seen: set[tuple[str, str]] = set()
-    first: list[dict[str, Any]] = []
-    for row in inserts:
-        key = (row["registry"], row["record_id"])
-        if key in seen:  # pragma: no cover - upsert turns repeats into updates already
-            continue
-        seen.add(key)
-        first.append(row)
-    conn.execute(unit_block.insert(), first)
+    """Plain inserts of new rows: COPY on PostgreSQL (one stream instead of a statement per
+    row), executemany of one prepared statement on SQLite."""
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
+        return
+    conn.exec_driver_sql(_insert_sql(table, columns, conn.dialect.paramstyle), rows)
 
 
-def _update_statement() -> sa.Update:
-    columns: dict[str, Any] = {
-        name: sa.bindparam(name)
-        for name in (*ALL_FIELDS, "version", "span_class", "connector")
-        if name not in ("registry", "record_id")
-    }
-    return (
-        unit_block.update()
-        .where(
-            unit_block.c.registry == sa.bindparam("b_registry"),
-            unit_block.c.record_id == sa.bindparam("b_record_id"),
+def _insert_raw(conn: sa.Connection, rows: list[tuple[str, str, str]]) -> None:
+    """Raw payloads, each kept once (the same payload may arrive again under another key)."""
+    if conn.dialect.name == "postgresql":
+        # One statement for the page: the columns as three arrays.
+        conn.exec_driver_sql(
+            "INSERT INTO raw_record (raw_hash, connector, payload)"
+            " SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::text[])"
+            " ON CONFLICT DO NOTHING",
+            ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]),
         )
-        .values(columns)
+        return
+    sql = _insert_sql(
+        "raw_record", ("raw_hash", "connector", "payload"), "qmark", " ON CONFLICT DO NOTHING"
     )
+    conn.exec_driver_sql(sql, rows)
 
 
 def block_from_row(row: Any) -> UnitBlock:
