@@ -126,3 +126,20 @@ def test_the_api_engine_cannot_write(readonly: sa.Engine, world: World) -> None:
         reader.close()
     with world.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM unit_block").scalar() == 6
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/v1/blocks", {"scheme": "vcs\x00"}, "scheme"),
+        ("/v1/serials/vcs:%00:5", {}, "path"),
+        ("/v1/log/leaves", {"registry": "verra", "record_id": "v\x01"}, "record_id"),
+    ],
+)
+async def test_control_characters_are_refused_before_any_route(
+    api: Any, path: str, params: dict[str, str], field: str
+) -> None:
+    response = await api.get(path, params=params)
+    assert response.status_code == 400
+    assert response.json()["field"] == field
+    assert "control character" in response.json()["message"]

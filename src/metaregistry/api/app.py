@@ -32,10 +32,10 @@ from metaregistry.api.keys import ENGINE_KEY, READER_KEY, SETTINGS_KEY, SIGNER_K
 from metaregistry.api.limits import (
     CorsPolicy,
     TokenBucket,
-    body_limit_middleware,
     cors_middleware,
     cors_on_prepare,
     rate_limit_middleware,
+    request_limits_middleware,
 )
 from metaregistry.api.lookup import Features
 from metaregistry.api.metrics import RequestMetrics, metrics_middleware
@@ -87,7 +87,7 @@ def create_app(
             metrics_middleware(request_metrics),
             cors_middleware(cors),
             _errors,
-            body_limit_middleware(config.max_body_bytes),
+            request_limits_middleware(config.max_body_bytes),
             rate_limit_middleware(
                 TokenBucket(config.rate_limit, config.burst),
                 trust_forwarded_for=config.trust_forwarded_for,

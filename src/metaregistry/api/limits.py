@@ -1,4 +1,4 @@
-"""Limits on abuse: a per-client token bucket, a cap on request bodies, and CORS.
+"""Limits on abuse: a per-client token bucket, caps on request bodies and characters, CORS.
 
 The rate limit is a token bucket per client address: ``rate`` tokens per second, at most
 ``burst`` saved up; a request costs one token, and a client with none left is answered 429
@@ -15,6 +15,7 @@ refilled ones are dropped and memory follows the clients active in the last few 
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Final
@@ -27,16 +28,17 @@ from metaregistry.api.errors import ApiError
 __all__ = [
     "CorsPolicy",
     "TokenBucket",
-    "body_limit_middleware",
     "client_address",
     "cors_middleware",
     "cors_on_prepare",
     "rate_limit_middleware",
+    "request_limits_middleware",
 ]
 
 
 #: Paths a load balancer or a scraper polls; never rate limited.
 UNLIMITED_PATHS: Final = frozenset({"/healthz", "/metrics"})
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 _SWEEP_EVERY: Final = 4096
 _MAX_CLIENTS: Final = 200_000
 
@@ -114,8 +116,10 @@ def rate_limit_middleware(bucket: TokenBucket, *, trust_forwarded_for: bool) -> 
     return limit
 
 
-def body_limit_middleware(max_bytes: int) -> Middleware:
-    """413 for a request announcing a body larger than ``max_bytes`` (the API reads none)."""
+def request_limits_middleware(max_bytes: int) -> Middleware:
+    """413 for a request announcing a body larger than ``max_bytes`` (the API reads none);
+    400 for control characters in the path or a query value, before any route sees them
+    (no serial, slug or id contains one, and PostgreSQL refuses NUL in text)."""
 
     @web.middleware
     async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -126,6 +130,19 @@ def body_limit_middleware(max_bytes: int) -> Middleware:
                 "request_too_large",
                 f"request body of {length} bytes is over the limit of {max_bytes}",
             )
+        if _CONTROL.search(request.path):
+            raise ApiError(
+                400,
+                "invalid_parameter",
+                "the path contains a control character",
+                field="path",
+                value=request.path.encode("unicode_escape").decode(),
+            )
+        for name, value in request.query.items():
+            if _CONTROL.search(value) or _CONTROL.search(name):
+                raise ApiError.bad_parameter(
+                    name, value.encode("unicode_escape").decode(), "contains a control character"
+                )
         return await handler(request)
 
     return limit
