@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from metaregistry.detect import scan
 from metaregistry.detect.alerts import list_alerts, list_links
 from metaregistry.detect.engine import detect_full, detect_incremental
 from metaregistry.detect.findings import drafts_of
@@ -153,6 +155,7 @@ def _links_single_range(links: set[Any]) -> set[Any]:
     return {(i, k, ((r[0][0], r[-1][1]),)) for i, k, r in links}
 
 
+@pytest.mark.parametrize("small_group", [0, 256], ids=["probed", "read-whole"])
 @settings(
     max_examples=100,
     deadline=None,
@@ -160,8 +163,13 @@ def _links_single_range(links: set[Any]) -> set[Any]:
 )
 @given(scenario())
 def test_full_and_incremental_agree_with_the_oracle(
-    engine: sa.Engine, case: tuple[list[UnitBlock], list[UnitBlock]]
+    engine: sa.Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    small_group: int,
+    case: tuple[list[UnitBlock], list[UnitBlock]],
 ) -> None:
+    # Both ways of finding overlaps: span-class probes (large groups) and whole groups.
+    monkeypatch.setattr(scan, "_SMALL_GROUP", small_group)
     first, changes = case
     _reset(engine)
     since = _store(engine, first)
