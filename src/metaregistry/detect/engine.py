@@ -32,9 +32,9 @@ from metaregistry.model import Status, UnitBlock
 __all__ = ["DetectSummary", "detect_full", "detect_incremental", "findings_of", "last_run"]
 
 
-@dataclass(slots=True)
+@dataclass
 class DetectSummary:
-    """What one run checked and changed."""
+    """What one run checked and changed. (No slots: the sync engine reports ``vars()`` of it.)"""
 
     mode: str
     since_version_id: int
