@@ -72,6 +72,7 @@ class Daemon:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     reports: list[SourceReport] = field(default_factory=list)
     connectors: dict[str, Any] = field(default_factory=dict)  # overrides entry points
+    closers: list[Any] = field(default_factory=list)
     _post_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _running: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -162,6 +163,8 @@ class Daemon:
             if self._running:
                 await asyncio.wait(set(self._running), timeout=120)
             scheduler.shutdown(wait=False)
+            for close in self.closers:
+                await close()
             if runner is not None:
                 await runner.cleanup()
 
@@ -173,19 +176,15 @@ def _now() -> Any:
 
 
 def _webhook_job(daemon: Daemon) -> Any:
+    """A scheduler job delivering alert events to the configured webhooks; the config is
+    checked here, at start-up, not in the first run."""
     if not daemon.settings.webhooks:
         return None
-    try:
-        from metaregistry.feed.webhooks import deliver_pending
-    except ImportError:  # pragma: no cover - the feed ships with the package
-        return None
-    import httpx
+    from metaregistry.feed.webhooks import WebhookDeliverer
 
-    async def deliver() -> None:
-        async with httpx.AsyncClient(timeout=10) as client:
-            await deliver_pending(daemon.engine, daemon.settings, client, owner=daemon.owner)
-
-    return deliver
+    deliverer = WebhookDeliverer(daemon.engine, daemon.settings, owner=daemon.owner)
+    daemon.closers.append(deliverer.aclose)
+    return deliverer.run_once
 
 
 async def _start_api(settings: Settings) -> Any:

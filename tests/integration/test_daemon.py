@@ -74,3 +74,29 @@ def _page(engine: sa.Engine) -> int:
     with engine.connect() as conn:
         cursor = conn.execute(sa.select(sync_state.c.cursor)).scalar()
     return 0 if cursor is None else int(json.loads(cursor).get("page", 0))
+
+
+def test_webhook_delivery_is_scheduled_when_webhooks_are_configured(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from metaregistry.daemon import Daemon
+    from metaregistry.settings import load_settings
+
+    config = tmp_path / "metaregistry.toml"
+    config.write_text(
+        '[connectors.paged]\nbase_url = "http://127.0.0.1:9"\nschedule = "cron:0 3 * * *"\n'
+        '[[webhooks]]\nurl = "http://127.0.0.1:9/hook"\nsecret = "s"\n'
+    )
+    settings = load_settings(config, environ={})
+
+    async def jobs() -> list[str]:
+        daemon = Daemon(engine=engine, settings=settings, names=["paged"])
+        scheduler = daemon.scheduler(run_now=False)
+        found = sorted(job.id for job in scheduler.get_jobs())
+        for close in daemon.closers:
+            await close()
+        return found
+
+    assert asyncio.run(jobs()) == ["sync:paged", "webhooks"]
