@@ -18,6 +18,7 @@ import importlib
 import importlib.util
 import json
 import logging
+import time
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -25,7 +26,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from sqlalchemy.engine import Engine
 
-from metaregistry.api import openapi, page, routes
+from metaregistry.api import openapi, page, proofs, routes
 from metaregistry.api.config import ApiConfig
 from metaregistry.api.errors import ApiError, QueryTimeoutError, error_response
 from metaregistry.api.keys import ENGINE_KEY, READER_KEY, SETTINGS_KEY, SIGNER_KEY
@@ -118,13 +119,37 @@ def create_app(
     app[OPENAPI_KEY] = json.dumps(document, indent=1).encode()
     app.router.add_get("/openapi.json", _openapi)
 
+    warming: list[asyncio.Task[None]] = []
+
+    async def warm(_: web.Application) -> None:
+        if features.log:
+            warming.append(asyncio.create_task(_warm_proofs(reader, features)))
+
     async def close(_: web.Application) -> None:
+        for task in warming:
+            task.cancel()
+        await asyncio.gather(*warming, return_exceptions=True)
         await asyncio.to_thread(reader.close)
         if owned:
             engine.dispose()
 
+    app.on_startup.append(warm)
     app.on_cleanup.append(close)
     return app
+
+
+async def _warm_proofs(reader: Reader, features: Features) -> None:
+    """Load the log's large subtree hashes before the first lookups need them."""
+    began = time.monotonic()
+    try:
+        checkpoint = await reader.run(proofs.latest_checkpoint)
+        if checkpoint is None:
+            return
+        loaded = await reader.run_within(600.0, features.nodes.fill, checkpoint.size)
+    except Exception as exc:  # lookups still work, reading nodes as they go
+        _log.warning("could not preload log nodes for proofs: %s", exc)
+        return
+    _log.info("preloaded %d log nodes for proofs in %.1f s", loaded, time.monotonic() - began)
 
 
 def detect_features(engine: Engine) -> Features:

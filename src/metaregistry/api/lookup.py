@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from metaregistry.api import alerts as alert_source
@@ -30,11 +30,13 @@ _TRACKED: Final = tuple(f for f in CONTENT_FIELDS if f not in ("registry", "reco
 
 @dataclass(frozen=True, slots=True)
 class Features:
-    """Which optional parts the index database has (tables of areas that may not be there)."""
+    """Which optional parts the index database has (tables of areas that may not be there),
+    and the process-wide cache of log nodes the proofs use."""
 
     log: bool = False
     alerts: bool = False
     links: bool = False
+    nodes: proofs.NodeCache = field(default_factory=proofs.NodeCache, compare=False)
 
 
 def lookup(
@@ -63,7 +65,10 @@ def lookup(
     checkpoint = proofs.latest_checkpoint(db) if features.log else None
     proved = (
         proofs.proofs_for(
-            db, [(*k, int(r["version"])) for k, r in zip(keys, rows, strict=True)], checkpoint
+            db,
+            [(*k, int(r["version"])) for k, r in zip(keys, rows, strict=True)],
+            checkpoint,
+            features.nodes,
         )
         if features.log
         else {}

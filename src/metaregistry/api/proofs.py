@@ -7,10 +7,12 @@ hash it with the 0x00 prefix, fold the proof's hashes up to a root (RFC 9162 2.1
 compare with the root of the checkpoint, whose signature it checks with the key published at
 ``/v1/log/key``. A version logged after the latest checkpoint has no proof yet (``pending``).
 
-The leaf and the checkpoint are read with raw SQL on the lookup's own transaction, the
-checkpoint remembered per connection until the database changes; the proof's nodes come from
-the log store's reader (:func:`metaregistry.log.store.read_nodes`), which knows which nodes
-the store keeps.
+Cost. A proof needs about log2(n) subtree hashes. Every perfect subtree of an append-only
+log is immutable, so :class:`NodeCache` keeps the hashes of the large ones for the life of
+the process, read through the log store's reader (:func:`metaregistry.log.store.read_nodes`,
+which knows which nodes the store keeps). The small subtrees near the leaf are hashed here
+from one range read of the leaf hashes around it. A proof then costs one indexed read of a
+few dozen rows and as many SHA-256 operations instead of a dozen node reads.
 """
 
 from __future__ import annotations
@@ -24,12 +26,19 @@ from metaregistry.log import merkle
 from metaregistry.log import store as log_store
 from metaregistry.log.checkpoint import SignedCheckpoint, TreeHead
 
-__all__ = ["checkpoint_json", "latest_checkpoint", "proofs_for"]
+__all__ = ["MIN_CACHED_LEVEL", "NodeCache", "checkpoint_json", "latest_checkpoint", "proofs_for"]
+
+#: Subtrees of at least 2**MIN_CACHED_LEVEL leaves may be cached (see NodeCache.level).
+MIN_CACHED_LEVEL: Final = 4
+_CACHE_ENTRIES: Final = 1 << 17  # about 20 MB at most
 
 _LEAF: Final = (
     "SELECT idx, leaf_hash FROM log_leaves"
     " WHERE registry = :registry AND record_id = :record_id AND version = :version"
     " ORDER BY idx LIMIT 1"
+)
+_LEAF_RANGE: Final = (
+    "SELECT idx, leaf_hash FROM log_leaves WHERE idx >= :start AND idx < :end ORDER BY idx"
 )
 _CHECKPOINT: Final = "SELECT origin, size, root, note FROM log_checkpoints ORDER BY id DESC LIMIT 1"
 
@@ -57,8 +66,98 @@ def checkpoint_json(checkpoint: SignedCheckpoint | None) -> dict[str, Any] | Non
     }
 
 
+class NodeCache:
+    """Hashes of the large perfect subtrees of the log, shared by the threads of a process
+    (dict operations are atomic under the GIL; a lost race costs one read).
+
+    Which subtrees count as large depends on the tree: the smallest level ``L >= 4`` whose
+    subtrees (about ``2 * size / 2**L`` of them) fit in ``entries``; smaller subtrees are
+    hashed from their ``2**L`` leaves at most. :meth:`fill` loads them all at once (the app
+    does it at startup); misses fill one at a time. Bounded: when full it starts over.
+    """
+
+    def __init__(self, entries: int = _CACHE_ENTRIES) -> None:
+        self._entries = entries
+        self._hashes: dict[merkle.Node, bytes] = {}
+
+    def level(self, size: int) -> int:
+        level = MIN_CACHED_LEVEL
+        while (size >> level) * 2 > self._entries:
+            level += 1
+        return level
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def fill(self, db: Db, size: int, *, batch: int = 200) -> int:
+        """Load every cached-size subtree of the tree of ``size``; returns how many."""
+        wanted = [
+            (level, index)
+            for level in range(self.level(size), size.bit_length())
+            for index in range(size >> level)
+            if (level, index) not in self._hashes
+        ]
+        # Small batches: the store reads nodes with one OR term each (SQLite caps the depth).
+        for i in range(0, len(wanted), batch):
+            chunk = wanted[i : i + batch]
+            self._store(chunk, log_store.read_nodes(db.sa, chunk))
+        return len(wanted)
+
+    def _store(self, nodes: Sequence[merkle.Node], hashes: Sequence[bytes]) -> None:
+        if len(self._hashes) + len(nodes) > self._entries:
+            self._hashes = {}
+        self._hashes.update(zip(nodes, hashes, strict=True))
+
+    def reader(self, db: Db, size: int) -> merkle.NodeReader:
+        """A NodeReader over ``db`` for proofs in the tree of ``size``, using the cache."""
+        cached_level = self.level(size)
+
+        def read(wanted: Sequence[merkle.Node]) -> list[bytes]:
+            found: dict[merkle.Node, bytes] = {}
+            small = [node for node in wanted if node[0] < cached_level]
+            if small:
+                found.update(_small_nodes(db, small))
+            missing = []
+            for node in wanted:
+                if node[0] >= cached_level:
+                    hit = self._hashes.get(node)
+                    if hit is None:
+                        missing.append(node)
+                    else:
+                        found[node] = hit
+            if missing:
+                read_back = log_store.read_nodes(db.sa, missing)
+                self._store(missing, read_back)
+                found.update(zip(missing, read_back, strict=True))
+            return [found[node] for node in wanted]
+
+        return read
+
+
+def _small_nodes(db: Db, wanted: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
+    """Subtrees below CACHED_LEVEL, hashed from their leaves (one range read)."""
+    start = min(index << level for level, index in wanted)
+    end = max((index + 1) << level for level, index in wanted)
+    rows = db.rows(_LEAF_RANGE, {"start": start, "end": end})
+    leaves = {int(row["idx"]): bytes(row["leaf_hash"]) for row in rows}
+    out: dict[merkle.Node, bytes] = {}
+    for level, index in wanted:
+        first = index << level
+        try:
+            layer = [leaves[i] for i in range(first, first + (1 << level))]
+        except KeyError as exc:
+            raise log_store.LogCorruptError(f"log leaf {exc.args[0]} is missing") from None
+        while len(layer) > 1:
+            layer = [merkle.node_hash(layer[i], layer[i + 1]) for i in range(0, len(layer), 2)]
+        out[(level, index)] = layer[0]
+    return out
+
+
 def proofs_for(
-    db: Db, versions: Sequence[tuple[str, str, int]], checkpoint: SignedCheckpoint | None
+    db: Db,
+    versions: Sequence[tuple[str, str, int]],
+    checkpoint: SignedCheckpoint | None,
+    cache: NodeCache,
 ) -> dict[tuple[str, str], dict[str, Any] | None]:
     """The inclusion proof of each (registry, record_id, version), keyed by (registry,
     record_id); None for a version the log does not hold."""
@@ -76,10 +175,8 @@ def proofs_for(
         if checkpoint is None or index >= checkpoint.size:
             proof.update(tree_size=None, hashes=None, pending=True)
         else:
-            # The log store decides which nodes it keeps; its reader rebuilds the others.
-            hashes = merkle.inclusion_proof(
-                index, checkpoint.size, lambda nodes: log_store.read_nodes(db.sa, nodes)
-            )
+            reader = cache.reader(db, checkpoint.size)
+            hashes = merkle.inclusion_proof(index, checkpoint.size, reader)
             proof.update(tree_size=checkpoint.size, hashes=[h.hex() for h in hashes], pending=False)
         out[(registry, record_id)] = proof
     return out

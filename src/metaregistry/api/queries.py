@@ -108,6 +108,7 @@ class Db:
         # Per-connection memory (span classes per scheme/scope), kept by the caller.
         self._cache: dict[Any, Any] = {} if cache is None else cache
         self._handed_over = False
+        self._data_version: int | None = None
         if self.dialect == "sqlite":
             self._raw.execute("BEGIN")
 
@@ -247,10 +248,13 @@ class Db:
 
     def data_version(self) -> int | None:
         """SQLite's ``PRAGMA data_version``: changes when another connection commits, so
-        a value cached with it is still good while it is unchanged. None elsewhere."""
+        a value cached with it is still good while it is unchanged. None elsewhere. Read
+        once per transaction: the snapshot does not change within it."""
         if self.dialect != "sqlite":
             return None
-        return int(self.values("PRAGMA data_version")[0])
+        if self._data_version is None:
+            self._data_version = int(self.values("PRAGMA data_version")[0])
+        return self._data_version
 
     def cached(self, key: Any, compute: Callable[[], T]) -> T:
         """``compute()``, remembered on this connection until another one commits (SQLite);
