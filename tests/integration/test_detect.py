@@ -164,6 +164,21 @@ def test_withdrawn_block_resolves_its_alerts(engine: sa.Engine) -> None:
     assert (alert["status"], alert["resolution"]) == ("resolved", "withdrawn")
 
 
+def test_withdrawing_the_most_final_record_reveals_what_it_hid(engine: sa.Engine) -> None:
+    # Two live TCCR records under a retirement: the retirement is each unit's state, so no
+    # internal overlap. Once the retirement is withdrawn, the two live records overlap.
+    a = block("tccr", "a", 1, 10, scheme="tver", scope="00001")
+    b = block("tccr", "b", 1, 10, scheme="tver", scope="00001")
+    retired = block("tccr", "r", 1, 10, "retired", scheme="tver", scope="00001")
+    since = put(engine, a, b, retired)
+    incremental(engine, since)
+    assert alerts(engine) == []
+    since = put(engine, block("tccr", "r", 1, 10, "withdrawn", scheme="tver", scope="00001"))
+    incremental(engine, since)
+    (alert,) = alerts(engine)
+    assert (alert["kind"], alert["status"]) == ("internal_overlap", "open")
+
+
 def test_moved_record_rechecks_what_it_left(engine: sa.Engine) -> None:
     # Verra lists an issuance and a retirement inside it; a Gold Standard block overlaps both.
     issued = block("verra", "i", 100, 199, serial=verra_serial(100, 199))

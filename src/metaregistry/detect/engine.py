@@ -3,9 +3,11 @@
 * :func:`detect_full` rechecks the whole index with one sweep (``metaregistry detect --full``).
 * :func:`detect_incremental` rechecks only the clusters of the records that got a new version
   after ``since_version_id`` (the sync engine reads :func:`metaregistry.ingest.max_version_id`
-  before a sync and calls it after), plus the places where their stored alerts and links were:
-  a record that moved or was withdrawn leaves the blocks it overlapped to be rechecked. The
-  cost follows the change, not the index size.
+  before a sync and calls it after), plus the places where those records were as of
+  ``since_version_id`` and where their stored alerts and links lie: a record that moved or was
+  withdrawn leaves the blocks it overlapped to be rechecked (it may have been the most final
+  record of its registry there, hiding an internal overlap). The cost follows the change, not
+  the index size.
 
 Both find the same alerts and links for the same index (a property test checks it against a
 brute-force oracle) and store them with :func:`metaregistry.detect.lifecycle.reconcile`; each
@@ -146,6 +148,7 @@ def detect_incremental(
         for b in scan.load_blocks(conn, keys)
         if b.status != Status.WITHDRAWN
     ]
+    seeds.extend(scan.previous_ranges(conn, keys, since_version_id))
     seeds.extend(_stored_regions(conn, keys))
     known = scan.closure(conn, seeds)
     clusters = [c for c in clusters_of(known.values()) if len(c) > 1]

@@ -32,12 +32,18 @@ issuance's still-live rest).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
 
-from metaregistry.canonical import hash_json
-from metaregistry.detect.cluster import ClusterPairs, Key, Ranges, add_range, subtract_ranges
+from metaregistry.detect.cluster import ClusterPairs, Key, Ranges, subtract_ranges
+from metaregistry.detect.drafts import (
+    AlertDraft,
+    AlertPair,
+    LinkDraft,
+    explain,
+    hash_id,
+    merge_ranges,
+    range_size,
+)
 from metaregistry.detect.rules import (
     LIVE,
     SEVERITIES,
@@ -49,14 +55,7 @@ from metaregistry.detect.rules import (
 )
 from metaregistry.model import UnitBlock
 
-__all__ = [
-    "AlertDraft",
-    "AlertPair",
-    "LinkDraft",
-    "describe_units",
-    "drafts_of",
-    "merge_ranges",
-]
+__all__ = ["INTERNAL_RULES", "AlertDraft", "LinkDraft", "alerts_of", "drafts_of"]
 
 _INTERNAL_OVERLAP = Rule(
     name="internal-overlap",
@@ -94,169 +93,11 @@ _COUNTED_MOVES = frozenset({"conversion", "mirror", "compliance_move", "transiti
 _SYMMETRIC = frozenset({"double-use", "double-issuance-live", "internal-overlap"})
 
 
-def merge_ranges(ranges: Iterable[tuple[int, int]]) -> Ranges:
-    out: Ranges = []
-    for start, end in sorted(ranges):
-        add_range(out, start, end)
-    return out
-
-
-def _size(ranges: Sequence[tuple[int, int]]) -> int:
-    return sum(end - start + 1 for start, end in ranges)
-
-
-@dataclass(frozen=True, slots=True)
-class AlertPair:
-    """Two records showing one alert pattern over ``ranges``; ``first`` in the rule's first
-    role (the source of a directed pattern)."""
-
-    rule: Rule
-    first: UnitBlock
-    second: UnitBlock
-    ranges: tuple[tuple[int, int], ...]
-    excess: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def kind(self) -> str:
-        assert self.rule.alert_kind is not None
-        return self.rule.alert_kind
-
-    @property
-    def size(self) -> int:
-        return _size(self.ranges)
-
-
-@dataclass(frozen=True, slots=True)
-class LinkDraft:
-    id: str
-    kind: str
-    rule: str
-    source: UnitBlock
-    target: UnitBlock
-    ranges: tuple[tuple[int, int], ...]
-    explanation: str
-
-    @property
-    def overlap_start(self) -> int:
-        return self.ranges[0][0]
-
-    @property
-    def overlap_end(self) -> int:
-        return self.ranges[-1][1]
-
-    @property
-    def overlap_size(self) -> int:
-        return _size(self.ranges)
-
-
-@dataclass(slots=True)
-class AlertDraft:
-    """An alert as detection sees it now; :meth:`content` is what its rows and events hold."""
-
-    id: str
-    kind: str
-    severity: str
-    scheme: str
-    scope: str
-    registry_a: str
-    registry_b: str
-    sides: list[tuple[str, UnitBlock]]
-    ranges: Ranges
-    excess: Ranges
-    rules: list[str]
-    explanation: str
-    overlap_start: int = 0
-    overlap_end: int = 0
-    overlap_size: int = 0
-    keys: set[Key] = field(default_factory=set)
-
-    def sides_json(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "registry": b.registry,
-                "record_id": b.record_id,
-                "serial": b.serial,
-                "block_start": b.block_start,
-                "block_end": b.block_end,
-                "status": b.status,
-                "role": role,
-            }
-            for role, b in self.sides
-        ]
-
-    def detail_json(self) -> dict[str, Any]:
-        return {
-            "ranges": [list(r) for r in self.ranges],
-            "excess": [list(r) for r in self.excess],
-            "rules": self.rules,
-        }
-
-    def content(self) -> dict[str, Any]:
-        """Every fact of the alert that detection derives (no status, no times)."""
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "severity": self.severity,
-            "scheme": self.scheme,
-            "scope": self.scope,
-            "registry_a": self.registry_a,
-            "registry_b": self.registry_b,
-            "overlap_start": self.overlap_start,
-            "overlap_end": self.overlap_end,
-            "overlap_size": self.overlap_size,
-            "explanation": self.explanation,
-            "sides": self.sides_json(),
-            "detail": self.detail_json(),
-        }
-
-
-def describe_units(ranges: Sequence[tuple[int, int]], scheme: str, scope: str) -> str:
-    """``"120 units (100-199, 300-319) of vcs"``; long range lists are cut."""
-    shown = ", ".join(f"{s}-{e}" if s != e else str(s) for s, e in ranges[:3])
-    if len(ranges) > 3:
-        shown += f" and {len(ranges) - 3} more ranges"
-    where = f"{scheme} scope {scope}" if scope else scheme
-    size = _size(ranges)
-    return f"{size:,} unit{'s' if size != 1 else ''} ({shown}) of {where}"
-
-
-def _describe(blocks: Sequence[UnitBlock]) -> str:
-    head = blocks[0].registry
-    parts = [f"{b.serial} ({b.status})" for b in blocks[:3]]
-    more = f" and {len(blocks) - 3} more" if len(blocks) > 3 else ""
-    noun = "serial" if len(blocks) == 1 else "serials"
-    return f"{head} {noun} {', '.join(parts)}{more}"
-
-
-def _explain(
-    rule: Rule,
-    first: list[UnitBlock],
-    second: list[UnitBlock],
-    draft: AlertDraft | None,
-    ranges: Sequence[tuple[int, int]],
-    excess: Sequence[tuple[int, int]],
-    scheme: str,
-    scope: str,
-) -> str:
-    return rule.template.format(
-        first=_describe(first),
-        second=_describe(second),
-        units=describe_units(ranges, scheme, scope),
-        excess=describe_units(excess, scheme, scope) if excess else "nothing",
-        registry=first[0].registry,
-        second_registry=second[0].registry,
-    )
-
-
-def _hash_id(prefix: str, value: Any) -> str:
-    return prefix + hash_json(value)[:24]
-
-
 def _link(rule: Rule, source: UnitBlock, target: UnitBlock, ranges: Ranges) -> LinkDraft:
     assert rule.link_kind is not None
     kind = rule.link_kind
-    ident = _hash_id("ln_", {"kind": kind, "source": list(source.key), "target": list(target.key)})
-    text = _explain(rule, [source], [target], None, ranges, (), source.scheme, source.scope)
+    ident = hash_id("ln_", {"kind": kind, "source": list(source.key), "target": list(target.key)})
+    text = explain(rule, [source], [target], ranges, (), source.scheme, source.scope)
     return LinkDraft(ident, kind, rule.name, source, target, tuple(ranges), text)
 
 
@@ -327,7 +168,7 @@ def _mismatches(classified: list[_Classified]) -> tuple[list[AlertPair], set[tup
             if not excess:
                 continue
             mine = [(o, r) for o, r in sources if o.registry == registry]
-            anchor = max(mine, key=lambda item: (_size(item[1]), item[0].key))[0]
+            anchor = max(mine, key=lambda item: (range_size(item[1]), item[0].key))[0]
             shared = merge_ranges(r for _, ranges in mine for r in ranges)
             found.append(AlertPair(_MISMATCH, anchor, target, tuple(shared), tuple(excess)))
             for _, other, verdict, _ in entries:
@@ -391,7 +232,7 @@ def _draft(component: list[AlertPair]) -> AlertDraft:
     anchor = min(component, key=lambda p: (-p.size, p.first.key, p.second.key))
     first, second = anchor.first, anchor.second
     overlap = [max(first.block_start, second.block_start), min(first.block_end, second.block_end)]
-    ident = _hash_id(
+    ident = hash_id(
         "al_",
         {"kind": anchor.kind, "a": list(first.key), "b": list(second.key), "overlap": overlap},
     )
@@ -424,14 +265,13 @@ def _draft(component: list[AlertPair]) -> AlertDraft:
         explanation="",
         overlap_start=hull[0][0],
         overlap_end=hull[-1][1],
-        overlap_size=_size(ranges),
+        overlap_size=range_size(ranges),
         keys=set(firsts) | set(seconds),
     )
-    draft.explanation = _explain(
+    draft.explanation = explain(
         anchor.rule,
         sorted(firsts.values(), key=lambda b: (b.block_start, b.key)),
         sorted(seconds.values(), key=lambda b: (b.block_start, b.key)) or [second],
-        draft,
         ranges,
         excess,
         first.scheme,

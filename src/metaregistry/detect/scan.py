@@ -22,6 +22,7 @@ clusters it returns are complete: every block overlapping one of them is in it.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, Final
@@ -32,7 +33,7 @@ from metaregistry.detect.cluster import Key, Ranges, add_range, subtract_ranges
 from metaregistry.index.store import unit_block, unit_block_version
 from metaregistry.model import CONTENT_FIELDS, MAX_BLOCK_NUMBER, UnitBlock
 
-__all__ = ["Progress", "changed_keys", "closure", "load_blocks", "sweep"]
+__all__ = ["Progress", "changed_keys", "closure", "load_blocks", "previous_ranges", "sweep"]
 
 #: ``progress(done, total)``: blocks swept so far and in all.
 Progress = Callable[[int, int], None]
@@ -156,6 +157,37 @@ def changed_keys(conn: sa.Connection, since_version_id: int) -> tuple[set[Key], 
         keys.add((registry, record_id))
         upto = max(upto, int(version_id))
     return keys, upto
+
+
+def previous_ranges(
+    conn: sa.Connection, keys: Collection[Key], since_version_id: int
+) -> list[tuple[str, str, int, int]]:
+    """Where the ``keys`` were as of ``since_version_id`` (their newest version up to it, when
+    not withdrawn): a block that moved or left can have hidden a finding there (the most
+    final record of its registry on those units), so that place is checked again."""
+    table = unit_block_version
+    by_registry: dict[str, list[str]] = defaultdict(list)
+    for registry, record_id in keys:
+        by_registry[registry].append(record_id)
+    newest: dict[Key, tuple[int, str]] = {}
+    for registry, ids in by_registry.items():
+        ids.sort()
+        for i in range(0, len(ids), _CHUNK):
+            stmt = sa.select(table.c.record_id, table.c.version, table.c.content).where(
+                table.c.registry == registry,
+                table.c.record_id.in_(ids[i : i + _CHUNK]),
+                table.c.id <= since_version_id,
+            )
+            for record_id, version, content in conn.execute(stmt).all():
+                key = (registry, record_id)
+                if key not in newest or newest[key][0] < version:
+                    newest[key] = (version, content)
+    out: list[tuple[str, str, int, int]] = []
+    for _, content in newest.values():
+        old = json.loads(content)
+        if old["status"] != "withdrawn":
+            out.append((old["scheme"], old["scope"], old["block_start"], old["block_end"]))
+    return out
 
 
 def load_blocks(conn: sa.Connection, keys: Collection[Key]) -> list[UnitBlock]:
