@@ -53,6 +53,7 @@ _log = logging.getLogger(__name__)
 
 #: Route modules of other areas, mounted when installed: (module, feature name).
 MOUNTABLE: Final = (("metaregistry.feed.routes", "alerts"), ("metaregistry.log.routes", "log"))
+_WARM_WAIT: Final = 30.0  # seconds startup waits for the proof cache to load
 _HTTP_CODES: Final = {
     404: "not_found",
     405: "method_not_allowed",
@@ -123,7 +124,11 @@ def create_app(
 
     async def warm(_: web.Application) -> None:
         if features.log:
-            warming.append(asyncio.create_task(_warm_proofs(reader, features)))
+            # Before listening (on_startup runs first), so that the first lookups are as
+            # fast as the rest; a very large log finishes loading in the background.
+            task = asyncio.create_task(_warm_proofs(reader, features))
+            warming.append(task)
+            await asyncio.wait({task}, timeout=_WARM_WAIT)
 
     async def close(_: web.Application) -> None:
         for task in warming:
