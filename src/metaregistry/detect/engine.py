@@ -136,7 +136,8 @@ def detect_incremental(
     """Recheck what changed after ``since_version_id`` (see the module docstring)."""
     started = datetime.now(UTC)
     lifecycle.lock(conn)
-    keys, upto = scan.changed_keys(conn, since_version_id)
+    changed, upto = scan.changed_blocks(conn, since_version_id)
+    keys = set(changed)
     summary = DetectSummary(
         mode="incremental", since_version_id=since_version_id, upto_version_id=upto
     )
@@ -145,7 +146,7 @@ def detect_incremental(
         return summary
     seeds = [
         (b.scheme, b.scope, b.block_start, b.block_end)
-        for b in scan.load_blocks(conn, keys)
+        for b in changed.values()
         if b.status != Status.WITHDRAWN
     ]
     seeds.extend(scan.previous_ranges(conn, keys, since_version_id))

@@ -33,7 +33,7 @@ from metaregistry.detect.cluster import Key, Ranges, add_range, subtract_ranges
 from metaregistry.index.store import unit_block, unit_block_version
 from metaregistry.model import CONTENT_FIELDS, MAX_BLOCK_NUMBER, UnitBlock
 
-__all__ = ["Progress", "changed_keys", "closure", "load_blocks", "previous_ranges", "sweep"]
+__all__ = ["Progress", "changed_blocks", "closure", "previous_ranges", "sweep"]
 
 #: ``progress(done, total)``: blocks swept so far and in all.
 Progress = Callable[[int, int], None]
@@ -164,19 +164,23 @@ def _read(conn: sa.Connection, clusters: list[list[int]]) -> Iterator[list[UnitB
             yield blocks
 
 
-def changed_keys(conn: sa.Connection, since_version_id: int) -> tuple[set[Key], int]:
-    """The records with a version written after ``since_version_id``, and the newest
-    version id (``since_version_id`` when there is none)."""
+def changed_blocks(conn: sa.Connection, since_version_id: int) -> tuple[dict[Key, UnitBlock], int]:
+    """The records with a version written after ``since_version_id``, each as its newest
+    version (the current block: ``unit_block_version`` holds the current version too), and
+    the newest version id (``since_version_id`` when there is none)."""
     table = unit_block_version
-    stmt = sa.select(table.c.registry, table.c.record_id, table.c.id).where(
+    stmt = sa.select(table.c.registry, table.c.record_id, table.c.id, table.c.content).where(
         table.c.id > since_version_id
     )
-    keys: set[Key] = set()
+    newest: dict[Key, tuple[int, str]] = {}
     upto = since_version_id
-    for registry, record_id, version_id in conn.execute(stmt):
-        keys.add((registry, record_id))
+    for registry, record_id, version_id, content in conn.execute(stmt).all():
+        key = (registry, record_id)
+        if key not in newest or newest[key][0] < version_id:
+            newest[key] = (version_id, content)
         upto = max(upto, int(version_id))
-    return keys, upto
+    blocks = {key: UnitBlock.from_json(json.loads(c)) for key, (_, c) in newest.items()}
+    return blocks, upto
 
 
 def previous_ranges(
@@ -207,24 +211,6 @@ def previous_ranges(
         old = json.loads(content)
         if old["status"] != "withdrawn":
             out.append((old["scheme"], old["scope"], old["block_start"], old["block_end"]))
-    return out
-
-
-def load_blocks(conn: sa.Connection, keys: Collection[Key]) -> list[UnitBlock]:
-    """The current blocks of ``keys`` (withdrawn ones included; unknown keys skipped)."""
-    by_registry: dict[str, list[str]] = defaultdict(list)
-    for registry, record_id in keys:
-        by_registry[registry].append(record_id)
-    columns = [unit_block.c[name] for name in _COLUMNS]
-    out: list[UnitBlock] = []
-    for registry, ids in by_registry.items():
-        ids.sort()
-        for i in range(0, len(ids), _CHUNK):
-            stmt = sa.select(*columns).where(
-                unit_block.c.registry == registry,
-                unit_block.c.record_id.in_(ids[i : i + _CHUNK]),
-            )
-            out.extend(_block(row) for row in conn.execute(stmt).all())
     return out
 
 
