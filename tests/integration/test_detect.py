@@ -302,3 +302,20 @@ def test_detect_and_alerts_commands(seeded: sa.Engine, db_url: str) -> None:
 
     again = _run(db_url, ["detect"])  # incremental after the first run: nothing new
     assert again.exit_code == 0 and again.output.startswith("incremental detection")
+
+
+def test_incremental_run_over_most_of_the_index_sweeps_instead(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from metaregistry.detect import engine as detect_engine
+
+    monkeypatch.setattr(detect_engine, "_FULL_AFTER", 1)
+    since = put(engine, verra(), srn())  # every block is new: one sweep instead
+    summary = incremental(engine, since)
+    assert (summary.mode, summary.since_version_id, summary.alerts_opened) == ("full", since, 1)
+    monkeypatch.setattr(detect_engine, "_FULL_AFTER", 1000)
+    since = put(engine, srn("retired"))
+    again = incremental(engine, since)
+    assert (again.mode, again.alerts_updated) == ("incremental", 1)
+    (alert,) = alerts(engine)
+    assert alert["kind"] == "double_issuance"

@@ -97,6 +97,16 @@ def detect_full(
     return summary
 
 
+#: Above this many new versions (and a fifth of the index) an incremental run sweeps instead.
+_FULL_AFTER = 100_000
+
+
+def _versions_after(conn: sa.Connection, since_version_id: int) -> int:
+    table = unit_block_version
+    stmt = sa.select(sa.func.count()).where(table.c.id > since_version_id)
+    return int(conn.execute(stmt).scalar() or 0)
+
+
 def _count_blocks(conn: sa.Connection) -> int:
     from metaregistry.index.store import unit_block
 
@@ -135,6 +145,12 @@ def detect_incremental(
 ) -> DetectSummary:
     """Recheck what changed after ``since_version_id`` (see the module docstring)."""
     started = datetime.now(UTC)
+    if _versions_after(conn, since_version_id) > max(_FULL_AFTER, _count_blocks(conn) // 5):
+        # A first import or a resync of most of the index: one sweep is cheaper than probing
+        # every block, and finds the same.
+        summary = detect_full(conn, now=now)
+        summary.since_version_id = since_version_id
+        return summary
     lifecycle.lock(conn)
     changed, upto = scan.changed_blocks(conn, since_version_id)
     keys = set(changed)
