@@ -17,9 +17,11 @@ from api_world import (
     V_RET,
     Api,
     World,
+    block,
     verra_serial,
 )
 
+from metaregistry.index.store import upsert_blocks
 from metaregistry.log import merkle
 from metaregistry.log import store as log_store
 from metaregistry.log.checkpoint import verify_checkpoint
@@ -262,3 +264,18 @@ async def test_proofs_verify_in_a_larger_log(serve_api: Any, world: World) -> No
             [bytes.fromhex(h) for h in proof["hashes"]],
             checkpoint.root,
         )
+
+
+async def test_a_new_block_shows_in_the_next_lookup(api: Api, world: World) -> None:
+    # Answers may be served from memory, but never once the database has changed.
+    before = await lookup(api, "vcs::1550")
+    again = await lookup(api, "vcs::1550")
+    assert again == before
+    with world.engine.begin() as conn:
+        upsert_blocks(
+            conn,
+            [block("jcm-jp", "j-new", "JCM-JP-1-1550-1559", 1550, 1559, "issued")],
+            connector="jcm",
+        )
+    after = await lookup(api, "vcs::1550")
+    assert set(by_record(after)) == set(by_record(before)) | {"j-new"}

@@ -14,6 +14,7 @@ db_threads             2            threads running queries (each keeps one conn
 stats_ttl              30           seconds the per-registry counts are cached
 max_body_bytes         16384        largest request body accepted (413 beyond)
 trust_forwarded_for    false        take the client address from ``X-Forwarded-For``
+answer_cache_mb        32           lookup answers kept until the database changes (SQLite)
 public_url             ""           the API's public origin behind a proxy (for feed links)
 =====================  ===========  ===========================================================
 """
@@ -43,6 +44,7 @@ class ApiConfig:
     stats_ttl: float = 30.0
     max_body_bytes: int = 16384
     trust_forwarded_for: bool = False
+    answer_cache_mb: float = 32.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ApiConfig:
@@ -77,6 +79,7 @@ class ApiConfig:
                 _number(table, "max_body_bytes", cls.max_body_bytes, low=0, integer=True)
             ),
             trust_forwarded_for=_flag(table, "trust_forwarded_for", cls.trust_forwarded_for),
+            answer_cache_mb=_number(table, "answer_cache_mb", cls.answer_cache_mb, low=0),
         )
 
 

@@ -31,11 +31,17 @@ __all__ = ["MIN_CACHED_LEVEL", "NodeCache", "checkpoint_json", "latest_checkpoin
 #: Subtrees of at least 2**MIN_CACHED_LEVEL leaves may be cached (see NodeCache.level).
 MIN_CACHED_LEVEL: Final = 4
 _CACHE_ENTRIES: Final = 1 << 17  # about 20 MB at most
+_EDGE_ENTRIES: Final = 4096
 
-_LEAF: Final = (
-    "SELECT idx, leaf_hash FROM log_leaves"
-    " WHERE registry = :registry AND record_id = :record_id AND version = :version"
-    " ORDER BY idx LIMIT 1"
+# The leaf of one version, with the leaves of its aligned block of ``width`` (the small
+# subtrees of its proof are hashed from them): one statement instead of two.
+_LEAF_BLOCK: Final = (
+    "SELECT me.idx AS leaf_index, l.idx, l.leaf_hash FROM"
+    " (SELECT idx FROM log_leaves"
+    "  WHERE registry = :registry AND record_id = :record_id AND version = :version"
+    "  ORDER BY idx LIMIT 1) me"
+    " JOIN log_leaves l ON l.idx >= (me.idx / :width) * :width"
+    " AND l.idx < (me.idx / :width) * :width + :width"
 )
 _LEAF_RANGE: Final = (
     "SELECT idx, leaf_hash FROM log_leaves WHERE idx >= :start AND idx < :end ORDER BY idx"
@@ -79,6 +85,7 @@ class NodeCache:
     def __init__(self, entries: int = _CACHE_ENTRIES) -> None:
         self._entries = entries
         self._hashes: dict[merkle.Node, bytes] = {}
+        self._edges: dict[tuple[int, int], bytes] = {}
 
     def level(self, size: int) -> int:
         level = MIN_CACHED_LEVEL
@@ -133,13 +140,60 @@ class NodeCache:
 
         return read
 
+    def proof(
+        self, db: Db, index: int, size: int, leaves: dict[int, bytes] | None = None
+    ) -> list[bytes]:
+        """PATH(index, D[size]), as :func:`metaregistry.log.merkle.inclusion_proof` gives it.
 
-def _small_nodes(db: Db, wanted: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
-    """Subtrees below CACHED_LEVEL, hashed from their leaves (one range read)."""
+        Every range of the path is either one perfect subtree (hashed from the leaves when
+        small, else from the cache) or a range at the right edge of the tree, whose hash
+        is the same for every leaf left of it: those are remembered per (begin, end).
+        ``leaves`` may hold leaf hashes by index already read (the leaf's aligned block).
+        Requires 0 <= index < size <= the log's size.
+        """
+        cached_level = self.level(size)
+        ranges = merkle.inclusion_ranges(index, size)
+        out: list[bytes] = [b""] * len(ranges)
+        small: list[tuple[int, merkle.Node]] = []
+        large: list[tuple[int, merkle.Node]] = []
+        for position, (begin, end) in enumerate(ranges):
+            width = end - begin
+            if width & (width - 1) == 0 and begin & (width - 1) == 0:
+                level = width.bit_length() - 1
+                node = (level, begin >> level)
+                (small if level < cached_level else large).append((position, node))
+            else:
+                out[position] = self._edge(db, size, begin, end)
+        if small:
+            hashed = _small_nodes(db, [node for _, node in small], leaves)
+            for position, node in small:
+                out[position] = hashed[node]
+        if large:
+            read = self.reader(db, size)
+            for (position, _), value in zip(large, read([n for _, n in large]), strict=True):
+                out[position] = value
+        return out
+
+    def _edge(self, db: Db, size: int, begin: int, end: int) -> bytes:
+        hit = self._edges.get((begin, end))
+        if hit is None:
+            read = self.reader(db, size)
+            hit = merkle.range_hash(read(merkle.range_nodes(begin, end)))
+            if len(self._edges) > _EDGE_ENTRIES:  # old tree sizes' edges
+                self._edges = {}
+            self._edges[(begin, end)] = hit
+        return hit
+
+
+def _small_nodes(
+    db: Db, wanted: Sequence[merkle.Node], leaves: dict[int, bytes] | None = None
+) -> dict[merkle.Node, bytes]:
+    """Small subtrees, hashed from their leaves (given, or read in one range read)."""
     start = min(index << level for level, index in wanted)
     end = max((index + 1) << level for level, index in wanted)
-    rows = db.rows(_LEAF_RANGE, {"start": start, "end": end})
-    leaves = {int(row["idx"]): bytes(row["leaf_hash"]) for row in rows}
+    if leaves is None or any(i not in leaves for i in (start, end - 1)):
+        rows = db.rows(_LEAF_RANGE, {"start": start, "end": end})
+        leaves = {int(row["idx"]): bytes(row["leaf_hash"]) for row in rows}
     out: dict[merkle.Node, bytes] = {}
     for level, index in wanted:
         first = index << level
@@ -162,21 +216,22 @@ def proofs_for(
     """The inclusion proof of each (registry, record_id, version), keyed by (registry,
     record_id); None for a version the log does not hold."""
     out: dict[tuple[str, str], dict[str, Any] | None] = {}
+    width = 1 << cache.level(checkpoint.size) if checkpoint is not None else 1
     for registry, record_id, version in versions:
-        found = db.rows(_LEAF, {"registry": registry, "record_id": record_id, "version": version})
+        found = db.rows(
+            _LEAF_BLOCK,
+            {"registry": registry, "record_id": record_id, "version": version, "width": width},
+        )
         if not found:
             out[(registry, record_id)] = None
             continue
-        index = int(found[0]["idx"])
-        proof: dict[str, Any] = {
-            "leaf_index": index,
-            "leaf_hash": bytes(found[0]["leaf_hash"]).hex(),
-        }
+        index = int(found[0]["leaf_index"])
+        leaves = {int(row["idx"]): bytes(row["leaf_hash"]) for row in found}
+        proof: dict[str, Any] = {"leaf_index": index, "leaf_hash": leaves[index].hex()}
         if checkpoint is None or index >= checkpoint.size:
             proof.update(tree_size=None, hashes=None, pending=True)
         else:
-            reader = cache.reader(db, checkpoint.size)
-            hashes = merkle.inclusion_proof(index, checkpoint.size, reader)
+            hashes = cache.proof(db, index, checkpoint.size, leaves)
             proof.update(tree_size=checkpoint.size, hashes=[h.hex() for h in hashes], pending=False)
         out[(registry, record_id)] = proof
     return out

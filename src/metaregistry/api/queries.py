@@ -109,6 +109,7 @@ class Db:
         self._cache: dict[Any, Any] = {} if cache is None else cache
         self._handed_over = False
         self._data_version: int | None = None
+        self._cur: Any = None
         if self.dialect == "sqlite":
             self._raw.execute("BEGIN")
 
@@ -123,35 +124,34 @@ class Db:
 
     def end(self) -> None:
         """End the read transaction (a rollback: nothing was written)."""
+        if self._cur is not None:
+            self._cur.close()
+            self._cur = None
         if self._handed_over:
             self._conn.rollback()
         else:
             self._raw.rollback()
 
+    def _cursor(self) -> Any:
+        # One cursor for the whole transaction: statements run one after the other.
+        if self._cur is None:
+            self._cur = self._raw.cursor()
+        return self._cur
+
     def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[Row]:
-        cur = self._raw.cursor()
-        try:
-            cur.execute(self._native(sql), params or {})
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-        finally:
-            cur.close()
+        cur = self._cursor()
+        cur.execute(self._native(sql), params or {})
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
-        cur = self._raw.cursor()
-        try:
-            cur.execute(self._native(sql), params or {})
-        finally:
-            cur.close()
+        self._cursor().execute(self._native(sql), params or {})
 
     def values(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
         """The first column of every row."""
-        cur = self._raw.cursor()
-        try:
-            cur.execute(self._native(sql), params or {})
-            return [row[0] for row in cur.fetchall()]
-        finally:
-            cur.close()
+        cur = self._cursor()
+        cur.execute(self._native(sql), params or {})
+        return [row[0] for row in cur.fetchall()]
 
     def _native(self, sql: str) -> str:
         if self.dialect == "postgresql":

@@ -19,13 +19,14 @@ from aiohttp import web
 
 from metaregistry.api import alerts as alert_source
 from metaregistry.api import lookup as lookups
+from metaregistry.api.answers import AnswerCache, serial_answer
 from metaregistry.api.cursor import decode_cursor, encode_cursor
 from metaregistry.api.errors import ApiError
 from metaregistry.api.keys import READER_KEY
-from metaregistry.api.metrics import CONTENT_TYPE, render
+from metaregistry.api.metrics import CONTENT_TYPE, Gauge, render
 from metaregistry.api.queries import MIN_KEY, Db
-from metaregistry.api.query import UNIT_FORM, read_query
-from metaregistry.api.state import CONFIG_KEY, FEATURES_KEY, METRICS_KEY, STATS_KEY
+from metaregistry.api.query import read_query
+from metaregistry.api.state import ANSWERS_KEY, CONFIG_KEY, FEATURES_KEY, METRICS_KEY, STATS_KEY
 from metaregistry.model import MAX_BLOCK_NUMBER, Status
 
 __all__ = ["add_routes", "json_response"]
@@ -99,29 +100,19 @@ async def get_serial(request: web.Request) -> web.Response:
     query = read_query(request.match_info["serial"], max_length=config.max_serial_length)
     limit = _limit(request)
     after = _range_cursor(request, lookups.CURSOR_TAG)
-    features = request.app[FEATURES_KEY]
     reader = request.app[READER_KEY]
-    # A default-size page is about a millisecond of work; bigger ones go to the pool.
-    run = reader.quick if limit <= PAGE[0] else reader.run
-    answer = await run(lookups.lookup, query, limit=limit, after=after, features=features)
-    if answer is None:
-        known = await reader.quick(Db.scope_known, query.scheme, query.scope)
-        numbering = f"scheme {query.scheme!r}, scope {query.scope!r}"
-        units = f"{query.start}" if query.start == query.end else f"{query.start}-{query.end}"
-        raise ApiError(
-            404,
-            "not_found",
-            f"no registry in the index holds units {units} of {numbering}",
-            field="serial",
-            value=query.text,
-            hint=(
-                f"the index has blocks numbered in {numbering}, none covering these units"
-                if known
-                else f"the index has no block numbered in {numbering}; check the serial, "
-                f"or ask for units directly as {UNIT_FORM}"
-            ),
-        )
-    return json_response(answer)
+    # A default-size page is about a millisecond of work; bigger ones go to the pool, and
+    # are not cached (the cache belongs to the event loop's connection).
+    quick = limit <= PAGE[0]
+    status, body = await (reader.quick if quick else reader.run)(
+        serial_answer,
+        query,
+        limit=limit,
+        after=after,
+        features=request.app[FEATURES_KEY],
+        cache=request.app[ANSWERS_KEY] if quick else AnswerCache(0),
+    )
+    return web.Response(body=body, status=status, content_type="application/json")
 
 
 async def list_blocks(request: web.Request) -> web.Response:
@@ -253,5 +244,18 @@ async def metrics(request: web.Request) -> web.Response:
         gauges = (await request.app[STATS_KEY].get()).gauges()
     except Exception:  # the request counters are still worth scraping without the index
         gauges = []
+    answers = request.app[ANSWERS_KEY]
+    gauges += [
+        Gauge(
+            "metaregistry_answer_cache_hits",
+            "Lookups answered from the answer cache.",
+            answers.hits,
+        ),
+        Gauge(
+            "metaregistry_answer_cache_misses",
+            "Lookups computed (cache on, no answer).",
+            answers.misses,
+        ),
+    ]
     text = render(request.app[METRICS_KEY], gauges)
     return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})

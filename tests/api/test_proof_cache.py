@@ -1,0 +1,39 @@
+"""The lookup's fast inclusion proofs equal the log store's, at every index of many sizes."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from metaregistry.api.proofs import NodeCache
+from metaregistry.api.queries import Db
+from metaregistry.api.reader import Reader
+from metaregistry.index.db import create_engine
+from metaregistry.index.metadata import metadata
+from metaregistry.log import store as log_store
+from metaregistry.log.leaf import EventLeaf
+
+
+def test_fast_proofs_equal_the_store_proofs_at_every_index(engine: sa.Engine) -> None:
+    metadata.create_all(engine, checkfirst=True)
+    sizes = [1, 2, 3, 5, 8, 15, 16, 17, 31, 33, 64, 65, 100, 129]
+    expected: dict[int, list[list[bytes]]] = {}
+    appended = 0
+    with engine.begin() as conn:
+        for size in sizes:
+            leaves = [EventLeaf(f"e{i}", f"{i:064x}") for i in range(appended, size)]
+            log_store.append_leaves(conn, leaves)
+            appended = size
+            expected[size] = [log_store.inclusion_proof(conn, i, size) for i in range(size)]
+    readonly = create_engine(engine.url.render_as_string(hide_password=False), readonly=True)
+    reader = Reader(readonly, threads=1, timeout=30)
+    try:
+        # A tiny cache forces every path: cached, read on a miss, hashed from leaves, edges.
+        for cache in (NodeCache(), NodeCache(entries=8)):
+
+            def prove(db: Db, cache: NodeCache = cache) -> dict[int, list[list[bytes]]]:
+                return {s: [cache.proof(db, i, s) for i in range(s)] for s in sizes}
+
+            assert reader.call(prove) == expected
+    finally:
+        reader.close()
+        readonly.dispose()
