@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import Any
@@ -22,7 +22,14 @@ from metaregistry.model import UnitBlock
 from metaregistry.schemas import validator
 from metaregistry.serials import SerialError
 
-__all__ = ["UNIT_BLOCK_SCHEMA", "PreparedPage", "prepare_page", "prepare_record", "raw_form"]
+__all__ = [
+    "UNIT_BLOCK_SCHEMA",
+    "KnownHashes",
+    "PreparedPage",
+    "prepare_page",
+    "prepare_record",
+    "raw_form",
+]
 
 UNIT_BLOCK_SCHEMA = "normalized/unit_block.schema.json"
 _TEXT_FIELDS = (
@@ -54,6 +61,28 @@ def _nfc(block: UnitBlock) -> None:
             setattr(block, name, unicodedata.normalize("NFC", value))
 
 
+def _reject(
+    page: PreparedPage,
+    connector: Connector,
+    record: RawRecord,
+    stage: str,
+    payload: object,
+    raw_hash: str,
+    error: str,
+) -> None:
+    page.quarantined.append(
+        QuarantineEntry(
+            connector=connector.name,
+            stream=record.stream,
+            ref=record.ref,
+            raw_hash=raw_hash,
+            payload=payload,
+            stage=stage,
+            error=error,
+        )
+    )
+
+
 def prepare_record(
     connector: Connector, record: RawRecord, observed_at: str, page: PreparedPage
 ) -> None:
@@ -61,17 +90,7 @@ def prepare_record(
     entry."""
 
     def reject(stage: str, payload: object, raw_hash: str, error: str) -> None:
-        page.quarantined.append(
-            QuarantineEntry(
-                connector=connector.name,
-                stream=record.stream,
-                ref=record.ref,
-                raw_hash=raw_hash,
-                payload=payload,
-                stage=stage,
-                error=error,
-            )
-        )
+        _reject(page, connector, record, stage, payload, raw_hash, error)
 
     try:
         payload, raw_bytes = raw_form(connector, record)
@@ -80,13 +99,8 @@ def prepare_record(
         reject("raw", text, hash_json(text), f"payload is not JSON-representable: {exc}")
         return
     raw_hash = sha256(raw_bytes).hexdigest()
-    schema = connector.raw_schema_for(record)
-    if schema is not None:
-        raw_validator = validator(schema)
-        if not raw_validator.is_valid(payload):
-            issues = raw_validator.errors(payload)
-            reject("raw", payload, raw_hash, "; ".join(str(i) for i in issues))
-            return
+    if not _raw_is_valid(connector, record, payload, raw_hash, page):
+        return
     try:
         block = connector.normalize(record)
     except (RecordError, SerialError) as exc:
@@ -115,25 +129,120 @@ def prepare_record(
         )
         return
     content = block.content()
-    unit_validator = validator(UNIT_BLOCK_SCHEMA)
-    if not unit_validator.is_valid(content):
-        issues = unit_validator.errors(content)
-        reject("normalized", payload, raw_hash, "; ".join(str(i) for i in issues))
+    if not _content_is_valid(connector, record, content, payload, raw_hash, page):
         return
     block.record_hash = sha256(canonicalize(content)).hexdigest()
+    _accept(block, raw_hash, raw_bytes, observed_at, page)
+
+
+def _raw_is_valid(
+    connector: Connector, record: RawRecord, payload: Any, raw_hash: str, page: PreparedPage
+) -> bool:
+    schema = connector.raw_schema_for(record)
+    if schema is None:
+        return True
+    raw_validator = validator(schema)
+    if raw_validator.is_valid(payload):
+        return True
+    issues = raw_validator.errors(payload)
+    _reject(page, connector, record, "raw", payload, raw_hash, "; ".join(map(str, issues)))
+    return False
+
+
+def _content_is_valid(
+    connector: Connector,
+    record: RawRecord,
+    content: dict[str, Any],
+    payload: Any,
+    raw_hash: str,
+    page: PreparedPage,
+) -> bool:
+    unit_validator = validator(UNIT_BLOCK_SCHEMA)
+    if unit_validator.is_valid(content):
+        return True
+    issues = unit_validator.errors(content)
+    _reject(page, connector, record, "normalized", payload, raw_hash, "; ".join(map(str, issues)))
+    return False
+
+
+def _accept(
+    block: UnitBlock, raw_hash: str, raw_bytes: bytes, observed_at: str, page: PreparedPage
+) -> None:
     block.raw_hash = raw_hash
     block.observed_at = observed_at
     page.blocks.append(block)
     page.raw_payloads[raw_hash] = raw_bytes.decode("utf-8")
 
 
+#: The stored current ``(record_hash, raw_hash)`` of each of the keys asked that is stored.
+KnownHashes = Callable[[Collection[tuple[str, str]]], Mapping[tuple[str, str], tuple[str, str]]]
+
+
+@dataclass(slots=True)
+class _Draft:
+    """A record normalized and hashed, its checks not yet run."""
+
+    record: RawRecord
+    payload: Any
+    raw_bytes: bytes
+    raw_hash: str
+    block: UnitBlock
+    content: dict[str, Any]
+
+
 def prepare_page(
-    connector: Connector, records: Iterable[RawRecord], observed_at: str
+    connector: Connector,
+    records: Iterable[RawRecord],
+    observed_at: str,
+    known: KnownHashes | None = None,
 ) -> PreparedPage:
+    """Every record of a page through :func:`prepare_record`, in order.
+
+    With ``known`` (the index's current hashes), a record whose raw payload *and* normalized
+    content hash the same as the stored current version of its key skips both schema checks:
+    those exact bytes passed them when they were stored, and the upsert will write nothing
+    for it. Everything else takes the whole way, so blocks, quarantine entries and their
+    order are those of :func:`prepare_record` (a test holds the two equal)."""
     page = PreparedPage()
-    for record in records:
-        prepare_record(connector, record, observed_at, page)
+    if known is None:
+        for record in records:
+            prepare_record(connector, record, observed_at, page)
+        return page
+    drafts = [_draft(connector, record) for record in records]
+    stored = known({d.block.key for d in drafts if isinstance(d, _Draft)})
+    for draft in drafts:
+        if not isinstance(draft, _Draft):
+            prepare_record(connector, draft, observed_at, page)
+            continue
+        block = draft.block
+        unchanged = stored.get(block.key) == (block.record_hash, draft.raw_hash)
+        if not unchanged and not (
+            _raw_is_valid(connector, draft.record, draft.payload, draft.raw_hash, page)
+            and _content_is_valid(
+                connector, draft.record, draft.content, draft.payload, draft.raw_hash, page
+            )
+        ):
+            continue
+        _accept(block, draft.raw_hash, draft.raw_bytes, observed_at, page)
     return page
+
+
+def _draft(connector: Connector, record: RawRecord) -> _Draft | RawRecord:
+    """The record normalized and hashed, or the record itself when any step fails (it then
+    takes the whole way, which names the failure)."""
+    try:
+        payload, raw_bytes = raw_form(connector, record)
+        block = connector.normalize(record)
+        _nfc(block)
+        if not block.block_start <= block.block_end:
+            return record
+        if block.quantity != block.block_end - block.block_start + 1:
+            return record
+        content = block.content()
+        block.record_hash = sha256(canonicalize(content)).hexdigest()
+    except Exception:  # the whole way decides what the failure means
+        return record
+    return _Draft(record, payload, raw_bytes, sha256(raw_bytes).hexdigest(), block, content)
 
 
 def raw_form(connector: Connector, record: RawRecord) -> tuple[Any, bytes]:

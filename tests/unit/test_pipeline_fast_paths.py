@@ -176,3 +176,86 @@ def test_prepare_page_equals_the_reference_pipeline(items: list[dict[str, Any]])
     assert page.quarantined == []
     assert page.blocks == _reference_page(Plain(), records)
     assert set(page.raw_payloads) == {b.raw_hash for b in page.blocks}
+
+
+class Picky(Plain):
+    """A raw schema and a normalize that fails on some shapes, so a page mixes every outcome."""
+
+    name = "picky"
+    raw_schema = "normalized/unit_block.schema.json"  # any schema the payloads mostly fail
+
+    def raw_schema_for(self, record: RawRecord) -> str | None:
+        return self.raw_schema if record.payload.get("strict") else None
+
+    def normalize(self, record: RawRecord) -> UnitBlock:
+        if record.payload.get("explode"):
+            raise ValueError("explode: cannot normalize (value: True)")
+        block = Plain.normalize(self, record)
+        if record.payload.get("bad_quantity"):
+            block.quantity = 3
+        if record.payload.get("bad_country"):
+            block.country = "Nowhere"
+        return block
+
+
+page_records = st.lists(
+    st.fixed_dictionaries(
+        {"id": st.sampled_from(["a", "b", "c", "d"]), "start": st.integers(0, 50)},
+        optional={
+            "note": tricky_text,
+            "strict": st.booleans(),
+            "explode": st.booleans(),
+            "bad_quantity": st.booleans(),
+            "bad_country": st.booleans(),
+        },
+    ),
+    max_size=10,
+)
+
+
+@settings(max_examples=200)
+@given(page_records, st.data())
+def test_prepare_page_with_known_hashes_equals_the_whole_way(
+    items: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    """Whatever the index holds (the page's own hashes, other hashes, nothing), a page prepared
+    with ``known`` has the same blocks, quarantine and order as the whole way."""
+    connector = Picky()
+    records = [RawRecord(p, f"t:{i}") for i, p in enumerate(items)]
+    reference = prepare_page(connector, records, OBSERVED)
+    truth = {b.key: (b.record_hash or "", b.raw_hash or "") for b in reference.blocks}
+    stored = data.draw(
+        st.dictionaries(
+            st.sampled_from(sorted(truth) or [("plain", "a")]),
+            st.one_of(st.sampled_from(sorted(truth.values()) or [("x", "y")]), st.just(("x", "y"))),
+        )
+    )
+    asked: list[set[tuple[str, str]]] = []
+
+    def known(keys: Any) -> dict[tuple[str, str], tuple[str, str]]:
+        asked.append(set(keys))
+        return {k: v for k, v in stored.items() if k in keys}
+
+    fast = prepare_page(connector, records, OBSERVED, known)
+    assert fast.blocks == reference.blocks
+    assert fast.quarantined == reference.quarantined
+    assert fast.raw_payloads == reference.raw_payloads
+    assert len(asked) == 1
+
+
+def test_a_stored_record_hashing_the_same_skips_the_schema_checks() -> None:
+    connector = Picky()
+    record = RawRecord({"id": "a", "start": 1, "strict": True}, "t:1")
+    reference = prepare_page(connector, [record], OBSERVED)
+    assert reference.blocks == [] and reference.quarantined[0].stage == "raw"
+    # The same bytes were accepted before (under another schema): nothing to check again.
+    _, raw = raw_form(connector, record)
+    block = connector.normalize(record)
+    stored = {
+        block.key: (
+            hashlib.sha256(canonicalize(block.content())).hexdigest(),
+            hashlib.sha256(raw).hexdigest(),
+        )
+    }
+    fast = prepare_page(connector, [record], OBSERVED, lambda keys: stored)
+    assert [b.key for b in fast.blocks] == [("plain", "a")] and fast.quarantined == []

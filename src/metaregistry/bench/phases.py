@@ -19,8 +19,15 @@ from metaregistry.bench.records import world_files, world_records
 from metaregistry.canonical import hash_json
 from metaregistry.index import store
 from metaregistry.index.db import create_engine, migrate
-from metaregistry.ingest import chunked, max_version_id, store_page, utc_stamp
-from metaregistry.pipeline import PreparedPage, prepare_page
+from metaregistry.ingest import (
+    IngestReport,
+    chunked,
+    ingest_records,
+    max_version_id,
+    store_page,
+    utc_stamp,
+)
+from metaregistry.pipeline import PreparedPage
 
 PAGE = 2000
 Phase = Callable[[dict[str, Any]], dict[str, Any]]
@@ -38,41 +45,34 @@ def _count(engine: sa.Engine, table: sa.Table) -> int:
 
 
 def _ingest(engine: sa.Engine, world: Path) -> dict[str, Any]:
-    """Every record of ``world`` through ``store_page`` in pages of PAGE, one transaction per
-    page, as ``metaregistry import`` does. Besides the wall time, the process CPU time and
-    where the wall time went: reading (file parsing in the connectors' readers), preparing
-    (validate, normalize, validate, hash) and storing (upsert, log append, commit)."""
+    """Every record of ``world`` through :func:`~metaregistry.ingest.ingest_records` (pages of
+    PAGE, one transaction each), connector by connector. Besides the wall time: the process
+    CPU time, and the busy time of each stage (reading parses, preparing validates, normalizes
+    and hashes, storing upserts, appends to the log and commits; the first two run in one
+    thread, storing in another, so they overlap)."""
     files = world_files(world)  # the connectors load (import) before the clock starts
-    records = written = 0
-    read = prepare = write = 0.0
+    total = IngestReport()
     started, cpu = time.perf_counter(), time.process_time()
     for connector, group in groupby(world_records(world, files), key=lambda pair: pair[0]):
-        pages = chunked((r for _, r in group), PAGE)
-        while True:
-            t0 = time.perf_counter()
-            chunk = next(pages, None)
-            if chunk is None:
-                break
-            t1 = time.perf_counter()
-            stamp = utc_stamp()
-            prepared = prepare_page(connector, chunk, stamp)
-            t2 = time.perf_counter()
-            with engine.begin() as conn:
-                result = store_page(conn, connector, prepared, observed_at=stamp)
-            t3 = time.perf_counter()
-            read += t1 - t0
-            prepare += t2 - t1
-            write += t3 - t2
-            records += len(chunk)
-            written += result.written
+        report = ingest_records(engine, connector, (r for _, r in group), page_size=PAGE)
+        for name in ("seen", "written", "unchanged", "quarantined"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        for name in ("read", "prepare", "store", "waited"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
     seconds = time.perf_counter() - started
     return {
-        "records": records,
-        "written": written,
+        "records": total.seen,
+        "written": total.written,
+        "quarantined_records": total.quarantined,
         "seconds": seconds,
         "cpu_seconds": time.process_time() - cpu,
-        "records_per_s": records / seconds,
-        "stages_seconds": {"read": read, "prepare": prepare, "store": write},
+        "records_per_s": total.seen / seconds,
+        "stages_seconds": {
+            "read": total.read,
+            "prepare": total.prepare,
+            "store": total.store,
+            "store_waiting_for_pages": total.waited,
+        },
     }
 
 

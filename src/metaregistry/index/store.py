@@ -37,6 +37,7 @@ __all__ = [
     "UpsertResult",
     "block_from_row",
     "blocks",
+    "current_hashes",
     "get_block",
     "history",
     "insert_ignore",
@@ -145,27 +146,55 @@ def _version_row(block: UnitBlock, version: int, connector: str) -> tuple[Any, .
     )
 
 
+def current_hashes(
+    conn: sa.Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """``(record_hash, raw_hash)`` of the current version of each of ``keys`` that is stored
+    (the pipeline skips re-validating records that hash the same as these)."""
+    return {key: (found[1], found[2]) for key, found in _existing(conn, keys).items()}
+
+
 def _existing(
     conn: sa.Connection, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[int, str]]:
+) -> dict[tuple[str, str], tuple[int, str, str]]:
+    """The current version, record_hash and raw_hash of each of ``keys`` that is stored: one indexed
+    probe per key, batched per registry (PostgreSQL: one array parameter; SQLite: a chunk of
+    placeholders, padded so a few statement shapes stay in the driver's cache)."""
     by_registry: dict[str, list[str]] = defaultdict(list)
     for registry, record_id in keys:
         by_registry[registry].append(record_id)
-    stmt = sa.select(
-        unit_block.c.registry,
-        unit_block.c.record_id,
-        unit_block.c.version,
-        unit_block.c.record_hash,
-    ).where(
-        unit_block.c.registry == sa.bindparam("registry"),
-        unit_block.c.record_id.in_(sa.bindparam("ids", expanding=True)),
-    )
-    found: dict[tuple[str, str], tuple[int, str]] = {}
+    found: dict[tuple[str, str], tuple[int, str, str]] = {}
+    postgres = conn.dialect.name == "postgresql"
     for registry, ids in by_registry.items():
         for i in range(0, len(ids), _KEY_CHUNK):
-            for row in conn.execute(stmt, {"registry": registry, "ids": ids[i : i + _KEY_CHUNK]}):
-                found[(row[0], row[1])] = (row[2], row[3])
+            chunk = ids[i : i + _KEY_CHUNK]
+            if postgres:
+                rows = conn.exec_driver_sql(_EXISTING_PG, (chunk, registry))
+            else:
+                size = 1 << (len(chunk) - 1).bit_length()
+                padded = (registry, *chunk, *[chunk[-1]] * (size - len(chunk)))
+                rows = conn.exec_driver_sql(_existing_sqlite(size), padded)
+            for row in rows:
+                found[(row[0], row[1])] = (row[2], row[3], row[4])
     return found
+
+
+_EXISTING_COLUMNS = "SELECT registry, record_id, version, record_hash, raw_hash FROM unit_block"
+# One unique-index probe per key, whatever the statistics say: while a first load outruns
+# ANALYZE the planner takes the table for tiny and would scan every row of the registry for
+# ``record_id = ANY(...)``; OFFSET 0 keeps the per-key subquery from being flattened into that.
+_EXISTING_PG = (
+    "SELECT b.registry, b.record_id, b.version, b.record_hash, b.raw_hash"
+    " FROM unnest(%s::varchar[]) AS k(record_id) CROSS JOIN LATERAL"
+    " (SELECT registry, record_id, version, record_hash, raw_hash FROM unit_block"
+    "  WHERE registry = %s AND record_id = k.record_id OFFSET 0) AS b"
+)
+
+
+@functools.lru_cache(maxsize=16)
+def _existing_sqlite(size: int) -> str:
+    marks = ", ".join(["?"] * size)
+    return f"{_EXISTING_COLUMNS} WHERE registry = ? AND record_id IN ({marks})"
 
 
 def upsert_blocks(
@@ -205,7 +234,7 @@ def upsert_blocks(
             updates.append(_update_row(block, version, connector))
             changed_keys.append(key)
             result.changed += 1
-        existing[key] = (version, block.record_hash or "")
+        existing[key] = (version, block.record_hash or "", block.raw_hash or "")
         versions.append(_version_row(block, version, connector))
         stored.append(StoredVersion(block=block, version=version))
         written_raw[block.raw_hash or ""] = None
@@ -253,32 +282,52 @@ def _insert_rows(
     """Plain inserts of new rows: COPY on PostgreSQL (one stream instead of a statement per
     row), executemany of one prepared statement on SQLite."""
     if conn.dialect.name == "postgresql":
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        finally:
-            cursor.close()
+        _copy(conn, table, columns, rows)
         return
     conn.exec_driver_sql(_insert_sql(table, columns, conn.dialect.paramstyle), rows)
 
 
+def _copy(
+    conn: sa.Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    finally:
+        cursor.close()
+
+
+_RAW_COLUMNS = ("raw_hash", "connector", "payload")
+
+
 def _insert_raw(conn: sa.Connection, rows: list[tuple[str, str, str]]) -> None:
     """Raw payloads, each kept once (the same payload may arrive again under another key)."""
-    if conn.dialect.name == "postgresql":
-        # One statement for the page: the columns as three arrays.
-        conn.exec_driver_sql(
-            "INSERT INTO raw_record (raw_hash, connector, payload)"
-            " SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::text[])"
-            " ON CONFLICT DO NOTHING",
-            ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]),
-        )
+    if conn.dialect.name != "postgresql":
+        sql = _insert_sql("raw_record", _RAW_COLUMNS, "qmark", " ON CONFLICT DO NOTHING")
+        conn.exec_driver_sql(sql, rows)
         return
-    sql = _insert_sql(
-        "raw_record", ("raw_hash", "connector", "payload"), "qmark", " ON CONFLICT DO NOTHING"
-    )
-    conn.exec_driver_sql(sql, rows)
+    # COPY the payloads not stored yet: a third of the cost of INSERT ... ON CONFLICT per row.
+    # A writer storing one of them in between makes COPY fail on the key; the savepoint then
+    # lets the row-by-row insert that skips duplicates do the page instead.
+    known = {
+        h
+        for (h,) in conn.exec_driver_sql(
+            "SELECT raw_hash FROM raw_record WHERE raw_hash = ANY(%s)", ([r[0] for r in rows],)
+        )
+    }
+    fresh = [r for r in rows if r[0] not in known]
+    if not fresh:
+        return
+    from psycopg.errors import UniqueViolation
+
+    try:
+        with conn.begin_nested():
+            _copy(conn, "raw_record", _RAW_COLUMNS, fresh)
+    except UniqueViolation:
+        sql = _insert_sql("raw_record", _RAW_COLUMNS, "format", " ON CONFLICT DO NOTHING")
+        conn.exec_driver_sql(sql, fresh)
 
 
 def block_from_row(row: Any) -> UnitBlock:
