@@ -1,0 +1,400 @@
+"""The component schemas of the OpenAPI document (JSON Schema 2020-12): what the lookup
+API's answers look like. Objects stay open (no ``additionalProperties: false``) so that a new
+field is not a breaking change."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from metaregistry.api.openapi_parts import nullable, ref
+from metaregistry.model import Status
+
+__all__ = ["REGISTRIES_SCHEMA", "schemas"]
+
+_TEXT_FIELDS: Final = (
+    "project_id",
+    "vintage_start",
+    "vintage_end",
+    "country",
+    "status_reason",
+    "status_date",
+    "origin",
+    "authorization_id",
+    "authorized_purpose",
+    "corresponding_adjustment",
+    "first_transfer_date",
+    "itmo_id",
+)
+
+
+_RUN: Final = {
+    "type": ["object", "null"],
+    "properties": {
+        "outcome": {"type": "string"},
+        "started_at": {"type": "string"},
+        "finished_at": {"type": ["string", "null"]},
+        "records_seen": {"type": "integer"},
+        "records_written": {"type": "integer"},
+        "quarantined": {"type": "integer"},
+        "withdrawn": {"type": "integer"},
+        "error": {"type": ["string", "null"]},
+    },
+}
+REGISTRIES_SCHEMA: Final = {
+    "type": "object",
+    "required": ["computed_at", "totals", "registries", "connectors"],
+    "properties": {
+        "computed_at": {"type": "string"},
+        "totals": {
+            "type": "object",
+            "required": ["blocks", "units"],
+            "properties": {"blocks": {"type": "integer"}, "units": {"type": "integer"}},
+        },
+        "registries": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["registry", "connectors", "blocks", "units", "by_status"],
+                "properties": {
+                    "registry": {"type": "string"},
+                    "connectors": {"type": "array", "items": {"type": "string"}},
+                    "blocks": {"type": "integer"},
+                    "units": {"type": "integer"},
+                    "by_status": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "object",
+                            "required": ["blocks", "units"],
+                            "properties": {
+                                "blocks": {"type": "integer"},
+                                "units": {"type": "integer"},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        "connectors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "name",
+                    "installed",
+                    "configured",
+                    "registries",
+                    "last_run",
+                    "last_success_at",
+                    "age_seconds",
+                    "last_error",
+                ],
+                "properties": {
+                    "name": {"type": "string"},
+                    "installed": {"type": "boolean"},
+                    "configured": {"type": "boolean"},
+                    "registries": {"type": "array", "items": {"type": "string"}},
+                    "last_run": _RUN,
+                    "last_success_at": {"type": ["string", "null"]},
+                    "age_seconds": {
+                        "type": ["number", "null"],
+                        "description": "Seconds since the last successful sync.",
+                    },
+                    "last_error": {
+                        "type": ["object", "null"],
+                        "properties": {
+                            "at": {"type": "string"},
+                            "outcome": {"type": "string"},
+                            "message": {"type": ["string", "null"]},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def schemas() -> dict[str, Any]:
+    block_props: dict[str, Any] = {
+        "registry": {"type": "string", "description": "Registry slug (kebab-case)."},
+        "record_id": {"type": "string", "description": "The registry's own id of the row."},
+        "serial": {"type": "string", "description": "The serial as the registry publishes it."},
+        "scheme": {"type": "string"},
+        "scope": {"type": "string", "description": "What makes numbers unique in the scheme."},
+        "block_start": {"type": "integer"},
+        "block_end": {"type": "integer"},
+        "quantity": {"type": "integer"},
+        "status": {"type": "string", "enum": [s.value for s in Status]},
+        **{name: nullable("string") for name in _TEXT_FIELDS},
+        "version": {"type": "integer", "minimum": 1},
+        "provenance": ref("Provenance"),
+        "overlap": ref("Range"),
+    }
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["error", "message"],
+            "properties": {
+                "error": {"type": "string", "description": "Stable machine-readable code."},
+                "message": {"type": "string"},
+                "field": {"type": "string", "description": "The input at fault."},
+                "value": {"type": "string", "description": "Its value (cut at 120 chars)."},
+                "hint": {"type": "string"},
+            },
+        },
+        "Range": {
+            "type": "object",
+            "required": ["block_start", "block_end", "quantity"],
+            "description": "The part of the block inside the range asked for (inclusive).",
+            "properties": {
+                "block_start": {"type": "integer"},
+                "block_end": {"type": "integer"},
+                "quantity": {"type": "integer", "minimum": 1},
+            },
+        },
+        "Provenance": {
+            "type": "object",
+            "required": ["connector", "raw_hash", "record_hash", "observed_at"],
+            "properties": {
+                "connector": {"type": "string"},
+                "raw_hash": {"type": "string", "description": "SHA-256 of the raw record."},
+                "record_hash": {"type": "string", "description": "SHA-256 of its content."},
+                "observed_at": {"type": "string", "description": "When it was seen (UTC)."},
+            },
+        },
+        "Block": {
+            "type": "object",
+            "required": [
+                "registry",
+                "record_id",
+                "serial",
+                "scheme",
+                "scope",
+                "block_start",
+                "block_end",
+                "quantity",
+                "status",
+                "version",
+                "provenance",
+            ],
+            "properties": block_props,
+        },
+        "HistoryEntry": {
+            "type": "object",
+            "required": [
+                "version",
+                "status",
+                "observed_at",
+                "record_hash",
+                "raw_hash",
+                "connector",
+                "changes",
+            ],
+            "properties": {
+                "version": {"type": "integer"},
+                "status": {"type": "string"},
+                "status_date": nullable("string"),
+                "observed_at": {"type": "string"},
+                "record_hash": {"type": "string"},
+                "raw_hash": {"type": "string"},
+                "connector": {"type": "string"},
+                "changes": {
+                    "type": "object",
+                    "description": "Fields changed from the previous version: {from, to}.",
+                    "additionalProperties": {"type": "object", "required": ["from", "to"]},
+                },
+            },
+        },
+        "Link": {
+            "type": "object",
+            "required": ["relation", "registry", "record_id", "serial", "status"],
+            "properties": {
+                "relation": {
+                    "type": "string",
+                    "description": "origin: the block this one's `origin` names; "
+                    "derived: a block whose `origin` is this serial; "
+                    "else the kind of move detection recorded "
+                    "(conversion, transition, mirror, tokenization, "
+                    "compliance_move).",
+                },
+                "direction": {
+                    "type": "string",
+                    "enum": ["to", "from"],
+                    "description": "For detected moves: units went to / came from the other block.",
+                },
+                "registry": {"type": "string"},
+                "record_id": {"type": "string"},
+                "serial": {"type": "string"},
+                "status": nullable("string"),
+                "overlap": ref("Range"),
+                "explanation": {"type": "string"},
+            },
+        },
+        "Alert": {
+            "type": "object",
+            "required": [
+                "id",
+                "kind",
+                "severity",
+                "status",
+                "registries",
+                "overlap",
+                "explanation",
+                "opened_at",
+            ],
+            "description": "An open alert of the detection (the whole story at "
+            "GET /v1/alerts/{id}).",
+            "properties": {
+                "id": {"type": "string"},
+                "kind": {"type": "string"},
+                "severity": {"type": "string"},
+                "status": {"type": "string"},
+                "registries": {"type": "array", "items": {"type": "string"}},
+                "overlap": ref("Range"),
+                "explanation": {"type": "string"},
+                "opened_at": {"type": "string"},
+            },
+        },
+        "Proof": {
+            "type": "object",
+            "required": ["leaf_index", "leaf_hash", "tree_size", "hashes", "pending"],
+            "description": "RFC 9162 inclusion proof of the block's current version in the "
+            "log, against `checkpoint`; `pending` when logged after it.",
+            "properties": {
+                "leaf_index": {"type": "integer", "minimum": 0},
+                "leaf_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                "tree_size": nullable("integer"),
+                "hashes": {
+                    "type": ["array", "null"],
+                    "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                },
+                "pending": {"type": "boolean"},
+            },
+        },
+        "Checkpoint": {
+            "type": "object",
+            "required": ["origin", "size", "root", "note"],
+            "properties": {
+                "origin": {"type": "string"},
+                "size": {"type": "integer"},
+                "root": {"type": "string", "description": "base64 of the root hash"},
+                "note": {"type": "string", "description": "The signed note (C2SP format)."},
+            },
+        },
+        "LookupBlock": {
+            "allOf": [ref("Block")],
+            "type": "object",
+            "required": ["history", "links", "alerts", "proof", "overlap"],
+            "properties": {
+                "history": {"type": "array", "items": ref("HistoryEntry")},
+                "links": {"type": "array", "items": ref("Link")},
+                "alerts": {"type": "array", "items": ref("Alert")},
+                "proof": {"oneOf": [ref("Proof"), {"type": "null"}]},
+            },
+        },
+        "Query": {
+            "type": "object",
+            "required": [
+                "serial",
+                "family",
+                "scheme",
+                "scope",
+                "block_start",
+                "block_end",
+                "quantity",
+            ],
+            "properties": {
+                "serial": {"type": "string"},
+                "family": {"type": "string", "description": "Serial format read, or `units`."},
+                "scheme": {"type": "string"},
+                "scope": {"type": "string"},
+                "block_start": {"type": "integer"},
+                "block_end": {"type": "integer"},
+                "quantity": {"type": "integer"},
+                "parsed": {"type": "object", "description": "What the serial states."},
+            },
+        },
+        "Lookup": {
+            "type": "object",
+            "required": ["query", "summary", "blocks", "checkpoint", "next_cursor"],
+            "properties": {
+                "query": ref("Query"),
+                "summary": {
+                    "type": "object",
+                    "required": ["blocks", "registries", "open_alerts"],
+                    "properties": {
+                        "blocks": {"type": "integer"},
+                        "registries": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["registry", "statuses"],
+                                "properties": {
+                                    "registry": {"type": "string"},
+                                    "statuses": {"type": "array", "items": {"type": "string"}},
+                                },
+                            },
+                        },
+                        "open_alerts": {"type": "integer"},
+                    },
+                },
+                "blocks": {"type": "array", "items": ref("LookupBlock")},
+                "checkpoint": {"oneOf": [ref("Checkpoint"), {"type": "null"}]},
+                "next_cursor": nullable("string"),
+            },
+        },
+        "BlockPage": {
+            "type": "object",
+            "required": ["scheme", "scope", "block_start", "block_end", "blocks", "next_cursor"],
+            "properties": {
+                "scheme": {"type": "string"},
+                "scope": {"type": "string"},
+                "block_start": {"type": "integer"},
+                "block_end": {"type": "integer"},
+                "blocks": {"type": "array", "items": ref("Block")},
+                "next_cursor": nullable("string"),
+            },
+        },
+        "Project": {
+            "type": "object",
+            "required": [
+                "project_id",
+                "registries",
+                "units_by_status",
+                "alerts",
+                "blocks",
+                "next_cursor",
+            ],
+            "properties": {
+                "project_id": {"type": "string"},
+                "registries": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["registry", "blocks", "units_by_status"],
+                        "properties": {
+                            "registry": {"type": "string"},
+                            "blocks": {"type": "integer"},
+                            "units_by_status": {
+                                "type": "object",
+                                "additionalProperties": {"type": "integer"},
+                            },
+                        },
+                    },
+                },
+                "units_by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "alerts": {"type": "array", "items": ref("Alert")},
+                "blocks": {"type": "array", "items": ref("Block")},
+                "next_cursor": nullable("string"),
+            },
+        },
+        "Registries": REGISTRIES_SCHEMA,
+        "Health": {
+            "type": "object",
+            "required": ["status", "database"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ok", "unavailable"]},
+                "database": {"type": "string"},
+            },
+        },
+    }
