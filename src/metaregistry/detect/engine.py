@@ -28,7 +28,7 @@ from metaregistry.detect import lifecycle, scan
 from metaregistry.detect.cluster import Key, clusters_of, pairs_of
 from metaregistry.detect.findings import AlertDraft, LinkDraft, drafts_of
 from metaregistry.detect.tables import alert_table, block_link_table, detect_run_table
-from metaregistry.index.store import unit_block_version
+from metaregistry.index.store import unit_block, unit_block_version
 from metaregistry.model import Status, UnitBlock
 
 __all__ = ["DetectSummary", "detect_full", "detect_incremental", "findings_of", "last_run"]
@@ -108,8 +108,6 @@ def _versions_after(conn: sa.Connection, since_version_id: int) -> int:
 
 
 def _count_blocks(conn: sa.Connection) -> int:
-    from metaregistry.index.store import unit_block
-
     return int(conn.execute(sa.select(sa.func.count()).select_from(unit_block)).scalar() or 0)
 
 
