@@ -18,7 +18,7 @@ Conditions:
 * ``link``: :data:`LINKED` (the second's origin points at the first), :data:`UNLINKED` (no
   origin points either way) or :data:`ANY`;
 * ``reason``: a class of the first block's ``status_reason`` (:data:`REASONS`: ``bridge``,
-  ``compliance``, ``transition``);
+  ``compliance``, ``transition``, ``ambiguous``);
 * ``scheme``: the numbering scheme of both blocks (``jcm``, ``cdm``);
 * ``article6``: ``itmo_without_ca`` when the first block was first-transferred as an ITMO
   (``first_transfer_date`` or ``itmo_id`` set) and its corresponding adjustment is not
@@ -90,6 +90,9 @@ REASONS: Final = {
         r"\barb\b|\bcarb\b|arb offset|wa eco|\becology\b|california|cap-and-trade|compliance",
         re.IGNORECASE,
     ),
+    # The verra connector's words for old exports that list retirements and cancellations
+    # together (OffsetsDB's note: "not distinguished in the old export").
+    "ambiguous": re.compile(r"does not tell them apart|retired or cancelled", re.IGNORECASE),
     "transition": re.compile(
         r"transition|article 6\.4|\ba6\.4|paris agreement crediting|\bpacm\b", re.IGNORECASE
     ),
@@ -201,6 +204,18 @@ RULES: Final[tuple[Rule, ...]] = (
         reason="bridge",
         link_kind="tokenization",
         template="{first} was retired to bridge the {units} to {second_registry}.",
+    ),
+    _rule(
+        "ambiguous-source",
+        "used",
+        "*",
+        link=LINKED,
+        reason="ambiguous",
+        alert_kind="use_after_transfer",
+        severity="low",
+        template="{first} is listed as retired or cancelled (its export does not tell them "
+        "apart), and {second} holds the {units} from it: a conversion if it was a "
+        "cancellation, a use after transfer if it was a retirement. Check the source registry.",
     ),
     _rule(
         "compliance-move",

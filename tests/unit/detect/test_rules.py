@@ -51,6 +51,14 @@ CASES: dict[str, tuple[list[UnitBlock], str | None, tuple[str, str]]] = {
         "tokenization",
         ("verra", "toucan"),
     ),
+    "ambiguous-source": (
+        [
+            _verra("retired", "retired or cancelled (the source does not tell them apart)"),
+            _held("srn-ppi"),
+        ],
+        "use_after_transfer",
+        ("verra", "srn-ppi"),
+    ),
     "compliance-move": (
         [
             block(
@@ -272,6 +280,10 @@ def test_retirement_without_bridge_reason_is_not_tokenization() -> None:
         ("Environmental Benefit", set()),
         ("CORSIA first phase offsetting requirement", set()),
         ("Removal of credits from the registry", set()),
+        (
+            "retired or cancelled (the source does not tell them apart); reason: Other",
+            {"ambiguous"},
+        ),
         (None, set()),
     ],
 )
@@ -290,3 +302,9 @@ def test_origin_points_at_the_same_serial_or_the_native_record_of_its_units() ->
     twin = _held("toucan")  # another holder of the same source: not the source itself
     assert not points_at(target, twin)
     assert not points_at(block("srn-ppi", "s2", 100, 199, origin="not a serial"), source)
+
+
+def test_ambiguous_export_is_a_low_severity_alert_saying_why() -> None:
+    (alert,), links = drafts_of(pairs_of(CASES["ambiguous-source"][0]))
+    assert (alert.severity, links) == ("low", [])
+    assert "does not tell them apart" in alert.explanation
