@@ -152,6 +152,9 @@ def _stored_nodes(conn: Connection, wanted: set[Node]) -> dict[Node, bytes]:
     return found
 
 
+_NODE_BATCH = 200
+
+
 def read_nodes(conn: Connection, wanted: Sequence[Node]) -> list[bytes]:
     """A :data:`~metaregistry.log.merkle.NodeReader` over the database (two queries at most).
 
@@ -162,7 +165,11 @@ def read_nodes(conn: Connection, wanted: Sequence[Node]) -> list[bytes]:
             need.add((level, i))
         else:
             need.update(((level - 1, 2 * i), (level - 1, 2 * i + 1)))
-    found = _stored_nodes(conn, need)
+    found: dict[Node, bytes] = {}
+    ordered = sorted(need)
+    # one OR term per node: SQLite refuses expression trees past ~1,000 terms, so batch
+    for start in range(0, len(ordered), _NODE_BATCH):
+        found.update(_stored_nodes(conn, set(ordered[start : start + _NODE_BATCH])))
     return [
         found[(level, i)]
         if _is_stored(level)
