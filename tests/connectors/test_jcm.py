@@ -65,7 +65,12 @@ def test_both_ledgers_share_the_issuance_numbering() -> None:
     [
         ("JCM-ID-TH012-2022-0007-1-600", "TH012", "does not start with the partner 'ID'"),
         ("JCM-Id-ID012-2022-0007-1-600", "Id", "(partner) is not a two-letter country code"),
-        ("JCM-ID-ID012-2022-7-1-600", "7", "(issuance) is not 4 digits"),
+        ("JCM-ID-ID012-2022-7-1-600", "7", "(issuance) is not zero-padded to 4 digits"),
+        (
+            "JCM-ID-ID012-2022-01000-1-600",
+            "01000",
+            "(issuance) has more than 4 digits and a leading 0",
+        ),
         ("JCM-ID-ID012-2022-0007-601-600", "600", "(block end) is before block start 601"),
     ],
 )
@@ -186,3 +191,16 @@ def test_world_ledgers_hold_disjoint_live_shares_and_mirrors(tmp_path: Path) -> 
                     assert (scope, max(a.block_start, b.block_start)) in planted
     mirrors = [c for c in truth if c["pattern"] == "jcm-mirror"]
     assert mirrors and all(c["blocks"][0]["status"] == "transferred" for c in mirrors)
+
+
+def test_issuance_numbers_outgrow_their_padding() -> None:
+    # a 1M-record world reaches issuance 10000: five digits, its own scope
+    from metaregistry.serials import parse_serial
+
+    parsed = parse_serial("JCM-ID-ID014-2018-10000-3-31")
+    assert (parsed.scheme, parsed.scope, parsed.block_start, parsed.block_end) == (
+        "jcm",
+        "ID-10000",
+        3,
+        31,
+    )

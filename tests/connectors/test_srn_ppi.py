@@ -68,7 +68,7 @@ def test_spe_grk_serial_round_trips(batch: int, start: int, end: int) -> None:
 @pytest.mark.parametrize(
     ("serial", "token", "message"),
     [
-        ("IDN-SPEGRK-PPI1-2023-17-1-5", "17", "(batch) is not 6 digits"),
+        ("IDN-SPEGRK-PPI1-2023-17-1-5", "17", "(batch) is not zero-padded to 6 digits"),
         ("IDN-SPEGRK-PPI1-2023-000017-9-5", "5", "(block end) is before block start 9"),
         ("IDN-SPEGRK-PPI1-23-000017-1-5", "23", "(vintage) is not a four-digit year"),
         ("IDN-SPEGRK-PPI1-2023-000017-1", None, "missing token (block end)"),

@@ -84,8 +84,8 @@ def test_tver_serial_carries_a_buddhist_era_vintage() -> None:
     [
         ("TVER-P-0412-2023-00045-1-5", "2023", "before B.E. 2500 (a common-era year?)"),
         ("TVER-X-0412-2566-00045-1-5", "X", "is not P (Premium) or S (Standard)"),
-        ("TVER-S-412-2566-00045-1-5", "412", "(project id) is not 4 digits"),
-        ("TVER-S-0412-2566-45-1-5", "45", "(batch) is not 5 digits"),
+        ("TVER-S-412-2566-00045-1-5", "412", "(project id) is not zero-padded to 4 digits"),
+        ("TVER-S-0412-2566-45-1-5", "45", "(batch) is not zero-padded to 5 digits"),
         ("TVER-S-0412-2566-00045-1-x", "x", "(block end) is not a number"),
     ],
 )

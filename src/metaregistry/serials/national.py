@@ -95,9 +95,14 @@ def _alnum(serial: str, token: str, field: str) -> str:
 
 
 def _sized_digits(serial: str, token: str, field: str, size: int) -> str:
+    """A number zero-padded to at least ``size`` digits; it grows past ``size`` digits once
+    the registry outgrows the padding (a 1M-record world reaches JCM issuance 10000), but
+    then without leading zeros, so every number has one spelling (and one scope)."""
     digits(serial, token, field)
-    if len(token) != size:
-        raise SerialError.at(serial, token, field, f"is not {size} digits")
+    if len(token) < size:
+        raise SerialError.at(serial, token, field, f"is not zero-padded to {size} digits")
+    if len(token) > size and token.startswith("0"):
+        raise SerialError.at(serial, token, field, f"has more than {size} digits and a leading 0")
     return token
 
 
