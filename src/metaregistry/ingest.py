@@ -105,6 +105,10 @@ def store_page(
         connector=connector.name,
         raw_payloads=prepared.raw_payloads,
         fetch_previous=fetch_previous,
+        # A page built by hand (blocks only) has no version texts: the store makes them.
+        version_texts=(
+            prepared.version_texts if len(prepared.version_texts) == len(prepared.blocks) else None
+        ),
     )
     result.written = upserted.written
     result.unchanged = upserted.unchanged

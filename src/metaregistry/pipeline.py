@@ -45,9 +45,14 @@ _TEXT_FIELDS = (
 
 @dataclass(slots=True)
 class PreparedPage:
+    """A page ready to store. ``version_texts`` runs beside ``blocks``: the canonical JSON of
+    each block as its version row keeps it, made here (off the storing thread) for blocks
+    likely to be written, None where the store should make it if it writes one."""
+
     blocks: list[UnitBlock] = field(default_factory=list)
     raw_payloads: dict[str, str] = field(default_factory=dict)
     quarantined: list[QuarantineEntry] = field(default_factory=list)
+    version_texts: list[str | None] = field(default_factory=list)
 
 
 def _nfc(block: UnitBlock) -> None:
@@ -132,7 +137,7 @@ def prepare_record(
     if not _content_is_valid(connector, record, content, payload, raw_hash, page):
         return
     block.record_hash = sha256(canonicalize(content)).hexdigest()
-    _accept(block, raw_hash, raw_bytes, observed_at, page)
+    _accept(block, raw_hash, raw_bytes, observed_at, page, content)
 
 
 def _raw_is_valid(
@@ -166,12 +171,25 @@ def _content_is_valid(
 
 
 def _accept(
-    block: UnitBlock, raw_hash: str, raw_bytes: bytes, observed_at: str, page: PreparedPage
+    block: UnitBlock,
+    raw_hash: str,
+    raw_bytes: bytes,
+    observed_at: str,
+    page: PreparedPage,
+    content: dict[str, Any] | None,
 ) -> None:
+    """Add ``block`` to the page; with its ``content`` (a block likely to be written), also
+    its version text: ``canonicalize(block.to_json())``, built from the content dict."""
     block.raw_hash = raw_hash
     block.observed_at = observed_at
     page.blocks.append(block)
     page.raw_payloads[raw_hash] = raw_bytes.decode("utf-8")
+    if content is None:
+        page.version_texts.append(None)
+        return
+    version = dict(content, observed_at=observed_at, raw_hash=raw_hash)
+    version["record_hash"] = block.record_hash
+    page.version_texts.append(canonicalize(version).decode("utf-8"))
 
 
 #: The stored current ``(record_hash, raw_hash)`` of each of the keys asked that is stored.
@@ -223,7 +241,15 @@ def prepare_page(
             )
         ):
             continue
-        _accept(block, draft.raw_hash, draft.raw_bytes, observed_at, page)
+        # An unchanged block will not be written: leave its version text to the store.
+        _accept(
+            block,
+            draft.raw_hash,
+            draft.raw_bytes,
+            observed_at,
+            page,
+            None if unchanged else draft.content,
+        )
     return page
 
 

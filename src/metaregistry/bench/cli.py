@@ -249,7 +249,8 @@ def bench_command(
         if "log" not in skip:
             _say("log ...")
             log_db = f"sqlite:///{base / f'log-{uuid.uuid4().hex[:6]}.db'}"
-            results["log"] = run_phase("log", {"db_url": log_db, "records": n})
+            proofs = 1_000 if quick else 10_000
+            results["log"] = run_phase("log", {"db_url": log_db, "records": n, "proofs": proofs})
         if "ingest_sqlite_tenth" not in skip and n >= 10_000:
             tenth = n // 10
             _say(f"ingest at {tenth:,} for the memory ratio ...")

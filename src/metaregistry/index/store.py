@@ -133,12 +133,14 @@ def _update_row(block: UnitBlock, version: int, connector: str) -> tuple[Any, ..
     )
 
 
-def _version_row(block: UnitBlock, version: int, connector: str) -> tuple[Any, ...]:
+def _version_row(
+    block: UnitBlock, version: int, connector: str, text: str | None
+) -> tuple[Any, ...]:
     return (
         block.registry,
         block.record_id,
         version,
-        canonicalize(block.to_json()).decode("utf-8"),
+        canonicalize(block.to_json()).decode("utf-8") if text is None else text,
         block.record_hash,
         block.raw_hash,
         block.observed_at,
@@ -204,11 +206,14 @@ def upsert_blocks(
     connector: str,
     raw_payloads: Mapping[str, str] | None = None,
     fetch_previous: bool = False,
+    version_texts: Sequence[str | None] | None = None,
 ) -> UpsertResult:
     """Store a page of normalized blocks (with ``observed_at``, ``raw_hash``, ``record_hash``
     set). ``raw_payloads`` maps raw_hash to the payload's JSON text; payloads of written
     versions are kept. With ``fetch_previous`` each changed version carries the block it
-    replaced (detection uses it to re-check what a block stopped overlapping)."""
+    replaced (detection uses it to re-check what a block stopped overlapping).
+    ``version_texts``, beside ``new_blocks``, may carry each block's version text
+    (``canonicalize(block.to_json())``, made by the pipeline); None entries are made here."""
     result = UpsertResult()
     if not new_blocks:
         return result
@@ -219,7 +224,8 @@ def upsert_blocks(
     changed_keys: list[tuple[str, str]] = []
     written_raw: dict[str, None] = {}
     stored = result.versions
-    for block in new_blocks:
+    texts = version_texts if version_texts is not None else [None] * len(new_blocks)
+    for block, text in zip(new_blocks, texts, strict=True):
         key = block.key
         current = existing.get(key)
         if current is not None and current[1] == block.record_hash:
@@ -235,7 +241,7 @@ def upsert_blocks(
             changed_keys.append(key)
             result.changed += 1
         existing[key] = (version, block.record_hash or "", block.raw_hash or "")
-        versions.append(_version_row(block, version, connector))
+        versions.append(_version_row(block, version, connector, text))
         stored.append(StoredVersion(block=block, version=version))
         written_raw[block.raw_hash or ""] = None
     previous: dict[tuple[str, str], UnitBlock] = {}
