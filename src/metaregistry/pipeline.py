@@ -47,7 +47,8 @@ _TEXT_FIELDS = (
 class PreparedPage:
     """A page ready to store. ``version_texts`` runs beside ``blocks``: the canonical JSON of
     each block as its version row keeps it, made here (off the storing thread) for blocks
-    likely to be written, None where the store should make it if it writes one."""
+    known to differ from the stored version (see :func:`prepare_page`), None where the store
+    makes it if it writes one."""
 
     blocks: list[UnitBlock] = field(default_factory=list)
     raw_payloads: dict[str, str] = field(default_factory=dict)
@@ -137,7 +138,8 @@ def prepare_record(
     if not _content_is_valid(connector, record, content, payload, raw_hash, page):
         return
     block.record_hash = sha256(canonicalize(content)).hexdigest()
-    _accept(block, raw_hash, raw_bytes, observed_at, page, content)
+    # Whether it will be written is the store's to find out: it makes the version text then.
+    _accept(block, raw_hash, raw_bytes, observed_at, page, None)
 
 
 def _raw_is_valid(

@@ -8,26 +8,33 @@ transaction, with executemany (one statement per page, not an ORM object per row
 
 from __future__ import annotations
 
-import functools
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from metaregistry.canonical import canonicalize
+from metaregistry.index.bulk import (
+    ROW_COLUMNS,
+    VERSION_COLUMNS,
+    existing_versions,
+    insert_raw,
+    insert_rows,
+    row,
+    update_row,
+    update_rows,
+    version_row,
+)
 from metaregistry.index.tables import (
     QuarantineRow,
     RawRecordRow,
     UnitBlockRow,
     UnitBlockVersionRow,
-    span_class,
 )
 from metaregistry.model import ALL_FIELDS, CONTENT_FIELDS, UnitBlock
 
@@ -95,108 +102,12 @@ def insert_ignore(conn: sa.Connection, table: sa.Table) -> Any:
     return sqlite_dialect.insert(table).on_conflict_do_nothing()
 
 
-# Rows go to the driver as tuples (``exec_driver_sql`` / COPY): SQLAlchemy's per-row parameter
-# processing costs more than the database's own insert at a million rows.
-_ROW_COLUMNS: tuple[str, ...] = (*ALL_FIELDS, "version", "span_class", "connector")
-_VERSION_COLUMNS = (
-    "registry",
-    "record_id",
-    "version",
-    "content",
-    "record_hash",
-    "raw_hash",
-    "observed_at",
-    "connector",
-)
-_UPDATE_COLUMNS = tuple(c for c in _ROW_COLUMNS if c not in ("registry", "record_id"))
-_fields_of = attrgetter(*ALL_FIELDS)
-_updated_fields_of = attrgetter(*(c for c in ALL_FIELDS if c not in ("registry", "record_id")))
-
-
-def _row(block: UnitBlock, version: int, connector: str) -> tuple[Any, ...]:
-    return (
-        *_fields_of(block),
-        version,
-        span_class(block.block_start, block.block_end),
-        connector,
-    )
-
-
-def _update_row(block: UnitBlock, version: int, connector: str) -> tuple[Any, ...]:
-    return (
-        *_updated_fields_of(block),
-        version,
-        span_class(block.block_start, block.block_end),
-        connector,
-        block.registry,
-        block.record_id,
-    )
-
-
-def _version_row(
-    block: UnitBlock, version: int, connector: str, text: str | None
-) -> tuple[Any, ...]:
-    return (
-        block.registry,
-        block.record_id,
-        version,
-        canonicalize(block.to_json()).decode("utf-8") if text is None else text,
-        block.record_hash,
-        block.raw_hash,
-        block.observed_at,
-        connector,
-    )
-
-
 def current_hashes(
     conn: sa.Connection, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[str, str]]:
     """``(record_hash, raw_hash)`` of the current version of each of ``keys`` that is stored
     (the pipeline skips re-validating records that hash the same as these)."""
-    return {key: (found[1], found[2]) for key, found in _existing(conn, keys).items()}
-
-
-def _existing(
-    conn: sa.Connection, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[int, str, str]]:
-    """The current version, record_hash and raw_hash of each of ``keys`` that is stored: one indexed
-    probe per key, batched per registry (PostgreSQL: one array parameter; SQLite: a chunk of
-    placeholders, padded so a few statement shapes stay in the driver's cache)."""
-    by_registry: dict[str, list[str]] = defaultdict(list)
-    for registry, record_id in keys:
-        by_registry[registry].append(record_id)
-    found: dict[tuple[str, str], tuple[int, str, str]] = {}
-    postgres = conn.dialect.name == "postgresql"
-    for registry, ids in by_registry.items():
-        for i in range(0, len(ids), _KEY_CHUNK):
-            chunk = ids[i : i + _KEY_CHUNK]
-            if postgres:
-                rows = conn.exec_driver_sql(_EXISTING_PG, (chunk, registry))
-            else:
-                size = 1 << (len(chunk) - 1).bit_length()
-                padded = (registry, *chunk, *[chunk[-1]] * (size - len(chunk)))
-                rows = conn.exec_driver_sql(_existing_sqlite(size), padded)
-            for row in rows:
-                found[(row[0], row[1])] = (row[2], row[3], row[4])
-    return found
-
-
-_EXISTING_COLUMNS = "SELECT registry, record_id, version, record_hash, raw_hash FROM unit_block"
-# One unique-index probe per key, whatever the statistics say: while a first load outruns
-# ANALYZE the planner takes the table for tiny and would scan every row of the registry for
-# ``record_id = ANY(...)``; OFFSET 0 keeps the per-key subquery from being flattened into that.
-_EXISTING_PG = (
-    "SELECT b.registry, b.record_id, b.version, b.record_hash, b.raw_hash"
-    " FROM unnest(%s::varchar[]) AS k(record_id) CROSS JOIN LATERAL"
-    " (SELECT registry, record_id, version, record_hash, raw_hash FROM unit_block"
-    "  WHERE registry = %s AND record_id = k.record_id OFFSET 0) AS b"
-)
-
-
-@functools.lru_cache(maxsize=16)
-def _existing_sqlite(size: int) -> str:
-    marks = ", ".join(["?"] * size)
-    return f"{_EXISTING_COLUMNS} WHERE registry = ? AND record_id IN ({marks})"
+    return {key: (found[1], found[2]) for key, found in existing_versions(conn, keys).items()}
 
 
 def upsert_blocks(
@@ -217,7 +128,7 @@ def upsert_blocks(
     result = UpsertResult()
     if not new_blocks:
         return result
-    existing = _existing(conn, {b.key for b in new_blocks})
+    existing = existing_versions(conn, {b.key for b in new_blocks})
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
     versions: list[tuple[Any, ...]] = []
@@ -233,15 +144,15 @@ def upsert_blocks(
             continue
         if current is None:
             version = 1
-            inserts.append(_row(block, version, connector))
+            inserts.append(row(block, version, connector))
             result.inserted += 1
         else:
             version = current[0] + 1
-            updates.append(_update_row(block, version, connector))
+            updates.append(update_row(block, version, connector))
             changed_keys.append(key)
             result.changed += 1
         existing[key] = (version, block.record_hash or "", block.raw_hash or "")
-        versions.append(_version_row(block, version, connector, text))
+        versions.append(version_row(block, version, connector, text))
         stored.append(StoredVersion(block=block, version=version))
         written_raw[block.raw_hash or ""] = None
     previous: dict[tuple[str, str], UnitBlock] = {}
@@ -250,90 +161,19 @@ def upsert_blocks(
     # A key repeated within the page gives one insert then updates: run inserts first, and
     # the updates in page order so the last version wins.
     if inserts:
-        _insert_rows(conn, "unit_block", _ROW_COLUMNS, inserts)
+        insert_rows(conn, "unit_block", ROW_COLUMNS, inserts)
     if updates:
-        conn.exec_driver_sql(_update_sql(conn.dialect.paramstyle), updates)
+        update_rows(conn, updates)
     if versions:
-        _insert_rows(conn, "unit_block_version", _VERSION_COLUMNS, versions)
+        insert_rows(conn, "unit_block_version", VERSION_COLUMNS, versions)
     if raw_payloads:
         raws = [(h, connector, raw_payloads[h]) for h in written_raw if h in raw_payloads]
         if raws:
-            _insert_raw(conn, raws)
+            insert_raw(conn, raws)
     if previous:
         for version_stored in stored:
             version_stored.previous = previous.get(version_stored.block.key)
     return result
-
-
-def _marker(paramstyle: str) -> str:
-    return "?" if paramstyle == "qmark" else "%s"
-
-
-@functools.lru_cache(maxsize=16)
-def _insert_sql(table: str, columns: tuple[str, ...], paramstyle: str, suffix: str = "") -> str:
-    marks = ", ".join([_marker(paramstyle)] * len(columns))
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}){suffix}"
-
-
-@functools.lru_cache(maxsize=4)
-def _update_sql(paramstyle: str) -> str:
-    mark = _marker(paramstyle)
-    sets = ", ".join(f"{c} = {mark}" for c in _UPDATE_COLUMNS)
-    return f"UPDATE unit_block SET {sets} WHERE registry = {mark} AND record_id = {mark}"
-
-
-def _insert_rows(
-    conn: sa.Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
-) -> None:
-    """Plain inserts of new rows: COPY on PostgreSQL (one stream instead of a statement per
-    row), executemany of one prepared statement on SQLite."""
-    if conn.dialect.name == "postgresql":
-        _copy(conn, table, columns, rows)
-        return
-    conn.exec_driver_sql(_insert_sql(table, columns, conn.dialect.paramstyle), rows)
-
-
-def _copy(
-    conn: sa.Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
-) -> None:
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    finally:
-        cursor.close()
-
-
-_RAW_COLUMNS = ("raw_hash", "connector", "payload")
-
-
-def _insert_raw(conn: sa.Connection, rows: list[tuple[str, str, str]]) -> None:
-    """Raw payloads, each kept once (the same payload may arrive again under another key)."""
-    if conn.dialect.name != "postgresql":
-        sql = _insert_sql("raw_record", _RAW_COLUMNS, "qmark", " ON CONFLICT DO NOTHING")
-        conn.exec_driver_sql(sql, rows)
-        return
-    # COPY the payloads not stored yet: a third of the cost of INSERT ... ON CONFLICT per row.
-    # A writer storing one of them in between makes COPY fail on the key; the savepoint then
-    # lets the row-by-row insert that skips duplicates do the page instead.
-    known = {
-        h
-        for (h,) in conn.exec_driver_sql(
-            "SELECT raw_hash FROM raw_record WHERE raw_hash = ANY(%s)", ([r[0] for r in rows],)
-        )
-    }
-    fresh = [r for r in rows if r[0] not in known]
-    if not fresh:
-        return
-    from psycopg.errors import UniqueViolation
-
-    try:
-        with conn.begin_nested():
-            _copy(conn, "raw_record", _RAW_COLUMNS, fresh)
-    except UniqueViolation:
-        sql = _insert_sql("raw_record", _RAW_COLUMNS, "format", " ON CONFLICT DO NOTHING")
-        conn.exec_driver_sql(sql, fresh)
 
 
 def block_from_row(row: Any) -> UnitBlock:
