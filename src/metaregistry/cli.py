@@ -16,7 +16,7 @@ import click
 from metaregistry import __version__
 from metaregistry.settings import ConfigError, Settings, load_settings
 
-__all__ = ["main", "pass_settings", "settings_of"]
+__all__ = ["main", "settings_of"]
 
 _COMMAND_MODULES = (
     "metaregistry.serials.cli",
@@ -79,10 +79,6 @@ def settings_of(ctx: click.Context) -> Settings:
             raise click.ClickException(str(exc)) from exc
     settings: Settings = obj["settings"]
     return settings
-
-
-def pass_settings(ctx: click.Context) -> Settings:
-    return settings_of(ctx)
 
 
 def _register_commands(group: click.Group) -> None:

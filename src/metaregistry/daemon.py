@@ -38,8 +38,7 @@ from metaregistry.sync import (
     SourceReport,
     connector_timeout,
     default_owner,
-    publish_checkpoint,
-    run_detection,
+    detect_and_checkpoint,
     sync_connector,
 )
 
@@ -111,8 +110,7 @@ class Daemon:
         self.reports.append(report)
         if report.written or report.withdrawn:
             async with self._post_lock:
-                await asyncio.to_thread(run_detection, self.engine, since)
-                await asyncio.to_thread(publish_checkpoint, self.engine, self.settings)
+                await asyncio.to_thread(detect_and_checkpoint, self.engine, self.settings, since)
         return report
 
     def _since(self) -> int:

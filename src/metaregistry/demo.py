@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from metaregistry import plugins
 from metaregistry.index import store
 from metaregistry.index.db import create_engine, migrate
-from metaregistry.ingest import chunked, max_version_id, store_page, utc_stamp
+from metaregistry.ingest import ingest_records, max_version_id
 from metaregistry.settings import Settings
 
 __all__ = ["MOCKS", "demo_command"]
@@ -87,14 +87,10 @@ class _Bar:
 def _import_generic(engine: sa.Engine, world: Path) -> tuple[int, int]:
     connector = plugins.load("generic")
     seen = quarantined = 0
-    for path in (
-        sorted((world / "generic").glob("*.ndjson")) if (world / "generic").is_dir() else []
-    ):
-        for chunk in chunked(connector.read_file(path), 2000):
-            with engine.begin() as conn:
-                result = store_page(conn, connector, chunk, observed_at=utc_stamp())
-            seen += result.seen
-            quarantined += len(result.quarantined)
+    for path in sorted((world / "generic").glob("*.ndjson")):
+        report = ingest_records(engine, connector, connector.read_file(path))
+        seen += report.seen
+        quarantined += report.quarantined
     return seen, quarantined
 
 
@@ -210,10 +206,9 @@ def demo_command(
                 f"{source.pages:>5} pages {source.quarantined:>4} quarantined "
                 f"{source.seconds:6.1f}s" + (f"  ({source.error})" if source.error else "")
             )
-        from metaregistry.sync import publish_checkpoint, run_detection
+        from metaregistry.sync import detect_and_checkpoint
 
-        run_detection(engine, since)
-        publish_checkpoint(engine, settings)
+        detect_and_checkpoint(engine, settings, since)
         _print_summary(summary(engine))
         (base / "summary.json").write_text(json.dumps(summary(engine), indent=2))
         if once:

@@ -7,7 +7,6 @@ records, its log leaves and (for sync) its cursor commit together or not at all.
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 import time
@@ -246,7 +245,3 @@ def max_version_id(conn: sa.Connection) -> int:
     table = store.unit_block_version
     value = conn.execute(sa.select(sa.func.max(table.c.id))).scalar()
     return int(value or 0)
-
-
-def payload_text(payload: object) -> str:
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)

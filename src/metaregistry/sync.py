@@ -50,7 +50,13 @@ from metaregistry.connector import (
 from metaregistry.index import store
 from metaregistry.index.db import is_postgres
 from metaregistry.index.tables import SeenRow, SyncRunRow, SyncStateRow
-from metaregistry.ingest import append_version_leaves, max_version_id, now_utc, utc_stamp
+from metaregistry.ingest import (
+    append_version_leaves,
+    max_version_id,
+    now_utc,
+    store_page,
+    utc_stamp,
+)
 from metaregistry.model import Status, UnitBlock
 from metaregistry.pipeline import prepare_page
 from metaregistry.retry import RetryPolicy, fetch
@@ -297,20 +303,13 @@ class _StreamRun:
         if page.next_request is None:
             cursor["_complete"] = True
         with self.engine.begin() as conn:
-            upserted = store.upsert_blocks(
-                conn,
-                prepared.blocks,
-                connector=self.connector.name,
-                raw_payloads=prepared.raw_payloads,
-            )
-            append_version_leaves(conn, upserted.versions)
-            store.quarantine(conn, prepared.quarantined)
+            stored = store_page(conn, self.connector, prepared, observed_at=observed_at)
             if self.snapshot_id is not None and prepared.blocks:
                 self._mark_seen(conn, prepared.blocks)
             _save_cursor(conn, self.connector.name, self.stream.name, cursor, self.snapshot_id)
             report.pages += 1
             report.seen += len(page.records)
-            report.written += upserted.written
+            report.written += stored.written
             report.quarantined += len(prepared.quarantined)
             report.not_modified += int(page.not_modified)
             if page.totals:
@@ -525,6 +524,15 @@ async def sync_connectors(
     return result
 
 
+def detect_and_checkpoint(
+    engine: Engine, settings: Settings, since_version_id: int
+) -> tuple[dict[str, Any], str]:
+    """What follows every write path (sync, import, quarantine retry): incremental detection
+    over the versions written after ``since_version_id``, then a signed checkpoint."""
+    summary = run_detection(engine, since_version_id)
+    return summary, publish_checkpoint(engine, settings)
+
+
 def run_detection(engine: Engine, since_version_id: int) -> dict[str, Any]:
     """Incremental detection over the versions written after ``since_version_id``."""
     from metaregistry.detect import engine as detect_engine
@@ -534,7 +542,7 @@ def run_detection(engine: Engine, since_version_id: int) -> dict[str, Any]:
     return summary.to_json()
 
 
-def publish_checkpoint(engine: Engine, settings: Settings) -> str | None:
+def publish_checkpoint(engine: Engine, settings: Settings) -> str:
     """Sign and store a checkpoint of the log after a sync; returns its text."""
     from metaregistry.log import store as log_store
     from metaregistry.log.keyfile import FileSigner

@@ -138,11 +138,10 @@ def import_command(
     )
     settings = settings_of(ctx)
     if not no_detect:
-        from metaregistry.sync import publish_checkpoint, run_detection
+        from metaregistry.sync import detect_and_checkpoint
 
-        summary = run_detection(engine, since)
+        summary, _ = detect_and_checkpoint(engine, settings, since)
         click.echo(f"detection: {json.dumps(summary, default=str)}")
-        publish_checkpoint(engine, settings)
     if failures:
         for line in failures[:50]:
             click.echo(f"quarantined {line}", err=True)
@@ -243,7 +242,7 @@ def quarantine_retry(ctx: click.Context, entry_ids: tuple[int, ...], as_json: bo
     """Run quarantined records through the pipeline again (all open ones by default), for
     example after a connector was fixed. Those that pass are stored and marked resolved."""
     from metaregistry.quarantine import retry_entries
-    from metaregistry.sync import publish_checkpoint, run_detection
+    from metaregistry.sync import detect_and_checkpoint
 
     engine = writer_engine(ctx)
     with engine.connect() as conn:
@@ -251,8 +250,7 @@ def quarantine_retry(ctx: click.Context, entry_ids: tuple[int, ...], as_json: bo
     outcome = retry_entries(engine, list(entry_ids) or None)
     if outcome["resolved"]:
         # what the retry stored is checked like anything a sync stores
-        run_detection(engine, since)
-        publish_checkpoint(engine, settings_of(ctx))
+        detect_and_checkpoint(engine, settings_of(ctx), since)
     if as_json:
         click.echo(json.dumps(outcome, indent=2))
     else:

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 from metaregistry.connector import Connector, FatalSourceError, RawRecord, RecordError
-from metaregistry.model import COMPUTED_FIELDS, CONTENT_FIELDS, UnitBlock
+from metaregistry.model import CONTENT_FIELDS, UnitBlock
 from metaregistry.serials import SerialError, parse_serial
 
 __all__ = ["GenericConnector", "connector"]
@@ -122,9 +121,6 @@ class GenericConnector(Connector):
         for name in ("registry", "record_id", "serial", "status", "scheme"):
             if name not in values:
                 raise RecordError("is required", field=name, value=None)
-        for name in values:
-            if name in COMPUTED_FIELDS:  # pragma: no cover - CONTENT_FIELDS excludes them
-                raise RecordError("is computed, never taken from input", field=name)
         return UnitBlock(**{k: v for k, v in values.items() if v is not None})
 
 
@@ -148,9 +144,3 @@ def _as_date(name: str, value: Any) -> str:
 
 
 connector = GenericConnector()
-
-
-def dumps_csv_row(block: dict[str, Any], columns: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.DictWriter(buffer, fieldnames=columns).writerow(block)
-    return buffer.getvalue()

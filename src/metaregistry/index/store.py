@@ -36,7 +36,7 @@ from metaregistry.index.tables import (
     UnitBlockRow,
     UnitBlockVersionRow,
 )
-from metaregistry.model import ALL_FIELDS, CONTENT_FIELDS, UnitBlock
+from metaregistry.model import ALL_FIELDS, UnitBlock
 
 __all__ = [
     "QuarantineEntry",
@@ -308,7 +308,3 @@ def quarantine(conn: sa.Connection, entries: Sequence[QuarantineEntry]) -> int:
     )
     conn.execute(stmt, rows)
     return len(rows)
-
-
-def content_fields() -> tuple[str, ...]:
-    return CONTENT_FIELDS
