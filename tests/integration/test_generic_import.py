@@ -123,3 +123,20 @@ def test_unknown_connector_is_a_clear_error(env: dict[str, str], tmp_path: Path)
     result = CliRunner().invoke(main, ["import", "nope", str(f)], env=env)
     assert result.exit_code != 0
     assert "unknown connector 'nope'" in result.output
+
+
+def test_a_huge_line_is_quarantined_not_loaded(
+    tmp_path: Path, env: dict[str, str], db_url: str
+) -> None:
+    huge = {**LINES[1], "record_id": "c-huge", "status_reason": "x" * 1_100_000}
+    source = _write(tmp_path / "push.ndjson", [LINES[1], huge])
+    result = CliRunner().invoke(main, ["import", "generic", str(source)], env=env)
+    assert result.exit_code == 1
+    assert "push.ndjson:2" in result.output and "bytes long" in result.output
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        kept = conn.execute(sa.select(store.unit_block.c.record_id)).scalars().all()
+        stored = conn.execute(sa.select(store.quarantine_table.c.payload)).scalar()
+    assert kept == ["c-1"]
+    assert stored is not None and len(stored) < 10_000  # a bounded excerpt is kept
+    engine.dispose()
