@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "metaregistry.daemon",
     "metaregistry.demo",
     "metaregistry.detect.cli",
+    "metaregistry.feed.cli",
     "metaregistry.log.cli",
     "metaregistry.api.cli",
     "metaregistry.mock.cli",
