@@ -47,16 +47,26 @@ SELECT k FROM present WHERE k IS NOT NULL
 """
 
 
+#: Span class of the padding branches of an overlap query: no block has it (span_class is
+#: a bit length, never negative), so such a branch is one empty index probe.
+_NO_CLASS: Final = -1
+
+
 @functools.cache
-def _overlap_sql(classes: tuple[int, ...], by_registry: bool, by_status: bool) -> str:
+def _overlap_sql(count: int, by_registry: bool, by_status: bool) -> str:
+    """The overlap query over ``count`` span classes given as parameters ``k0``, ``lo0``,
+    ``k1``, ... . The classes are parameters, not literals, and ``count`` is a power of two
+    (padded with :data:`_NO_CLASS`): an index has hundreds of different sets of classes
+    (one per scope), and a statement per set overflowed the driver's statement cache, so
+    that half of every lookup's query time went to compiling the statement again."""
     extra = (" AND registry = :registry" if by_registry else "") + (
         " AND status = :status" if by_status else ""
     )
     branches = [
         f"SELECT {_COLS} FROM unit_block WHERE scheme = :scheme AND scope = :scope"
-        f" AND span_class = {k} AND block_start >= :lo{k} AND block_start <= :end"
+        f" AND span_class = :k{i} AND block_start >= :lo{i} AND block_start <= :end"
         " AND block_end >= :start AND (block_start > :after_start OR id > :after_id)" + extra
-        for k in classes
+        for i in range(count)
     ]
     # Parenthesized branches would defeat SQLite's merge of ordered compound selects.
     return " UNION ALL ".join(branches) + " ORDER BY block_start, id LIMIT :limit"
@@ -193,13 +203,16 @@ class Db:
             "after_id": after[1],
             "limit": limit,
         }
-        for k in classes:
-            params[f"lo{k}"] = max(start - (1 << k) + 1, after[0], _MIN_BIGINT)
+        count = 1 << (len(classes) - 1).bit_length()
+        for i in range(count):
+            k = classes[i] if i < len(classes) else _NO_CLASS
+            params[f"k{i}"] = k
+            params[f"lo{i}"] = max(start - (1 << max(k, 0)) + 1, after[0], _MIN_BIGINT)
         if registry is not None:
             params["registry"] = registry
         if status is not None:
             params["status"] = status
-        sql = _overlap_sql(classes, registry is not None, status is not None)
+        sql = _overlap_sql(count, registry is not None, status is not None)
         return self.rows(sql, params)
 
     def scope_known(self, scheme: str, scope: str) -> bool:
