@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metaregistry.detect import scan
+from metaregistry.detect import closure
 from metaregistry.detect.alerts import list_alerts, list_links
 from metaregistry.detect.engine import detect_full, detect_incremental
 from metaregistry.detect.findings import drafts_of
@@ -169,7 +169,7 @@ def test_full_and_incremental_agree_with_the_oracle(
     case: tuple[list[UnitBlock], list[UnitBlock]],
 ) -> None:
     # Both ways of finding overlaps: span-class probes (large groups) and whole groups.
-    monkeypatch.setattr(scan, "_SMALL_GROUP", small_group)
+    monkeypatch.setattr(closure, "_SMALL_GROUP", small_group)
     first, changes = case
     _reset(engine)
     since = _store(engine, first)

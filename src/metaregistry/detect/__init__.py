@@ -2,8 +2,12 @@
 
 How it works, one module each:
 
-* :mod:`~metaregistry.detect.scan` reads the index: the full sweep (``detect --full``) and the
-  batched range probes of an incremental run;
+* :mod:`~metaregistry.detect.scan` reads the index for a full run (``detect --full``): one
+  sweep;
+* an incremental run starts from :mod:`~metaregistry.detect.changes` (the records changed
+  since a version id, where they lie and lay) and reads the blocks connected to them with
+  :mod:`~metaregistry.detect.closure` (batched range probes), both over
+  :mod:`~metaregistry.detect.driver` (plain tuples on the driver's cursor);
 * :mod:`~metaregistry.detect.cluster` cuts a cluster of overlapping blocks into segments and
   pairs the most final record of each registry on them (DOMAIN.md's numbering rules);
 * :mod:`~metaregistry.detect.rules` is the classification table (status pair, reasons, origin

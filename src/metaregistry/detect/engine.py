@@ -24,12 +24,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from metaregistry.detect import lifecycle, scan
-from metaregistry.detect.cluster import Key, clusters_of, pairs_of
+from metaregistry.detect import driver, lifecycle, scan
+from metaregistry.detect.changes import Seed, changes_after
+from metaregistry.detect.closure import closure, read_clusters
+from metaregistry.detect.cluster import Key, pairs_of
 from metaregistry.detect.findings import AlertDraft, LinkDraft, drafts_of
 from metaregistry.detect.tables import alert_table, block_link_table, detect_run_table
 from metaregistry.index.store import unit_block, unit_block_version
-from metaregistry.model import Status, UnitBlock
+from metaregistry.model import UnitBlock
 
 __all__ = ["DetectSummary", "detect_full", "detect_incremental", "findings_of", "last_run"]
 
@@ -111,10 +113,10 @@ def _count_blocks(conn: sa.Connection) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(unit_block)).scalar() or 0)
 
 
-def _stored_regions(conn: sa.Connection, keys: Collection[Key]) -> list[tuple[str, str, int, int]]:
+def _stored_regions(conn: sa.Connection, keys: Collection[Key]) -> list[Seed]:
     """Where the stored alerts and links of ``keys`` lie."""
     alert_ids = lifecycle.alert_ids_of(conn, keys)
-    out: list[tuple[str, str, int, int]] = []
+    out: list[Seed] = []
     table = alert_table
     ids = sorted(alert_ids)
     for i in range(0, len(ids), 500):
@@ -122,19 +124,9 @@ def _stored_regions(conn: sa.Connection, keys: Collection[Key]) -> list[tuple[st
             table.c.scheme, table.c.scope, table.c.overlap_start, table.c.overlap_end
         ).where(table.c.id.in_(ids[i : i + 500]))
         out.extend((r[0], r[1], int(r[2]), int(r[3])) for r in conn.execute(stmt))
-    links = block_link_table
-    for registry, record_ids in lifecycle.by_registry(keys).items():
-        record_ids.sort()
-        for i in range(0, len(record_ids), 500):
-            chunk = record_ids[i : i + 500]
-            for side in ("source", "target"):
-                stmt = sa.select(
-                    links.c.scheme, links.c.scope, links.c.overlap_start, links.c.overlap_end
-                ).where(
-                    links.c[f"{side}_registry"] == registry,
-                    links.c[f"{side}_record_id"].in_(chunk),
-                )
-                out.extend((r[0], r[1], int(r[2]), int(r[3])) for r in conn.execute(stmt))
+    columns = ("scheme", "scope", "overlap_start", "overlap_end")
+    rows = driver.rows_of_keys(conn, block_link_table.name, columns, lifecycle.LINK_SIDES, keys)
+    out.extend((r[0], r[1], int(r[2]), int(r[3])) for r in rows)
     return out
 
 
@@ -143,34 +135,27 @@ def detect_incremental(
 ) -> DetectSummary:
     """Recheck what changed after ``since_version_id`` (see the module docstring)."""
     started = datetime.now(UTC)
-    if _versions_after(conn, since_version_id) > max(_FULL_AFTER, _count_blocks(conn) // 5):
+    versions = _versions_after(conn, since_version_id)
+    if versions > _FULL_AFTER and versions > _count_blocks(conn) // 5:
         # A first import or a resync of most of the index: one sweep is cheaper than probing
         # every block, and finds the same.
         summary = detect_full(conn, now=now)
         summary.since_version_id = since_version_id
         return summary
     lifecycle.lock(conn)
-    changed, upto = scan.changed_blocks(conn, since_version_id)
-    keys = set(changed)
+    changes = changes_after(conn, since_version_id)
     summary = DetectSummary(
-        mode="incremental", since_version_id=since_version_id, upto_version_id=upto
+        mode="incremental", since_version_id=since_version_id, upto_version_id=changes.upto
     )
-    if not keys:
+    if not changes.keys:
         _record(conn, summary, started)
         return summary
-    seeds = [
-        (b.scheme, b.scope, b.block_start, b.block_end)
-        for b in changed.values()
-        if b.status != Status.WITHDRAWN
-    ]
-    seeds.extend(scan.previous_ranges(conn, keys, since_version_id))
-    seeds.extend(_stored_regions(conn, keys))
-    known = scan.closure(conn, seeds)
-    clusters = [c for c in clusters_of(known.values()) if len(c) > 1]
-    alerts, links, n_clusters, _ = findings_of(clusters)
-    summary.blocks_checked = len(known)
+    seeds = [*changes.seeds, *_stored_regions(conn, changes.keys)]
+    found = closure(conn, seeds)
+    alerts, links, n_clusters, _ = findings_of(read_clusters(conn, found.clusters()))
+    summary.blocks_checked = len(found)
     summary.clusters = n_clusters
-    _store(conn, summary, alerts, links, set(known) | keys, started, now)
+    _store(conn, summary, alerts, links, found.keys() | changes.keys, started, now)
     return summary
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from metaregistry.detect import driver
 from metaregistry.detect.cluster import Key
 from metaregistry.detect.events import PendingEvent, alert_document, append_events
 from metaregistry.detect.findings import AlertDraft, LinkDraft
@@ -36,6 +37,7 @@ from metaregistry.detect.tables import alert_side_table, alert_table, block_link
 from metaregistry.index.store import unit_block
 
 __all__ = [
+    "LINK_SIDES",
     "AlertNotFoundError",
     "AlertStateError",
     "Changes",
@@ -93,15 +95,11 @@ def by_registry(keys: Iterable[Key]) -> dict[str, list[str]]:
 
 
 def alert_ids_of(conn: sa.Connection, keys: Collection[Key]) -> set[str]:
-    side = alert_side_table
-    found: set[str] = set()
-    for registry, ids in by_registry(keys).items():
-        for chunk in _chunks(sorted(ids)):
-            stmt = sa.select(side.c.alert_id).where(
-                side.c.registry == registry, side.c.record_id.in_(chunk)
-            )
-            found.update(r[0] for r in conn.execute(stmt))
-    return found
+    """The alerts with a side among ``keys``."""
+    rows = driver.rows_of_keys(
+        conn, alert_side_table.name, ("alert_id",), (("registry", "record_id"),), keys
+    )
+    return {r[0] for r in rows}
 
 
 def _alerts(conn: sa.Connection, ids: Collection[str]) -> dict[str, dict[str, Any]]:
@@ -310,6 +308,11 @@ def _link_row(link: LinkDraft, at: datetime) -> dict[str, Any]:
     }
 
 
+#: The (registry, record_id) columns of a link's two sides.
+LINK_SIDES = (
+    ("source_registry", "source_record_id"),
+    ("target_registry", "target_record_id"),
+)
 _LINK_FACTS = (
     "kind",
     "rule",
@@ -331,14 +334,9 @@ def _store_links(
     if scope is None:
         stored = {r["id"]: dict(r) for r in conn.execute(sa.select(table)).mappings()}
     else:
-        for registry, ids in by_registry(scope).items():
-            for chunk in _chunks(sorted(ids)):
-                for side in ("source", "target"):
-                    stmt = sa.select(table).where(
-                        table.c[f"{side}_registry"] == registry,
-                        table.c[f"{side}_record_id"].in_(chunk),
-                    )
-                    stored.update({r["id"]: dict(r) for r in conn.execute(stmt).mappings()})
+        names = ("id", *_LINK_FACTS)
+        rows = driver.rows_of_keys(conn, table.name, names, LINK_SIDES, scope)
+        stored = {r[0]: dict(zip(names, r, strict=True)) for r in rows}
         missing = [i for i in found if i not in stored]
         for chunk in _chunks(missing):
             stmt = sa.select(table).where(table.c.id.in_(chunk))
