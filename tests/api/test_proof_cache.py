@@ -37,3 +37,29 @@ def test_fast_proofs_equal_the_store_proofs_at_every_index(engine: sa.Engine) ->
     finally:
         reader.close()
         readonly.dispose()
+
+
+def test_a_filled_cache_holds_every_level_from_its_lowest_and_proves_alike(
+    engine: sa.Engine,
+) -> None:
+    metadata.create_all(engine, checkfirst=True)
+    size = 1000
+    with engine.begin() as conn:
+        log_store.append_leaves(conn, [EventLeaf(f"e{i}", f"{i:064x}") for i in range(size)])
+        expected = [log_store.inclusion_proof(conn, i, size) for i in range(0, size, 7)]
+    readonly = create_engine(engine.url.render_as_string(hide_password=False), readonly=True)
+    reader = Reader(readonly, threads=1, timeout=30)
+    try:
+        for entries, lowest in ((1 << 20, 2), (64, 5)):  # level 5 is odd: hashed from level 4
+            cache = NodeCache(entries=entries)
+            assert cache.level(size) == lowest
+            held = reader.call(cache.fill, size)
+            assert held == sum(size >> level for level in range(lowest, size.bit_length()))
+
+            def prove(db: Db, cache: NodeCache = cache) -> list[list[bytes]]:
+                return [cache.proof(db, i, size) for i in range(0, size, 7)]
+
+            assert reader.call(prove) == expected
+    finally:
+        reader.close()
+        readonly.dispose()

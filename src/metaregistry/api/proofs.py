@@ -18,6 +18,7 @@ few dozen rows and as many SHA-256 operations instead of a dozen node reads.
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -29,8 +30,8 @@ from metaregistry.log.checkpoint import SignedCheckpoint, TreeHead
 __all__ = ["MIN_CACHED_LEVEL", "NodeCache", "checkpoint_json", "latest_checkpoint", "proofs_for"]
 
 #: Subtrees of at least 2**MIN_CACHED_LEVEL leaves may be cached (see NodeCache.level).
-MIN_CACHED_LEVEL: Final = 4
-_CACHE_ENTRIES: Final = 1 << 17  # about 20 MB at most
+MIN_CACHED_LEVEL: Final = 2
+_CACHE_ENTRIES: Final = 1 << 20  # 32 MB of hashes at most
 _EDGE_ENTRIES: Final = 4096
 
 # The leaf of one version, with the leaves of its aligned block of ``width`` (the small
@@ -45,6 +46,10 @@ _LEAF_BLOCK: Final = (
 )
 _LEAF_RANGE: Final = (
     "SELECT idx, leaf_hash FROM log_leaves WHERE idx >= :start AND idx < :end ORDER BY idx"
+)
+_NODE_RANGE: Final = (
+    "SELECT idx, hash FROM log_nodes WHERE level = :level AND idx >= :start AND idx < :end"
+    " ORDER BY idx"
 )
 _CHECKPOINT: Final = "SELECT origin, size, root, note FROM log_checkpoints ORDER BY id DESC LIMIT 1"
 
@@ -73,18 +78,27 @@ def checkpoint_json(checkpoint: SignedCheckpoint | None) -> dict[str, Any] | Non
 
 
 class NodeCache:
-    """Hashes of the large perfect subtrees of the log, shared by the threads of a process
-    (dict operations are atomic under the GIL; a lost race costs one read).
+    """Hashes of the log's perfect subtrees at and above one level, for the life of the
+    process, shared by its threads.
 
-    Which subtrees count as large depends on the tree: the smallest level ``L >= 4`` whose
-    subtrees (about ``2 * size / 2**L`` of them) fit in ``entries``; smaller subtrees are
-    hashed from their ``2**L`` leaves at most. :meth:`fill` loads them all at once (the app
-    does it at startup); misses fill one at a time. Bounded: when full it starts over.
+    Each level is one ``bytearray`` of 32-byte hashes in index order (32 bytes a node, where
+    a dict of ``(level, index)`` tuples to ``bytes`` cost about 160): a node is a slice at
+    ``32 * index``. Which level is the lowest depends on the tree: the smallest ``L >= 2``
+    whose subtrees and everything above them (about ``2 * size / 2**L`` nodes) fit in
+    ``entries``; smaller subtrees are hashed from their ``2**L`` leaves at most. At a million
+    leaves and the default ``entries`` that is ``L = 2``: a proof reads 4 leaf hashes and
+    hashes one pair, the rest are slices. :meth:`fill` loads the levels at once (the app does
+    it at startup, one range read per stored level); a level is extended on demand as the
+    log grows, under a lock (two threads must not append the same nodes). Complete perfect
+    subtrees never change, so nothing is ever invalidated; when the tree outgrows
+    ``entries`` the lowest level is raised and the levels below it are dropped.
     """
 
     def __init__(self, entries: int = _CACHE_ENTRIES) -> None:
         self._entries = entries
-        self._hashes: dict[merkle.Node, bytes] = {}
+        self._levels: dict[int, bytearray] = {}
+        self._lowest = MIN_CACHED_LEVEL
+        self._grow = threading.Lock()
         self._edges: dict[tuple[int, int], bytes] = {}
 
     def level(self, size: int) -> int:
@@ -94,49 +108,50 @@ class NodeCache:
         return level
 
     def __len__(self) -> int:
-        return len(self._hashes)
+        return sum(len(hashes) // 32 for hashes in self._levels.values())
 
-    def fill(self, db: Db, size: int, *, batch: int = 200) -> int:
-        """Load every cached-size subtree of the tree of ``size``; returns how many."""
-        wanted = [
-            (level, index)
-            for level in range(self.level(size), size.bit_length())
-            for index in range(size >> level)
-            if (level, index) not in self._hashes
-        ]
-        # Small batches: the store reads nodes with one OR term each (SQLite caps the depth).
-        for i in range(0, len(wanted), batch):
-            chunk = wanted[i : i + batch]
-            self._store(chunk, log_store.read_nodes(db.sa, chunk))
-        return len(wanted)
+    def fill(self, db: Db, size: int) -> int:
+        """Load every cached-level subtree of the tree of ``size``; returns how many nodes
+        the cache holds."""
+        lowest = self.level(size)
+        for level in range(lowest, size.bit_length()):
+            self._extend(db, level, size >> level, lowest)
+        return len(self)
 
-    def _store(self, nodes: Sequence[merkle.Node], hashes: Sequence[bytes]) -> None:
-        if len(self._hashes) + len(nodes) > self._entries:
-            self._hashes = {}
-        self._hashes.update(zip(nodes, hashes, strict=True))
+    def _extend(self, db: Db, level: int, count: int, lowest: int) -> bytearray:
+        """Level ``level`` with at least its first ``count`` nodes (all complete)."""
+        hashes = self._levels.get(level)
+        if hashes is not None and len(hashes) >= 32 * count:
+            return hashes
+        with self._grow:
+            if lowest > self._lowest:  # the tree outgrew the budget: drop the low levels
+                self._lowest = lowest
+                for old in [k for k in self._levels if k < lowest]:
+                    del self._levels[old]
+            hashes = self._levels.setdefault(level, bytearray())
+            have = len(hashes) // 32
+            if have < count:
+                hashes += _level_hashes(db, level, have, count)
+            return hashes
 
     def reader(self, db: Db, size: int) -> merkle.NodeReader:
         """A NodeReader over ``db`` for proofs in the tree of ``size``, using the cache."""
-        cached_level = self.level(size)
+        lowest = self.level(size)
 
         def read(wanted: Sequence[merkle.Node]) -> list[bytes]:
-            found: dict[merkle.Node, bytes] = {}
-            small = [node for node in wanted if node[0] < cached_level]
-            if small:
-                found.update(_small_nodes(db, small))
-            missing = []
+            small = [node for node in wanted if node[0] < lowest]
+            found = _small_nodes(db, small) if small else {}
+            out = []
             for node in wanted:
-                if node[0] >= cached_level:
-                    hit = self._hashes.get(node)
-                    if hit is None:
-                        missing.append(node)
-                    else:
-                        found[node] = hit
-            if missing:
-                read_back = log_store.read_nodes(db.sa, missing)
-                self._store(missing, read_back)
-                found.update(zip(missing, read_back, strict=True))
-            return [found[node] for node in wanted]
+                level, index = node
+                if level < lowest:
+                    out.append(found[node])
+                    continue
+                hashes = self._levels.get(level)
+                if hashes is None or len(hashes) < 32 * (index + 1):
+                    hashes = self._extend(db, level, size >> level, lowest)
+                out.append(bytes(hashes[32 * index : 32 * index + 32]))
+            return out
 
         return read
 
@@ -151,27 +166,28 @@ class NodeCache:
         ``leaves`` may hold leaf hashes by index already read (the leaf's aligned block).
         Requires 0 <= index < size <= the log's size.
         """
-        cached_level = self.level(size)
+        lowest = self.level(size)
         ranges = merkle.inclusion_ranges(index, size)
         out: list[bytes] = [b""] * len(ranges)
         small: list[tuple[int, merkle.Node]] = []
-        large: list[tuple[int, merkle.Node]] = []
         for position, (begin, end) in enumerate(ranges):
             width = end - begin
             if width & (width - 1) == 0 and begin & (width - 1) == 0:
                 level = width.bit_length() - 1
-                node = (level, begin >> level)
-                (small if level < cached_level else large).append((position, node))
+                if level < lowest:
+                    small.append((position, (level, begin >> level)))
+                    continue
+                at = 32 * (begin >> level)
+                hashes = self._levels.get(level)
+                if hashes is None or len(hashes) < at + 32:
+                    hashes = self._extend(db, level, size >> level, lowest)
+                out[position] = bytes(hashes[at : at + 32])
             else:
                 out[position] = self._edge(db, size, begin, end)
         if small:
             hashed = _small_nodes(db, [node for _, node in small], leaves)
             for position, node in small:
                 out[position] = hashed[node]
-        if large:
-            read = self.reader(db, size)
-            for (position, _), value in zip(large, read([n for _, n in large]), strict=True):
-                out[position] = value
         return out
 
     def _edge(self, db: Db, size: int, begin: int, end: int) -> bytes:
@@ -183,6 +199,29 @@ class NodeCache:
                 self._edges = {}
             self._edges[(begin, end)] = hit
         return hit
+
+
+def _level_hashes(db: Db, level: int, first: int, end: int) -> bytes:
+    """Hashes of nodes ``first..end-1`` of ``level``, concatenated: one range read of the
+    level when the store keeps it (:func:`metaregistry.log.store.stored_level`), else of the
+    level below, hashed in pairs."""
+    if level == 0:
+        rows = db.rows(_LEAF_RANGE, {"start": first, "end": end})
+        found = [bytes(row["leaf_hash"]) for row in rows]
+    elif log_store.is_stored_level(level):
+        rows = db.rows(_NODE_RANGE, {"level": level, "start": first, "end": end})
+        found = [bytes(row["hash"]) for row in rows]
+    else:
+        below = _level_hashes(db, level - 1, 2 * first, 2 * end)
+        return b"".join(
+            merkle.node_hash(below[i : i + 32], below[i + 32 : i + 64])
+            for i in range(0, len(below), 64)
+        )
+    if len(found) != end - first:
+        raise log_store.LogCorruptError(
+            f"log level {level} holds {len(found)} of the nodes {first}..{end - 1}"
+        )
+    return b"".join(found)
 
 
 def _small_nodes(

@@ -45,6 +45,7 @@ __all__ = [
     "consistency_proof",
     "event_leaf_index",
     "inclusion_proof",
+    "is_stored_level",
     "latest_checkpoint",
     "leaf_index",
     "leaf_index_by_hash",
@@ -130,10 +131,13 @@ def tree_size(conn: Connection) -> int:
     return 0 if last is None else int(last) + 1
 
 
-def _is_stored(level: int) -> bool:
+def is_stored_level(level: int) -> bool:
     """Only even levels are stored (level 0 in log_leaves): a node of an odd level is the
     hash of its two children, which saves two thirds of the node rows an append writes."""
     return level % 2 == 0
+
+
+_is_stored = is_stored_level
 
 
 def _stored_nodes(conn: Connection, wanted: set[Node]) -> dict[Node, bytes]:
