@@ -12,14 +12,13 @@ Lists that can grow are paged with opaque cursors: pass ``next_cursor`` back as 
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 from aiohttp import web
 
 from metaregistry.api import alerts as alert_source
 from metaregistry.api import lookup as lookups
-from metaregistry.api.answers import AnswerCache, serial_answer
+from metaregistry.api.answers import AnswerCache, encode, serial_answer
 from metaregistry.api.cursor import decode_cursor, encode_cursor
 from metaregistry.api.errors import ApiError
 from metaregistry.api.keys import READER_KEY
@@ -47,7 +46,7 @@ def add_routes(app: web.Application) -> None:
 
 def json_response(body: Any, status: int = 200) -> web.Response:
     return web.Response(
-        body=json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(),
+        body=encode(body),
         status=status,
         content_type="application/json",
     )
