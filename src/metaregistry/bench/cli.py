@@ -83,24 +83,54 @@ def _sample_serials(db_url: str, count: int) -> list[str]:
     return out
 
 
+#: The lookup runs: (report key, server, settings beyond the defaults, worker processes).
+#: ``api`` is the figure the targets are checked on: one ``metaregistry serve`` process with
+#: its answer cache off, so that every request is a lookup in the index. ``api_cached`` is
+#: the default configuration, whose answer cache serves repeated serials while the database
+#: is unchanged; ``api_2_workers`` is what a 2-core host would run in production.
+LOOKUP_RUNS: tuple[tuple[str, str, dict[str, str], int], ...] = (
+    ("trivial", "trivial", {}, 1),
+    ("api", "api", {"METAREGISTRY_API__ANSWER_CACHE_MB": "0"}, 1),
+    ("api_cached", "api", {}, 1),
+    ("api_2_workers", "api", {"METAREGISTRY_API__ANSWER_CACHE_MB": "0"}, 2),
+)
+LOOKUP_SERIALS = 20_000
+
+
 def _lookup(db_url: str, seconds: float, clients: int) -> dict[str, Any]:
-    serials = _sample_serials(db_url, 2000)
+    checkpoint = load.ensure_checkpoint(db_url)
+    serials = _sample_serials(db_url, LOOKUP_SERIALS)
     out: dict[str, Any] = {
         "clients": clients,
-        "note": "load generator shares the cores with the server",
+        "serials": len(serials),
+        "checkpoint_size": checkpoint,
+        "note": (
+            "load generator (raw HTTP/1.1 keep-alive, one connection per client, uniform "
+            "random serials) shares the cores with the server"
+        ),
     }
-    for kind in ("trivial", "api"):
+    for key, kind, env, workers in LOOKUP_RUNS:
         port = load.free_port()
-        proc = load.start_server(kind, port, db_url)
+        proc = load.start_server(kind, port, db_url, workers=workers, env=env)
         try:
             load.wait_ready(port, proc)
-            out[kind] = load.run_load(port, serials, clients=clients, seconds=seconds)
+            out[key] = load.run_load(port, serials, clients=clients, seconds=seconds)
         finally:
             proc.terminate()
             proc.wait(30)
-    if out["trivial"]["requests_per_s"]:
-        out["ratio_to_trivial"] = out["api"]["requests_per_s"] / out["trivial"]["requests_per_s"]
+        _say(f"lookup {key}: {_brief(out[key])}")
+    trivial = out["trivial"]["requests_per_s"]
+    if trivial:
+        out["ratio_to_trivial"] = out["api"]["requests_per_s"] / trivial
+        out["cached_ratio_to_trivial"] = out["api_cached"]["requests_per_s"] / trivial
     return out
+
+
+def _brief(run: dict[str, Any]) -> str:
+    return (
+        f"{run['requests_per_s']:,.0f} requests/s, p50 {run['p50_ms']:.1f} ms, "
+        f"p99 {run['p99_ms']:.1f} ms, errors {run['errors']}, statuses {run['statuses']}"
+    )
 
 
 TARGETS = {
@@ -150,6 +180,12 @@ def _figures(r: dict[str, Any]) -> dict[str, Any]:
         f["lookup_requests_per_s"] = lk["api"]["requests_per_s"]
         f["lookup_p99_ms"] = lk["api"]["p99_ms"]
         f["lookup_ratio_to_trivial"] = lk.get("ratio_to_trivial")
+    for key in ("api_cached", "api_2_workers"):
+        if lk.get(key):
+            f[f"lookup_{key}_requests_per_s"] = lk[key]["requests_per_s"]
+            f[f"lookup_{key}_p99_ms"] = lk[key]["p99_ms"]
+    if lk.get("cached_ratio_to_trivial") is not None:
+        f["lookup_api_cached_ratio_to_trivial"] = lk["cached_ratio_to_trivial"]
     if r.get("log"):
         f["log_append_seconds"] = r["log"]["append_seconds"]
         f["log_proof_ms"] = r["log"]["proof_ms"]
