@@ -17,7 +17,9 @@ one when given an engine) and take the detection lock first.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+import gc
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -142,6 +144,13 @@ def detect_incremental(
         summary = detect_full(conn, now=now)
         summary.since_version_id = since_version_id
         return summary
+    with _collector_paused():
+        return _incremental(conn, since_version_id, started, now)
+
+
+def _incremental(
+    conn: sa.Connection, since_version_id: int, started: datetime, now: datetime | None
+) -> DetectSummary:
     lifecycle.lock(conn)
     changes = changes_after(conn, since_version_id)
     summary = DetectSummary(
@@ -157,6 +166,22 @@ def detect_incremental(
     summary.clusters = n_clusters
     _store(conn, summary, alerts, links, found.keys() | changes.keys, started, now)
     return summary
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused; reference counting still frees everything. An
+    incremental run keeps tens of thousands of small tuples until it ends: at 10,000 changed
+    blocks against a million they set off a full collection of the process's heap (80 ms of
+    a 0.41 s run in the benchmark's process), which finds nothing to free."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _store(
