@@ -88,15 +88,26 @@ SELECT k FROM present WHERE k IS NOT NULL
 """
 
 
-def _probe_sql(classes: Sequence[int], windows: int, m: str) -> str:
+def _probe_sql(classes: Sequence[int], windows: int, m: str, dialect: str) -> str:
     values = ", ".join([f"(CAST({m} AS BIGINT), CAST({m} AS BIGINT))"] * windows)
-    branches = [
-        f"SELECT {_PLACE} FROM w JOIN unit_block u ON u.scheme = {m} AND u.scope = {m}"
-        f" AND u.span_class = {k} AND u.block_start >= w.lo - {(1 << k) - 1}"
-        " AND u.block_start <= w.hi AND u.block_end >= w.lo AND u.status <> 'withdrawn'"
+    conditions = [
+        f"u.scheme = {m} AND u.scope = {m} AND u.span_class = {k}"
+        f" AND u.block_start >= w.lo - {(1 << k) - 1} AND u.block_start <= w.hi"
+        " AND u.block_end >= w.lo AND u.status <> 'withdrawn'"
         for k in classes
     ]
-    return f"WITH w(lo, hi) AS (VALUES {values}) " + " UNION ALL ".join(branches)
+    if dialect == "postgresql":
+        # LATERAL: one index range probe per window and class. A plain join let the planner
+        # read every block of a class once and test it against every window (at 100k blocks,
+        # 0.4 s for 323 windows; quadratic as both grow).
+        branches = " UNION ALL ".join(
+            f"SELECT {_PLACE} FROM unit_block u WHERE {c}" for c in conditions
+        )
+        return f"WITH w(lo, hi) AS (VALUES {values}) SELECT x.* FROM w, LATERAL ({branches}) x"
+    branches = " UNION ALL ".join(
+        f"SELECT {_PLACE} FROM w JOIN unit_block u ON {c}" for c in conditions
+    )
+    return f"WITH w(lo, hi) AS (VALUES {values}) {branches}"
 
 
 def _probe(conn: sa.Connection, group: Group, windows: Ranges) -> list[Place]:
@@ -110,7 +121,8 @@ def _probe(conn: sa.Connection, group: Group, windows: Ranges) -> list[Place]:
         chunk = windows[i : i + _WINDOWS_PER_STATEMENT]
         params: list[Any] = [x for window in chunk for x in window]
         params.extend([scheme, scope] * len(classes))
-        out.extend(driver.fetch(conn, _probe_sql(classes, len(chunk), m), params))
+        sql = _probe_sql(classes, len(chunk), m, conn.dialect.name)
+        out.extend(driver.fetch(conn, sql, params))
     return out
 
 
