@@ -16,6 +16,7 @@ another connection commits (``PRAGMA data_version``).
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, TypeVar, cast
@@ -33,6 +34,8 @@ _MIN_BIGINT: Final = -(2**63)
 MIN_KEY: Final = (_MIN_BIGINT, -1)
 BLOCK_COLUMNS: Final = (*ALL_FIELDS, "id", "version", "connector")
 _COLS: Final = ", ".join(BLOCK_COLUMNS)
+#: Values remembered per connection (span classes per scheme/scope: ~200 bytes each).
+_CACHE_ENTRIES: Final = 65_536
 _PLACEHOLDER: Final = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 _CLASSES: Final = """
@@ -279,8 +282,12 @@ class Db:
         if hit is not None and hit[0] == version:
             return cast(T, hit[1])
         value = compute()
-        if len(self._cache) > 4096:  # bounded: schemes x scopes seen by this connection
-            self._cache.clear()
+        if len(self._cache) >= _CACHE_ENTRIES:
+            # Forget the older half (dicts keep insertion order): a million-block index has
+            # hundreds of thousands of scopes, and clearing everything at 4,096 made the
+            # span-class probe run again for two lookups in three.
+            for old in list(itertools.islice(self._cache, _CACHE_ENTRIES // 2)):
+                del self._cache[old]
         self._cache[key] = (version, value)
         return value
 
