@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from metaregistry.detect import driver, lifecycle
@@ -129,3 +130,14 @@ def test_rows_of_keys_reads_a_small_table_whole_and_a_large_one_by_key(
     assert set(by_key) == set(whole) == expected
     expected_links = {(f"ln_{i}",) for i in range(12) if i in (1, 3) or i % 3 == 2}
     assert set(links_by_key) == set(links_whole) == expected_links
+
+
+def test_jit_is_off_for_the_run_and_the_callers_setting_comes_back(engine: sa.Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("JIT is PostgreSQL's")
+    show = "SELECT current_setting('jit')"
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL jit = on")
+        with driver.jit_off(conn):
+            assert conn.exec_driver_sql(show).scalar() == "off"
+        assert conn.exec_driver_sql(show).scalar() == "on"

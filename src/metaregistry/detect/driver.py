@@ -11,14 +11,15 @@ Everything runs on the caller's connection, inside the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Final
 
 import sqlalchemy as sa
 
 from metaregistry.detect.cluster import Key
 
-__all__ = ["KEYS_PER_STATEMENT", "fetch", "mark", "rows_of_keys"]
+__all__ = ["KEYS_PER_STATEMENT", "fetch", "jit_off", "mark", "rows_of_keys"]
 
 #: Keys per statement: two parameters each, well under SQLite's 32,766 and PostgreSQL's
 #: 65,535 parameters.
@@ -28,6 +29,24 @@ KEYS_PER_STATEMENT: Final = 2000
 def mark(conn: sa.Connection) -> str:
     """The driver's parameter placeholder."""
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+@contextmanager
+def jit_off(conn: sa.Connection) -> Iterator[None]:
+    """PostgreSQL's JIT compiler off for the statements run inside (``SET LOCAL``, the
+    caller's setting restored after; a failed transaction reverts it by itself). The
+    planner's cost of a thousand-window probe is far past ``jit_above_cost``, and compiling it
+    took 0.82 s of a 0.87 s statement at a million blocks (the probes themselves: 55 ms)."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    before = conn.exec_driver_sql("SELECT current_setting('jit', true)").scalar()
+    if before is None:  # a server without JIT
+        yield
+        return
+    conn.exec_driver_sql("SET LOCAL jit = off")
+    yield
+    conn.exec_driver_sql("SELECT set_config('jit', %s, true)", (before,))
 
 
 def fetch(conn: sa.Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -144,7 +144,7 @@ def detect_incremental(
         summary = detect_full(conn, now=now)
         summary.since_version_id = since_version_id
         return summary
-    with _collector_paused():
+    with _collector_paused(), driver.jit_off(conn):
         return _incremental(conn, since_version_id, started, now)
 
 
