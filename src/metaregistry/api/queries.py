@@ -76,6 +76,37 @@ def _overlap_sql(count: int, by_registry: bool, by_status: bool) -> str:
 
 
 @functools.cache
+def _overlap_lateral_sql(by_registry: bool, by_status: bool) -> str:
+    """PostgreSQL's overlap query: one statement. The loose index scan finds the span
+    classes present and each drives one index probe through LATERAL; PostgreSQL sets up a
+    separate index scan for each branch of a UNION ALL (about 25 us each, empty or not),
+    and Verra's one scope holds 17 classes: 0.24 ms instead of 0.91 ms there (plus the
+    classes query, which SQLite remembers between lookups and PostgreSQL could not).
+    The probe's lower bound is clamped where ``2**k`` would overflow a bigint."""
+    extra = (" AND registry = :registry" if by_registry else "") + (
+        " AND status = :status" if by_status else ""
+    )
+    return (
+        "WITH RECURSIVE present(k) AS ("
+        " SELECT (SELECT span_class FROM unit_block WHERE scheme = :scheme AND scope = :scope"
+        " ORDER BY span_class LIMIT 1)"
+        " UNION ALL"
+        " SELECT (SELECT span_class FROM unit_block WHERE scheme = :scheme AND scope = :scope"
+        " AND span_class > present.k ORDER BY span_class LIMIT 1)"
+        " FROM present WHERE present.k IS NOT NULL)"
+        " SELECT b.* FROM present p CROSS JOIN LATERAL ("
+        f"SELECT {_COLS} FROM unit_block WHERE scheme = :scheme AND scope = :scope"
+        " AND span_class = p.k AND block_start >= CASE WHEN p.k >= 62 THEN :after_start"
+        " ELSE GREATEST(:start - ((1::bigint << p.k) - 1), :after_start) END"
+        " AND block_start <= :end AND block_end >= :start"
+        " AND (block_start > :after_start OR id > :after_id)"
+        + extra
+        + " ORDER BY block_start, id LIMIT :limit) b"
+        " WHERE p.k IS NOT NULL ORDER BY b.block_start, b.id LIMIT :limit"
+    )
+
+
+@functools.cache
 def _in_sql(template: str, count: int) -> str:
     """``template`` with ``{in}`` replaced by ``:v0, :v1, ...`` (count placeholders)."""
     return template.replace("{in}", ", ".join(f":v{i}" for i in range(count)))
@@ -136,11 +167,17 @@ class Db:
         return self._conn
 
     def end(self) -> None:
-        """End the read transaction (a rollback: nothing was written)."""
+        """End the read transaction. Nothing was written, so commit and rollback do the same
+        in the database; on PostgreSQL it commits, because psycopg forgets every statement
+        it prepared on the connection at each rollback (a rollback may undo DDL), and then
+        every lookup planned every statement again: at 1M blocks, 1-4 ms a range query and
+        17 lookups a second. A transaction that failed is rolled back by its commit."""
         if self._cur is not None:
             self._cur.close()
             self._cur = None
-        if self._handed_over:
+        if self.dialect == "postgresql":
+            (self._conn if self._handed_over else self._raw).commit()
+        elif self._handed_over:
             self._conn.rollback()
         else:
             self._raw.rollback()
@@ -194,9 +231,6 @@ class Db:
     ) -> list[Row]:
         """Current blocks of ``scheme``/``scope`` intersecting [start, end] (inclusive), in
         (block_start, id) order, after the key ``after``, at most ``limit``."""
-        classes = self.span_classes(scheme, scope)
-        if not classes:
-            return []
         params: dict[str, Any] = {
             "scheme": scheme,
             "scope": scope,
@@ -206,15 +240,21 @@ class Db:
             "after_id": after[1],
             "limit": limit,
         }
+        if registry is not None:
+            params["registry"] = registry
+        if status is not None:
+            params["status"] = status
+        if self.dialect == "postgresql":
+            sql = _overlap_lateral_sql(registry is not None, status is not None)
+            return self.rows(sql, params)
+        classes = self.span_classes(scheme, scope)
+        if not classes:
+            return []
         count = 1 << (len(classes) - 1).bit_length()
         for i in range(count):
             k = classes[i] if i < len(classes) else _NO_CLASS
             params[f"k{i}"] = k
             params[f"lo{i}"] = max(start - (1 << max(k, 0)) + 1, after[0], _MIN_BIGINT)
-        if registry is not None:
-            params["registry"] = registry
-        if status is not None:
-            params["status"] = status
         sql = _overlap_sql(count, registry is not None, status is not None)
         return self.rows(sql, params)
 
