@@ -48,7 +48,7 @@ from metaregistry.connector import (
     RequestSpec,
 )
 from metaregistry.index import store
-from metaregistry.index.db import is_postgres
+from metaregistry.index.db import is_postgres, refresh_statistics
 from metaregistry.index.tables import SeenRow, SyncRunRow, SyncStateRow
 from metaregistry.ingest import (
     append_version_leaves,
@@ -534,9 +534,16 @@ def detect_and_checkpoint(
 
 
 def run_detection(engine: Engine, since_version_id: int) -> dict[str, Any]:
-    """Incremental detection over the versions written after ``since_version_id``."""
+    """Incremental detection over the versions written after ``since_version_id``, after
+    refreshing PostgreSQL's statistics when those versions are a large share of the index
+    (:func:`metaregistry.index.db.refresh_statistics`: detection's and the API's plans
+    depend on them)."""
     from metaregistry.detect import engine as detect_engine
 
+    if is_postgres(engine):
+        with engine.connect() as conn:
+            written = max_version_id(conn) - since_version_id
+        refresh_statistics(engine, written)
     with engine.begin() as conn:
         summary = detect_engine.detect_incremental(conn, since_version_id)
     return summary.to_json()

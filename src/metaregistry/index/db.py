@@ -28,6 +28,7 @@ __all__ = [
     "is_sqlite",
     "migrate",
     "normalize_url",
+    "refresh_statistics",
 ]
 
 DEFAULT_URL = "sqlite:///metaregistry.db"
@@ -49,6 +50,50 @@ def is_sqlite(engine: Engine) -> bool:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+#: Tables that grow with every write path, analyzed together after a large write.
+GROWING_TABLES = (
+    "unit_block",
+    "unit_block_version",
+    "raw_record",
+    "log_leaves",
+    "log_leaf_hashes",
+    "log_nodes",
+)
+
+
+def refresh_statistics(
+    engine: Engine, written: int, *, min_rows: int = 10_000, fraction: float = 0.1
+) -> list[str]:
+    """After ``written`` new versions, ANALYZE the growing tables on PostgreSQL when that is
+    at least ``min_rows`` and at least ``fraction`` of what the statistics last counted
+    (or the tables were never analyzed); returns the tables analyzed.
+
+    The planner needs row counts: after a first import of a million records, with
+    statistics that still say "empty", PostgreSQL aggregated a whole scope where an index
+    probe would do (a lookup's span classes: 302 ms instead of 0.1 ms) until autovacuum
+    came round, which it may never do (``autovacuum = off``) or only minutes later. A sync
+    that adds a small share of the index leaves it to autovacuum. SQLite: nothing to do
+    (its queries here are planned from the indexes alone)."""
+    if not is_postgres(engine) or written < min_rows:
+        return []
+    with engine.connect() as conn:
+        counted = conn.exec_driver_sql(
+            "SELECT c.relname, c.reltuples FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema() AND c.relname = 'unit_block_version'"
+        ).first()
+    if counted is not None and counted[1] > 0 and written < fraction * counted[1]:
+        return []
+    analyzed = []
+    with engine.begin() as conn:
+        present = set(sa.inspect(conn).get_table_names())
+        for table in GROWING_TABLES:
+            if table in present:
+                conn.exec_driver_sql(f'ANALYZE "{table}"')
+                analyzed.append(table)
+    return analyzed
 
 
 def create_engine(url: str = DEFAULT_URL, *, readonly: bool = False, **kwargs: Any) -> Engine:
