@@ -94,10 +94,17 @@ LOOKUP_RUNS: tuple[tuple[str, str, dict[str, str], int], ...] = (
     ("api_cached", "api", {}, 1),
     ("api_2_workers", "api", {"METAREGISTRY_API__ANSWER_CACHE_MB": "0"}, 2),
 )
+#: On PostgreSQL: the API alone, one and two processes (the trivial handler is the run's).
+PG_LOOKUP_RUNS = (LOOKUP_RUNS[1], LOOKUP_RUNS[3])
 LOOKUP_SERIALS = 20_000
 
 
-def _lookup(db_url: str, seconds: float, clients: int) -> dict[str, Any]:
+def _lookup(
+    db_url: str,
+    seconds: float,
+    clients: int,
+    runs: tuple[tuple[str, str, dict[str, str], int], ...] = LOOKUP_RUNS,
+) -> dict[str, Any]:
     checkpoint = load.ensure_checkpoint(db_url)
     serials = _sample_serials(db_url, LOOKUP_SERIALS)
     out: dict[str, Any] = {
@@ -109,7 +116,7 @@ def _lookup(db_url: str, seconds: float, clients: int) -> dict[str, Any]:
             "random serials) shares the cores with the server"
         ),
     }
-    for key, kind, env, workers in LOOKUP_RUNS:
+    for key, kind, env, workers in runs:
         port = load.free_port()
         proc = load.start_server(kind, port, db_url, workers=workers, env=env)
         try:
@@ -119,10 +126,11 @@ def _lookup(db_url: str, seconds: float, clients: int) -> dict[str, Any]:
             proc.terminate()
             proc.wait(30)
         _say(f"lookup {key}: {_brief(out[key])}")
-    trivial = out["trivial"]["requests_per_s"]
+    trivial = out["trivial"]["requests_per_s"] if "trivial" in out else 0
     if trivial:
         out["ratio_to_trivial"] = out["api"]["requests_per_s"] / trivial
-        out["cached_ratio_to_trivial"] = out["api_cached"]["requests_per_s"] / trivial
+        if "api_cached" in out:
+            out["cached_ratio_to_trivial"] = out["api_cached"]["requests_per_s"] / trivial
     return out
 
 
@@ -186,6 +194,10 @@ def _figures(r: dict[str, Any]) -> dict[str, Any]:
             f[f"lookup_{key}_p99_ms"] = lk[key]["p99_ms"]
     if lk.get("cached_ratio_to_trivial") is not None:
         f["lookup_api_cached_ratio_to_trivial"] = lk["cached_ratio_to_trivial"]
+    for key, run in r.get("lookup_postgresql", {}).items():
+        if isinstance(run, dict) and "requests_per_s" in run:
+            f[f"postgresql_lookup_{key}_requests_per_s"] = run["requests_per_s"]
+            f[f"postgresql_lookup_{key}_p99_ms"] = run["p99_ms"]
     if r.get("log"):
         f["log_append_seconds"] = r["log"]["append_seconds"]
         f["log_proof_ms"] = r["log"]["proof_ms"]
@@ -304,6 +316,14 @@ def bench_command(
                     results["ingest_postgresql"] = run_phase(
                         "ingest", {"db_url": url, "world": world}
                     )
+                    if "lookup_postgresql" not in skip:
+                        # The production database: detection's links and alerts as after
+                        # any sync, then the same lookups (PostgreSQL has no answer cache).
+                        _say("lookup over HTTP on PostgreSQL ...")
+                        run_phase("detect_full", {"db_url": url})
+                        results["lookup_postgresql"] = _lookup(
+                            url, lookup_seconds, 32, runs=PG_LOOKUP_RUNS
+                        )
                 finally:
                     _drop(admin, url)
     finally:
