@@ -48,12 +48,15 @@ class PreparedPage:
     """A page ready to store. ``version_texts`` runs beside ``blocks``: the canonical JSON of
     each block as its version row keeps it, made here (off the storing thread) for blocks
     known to differ from the stored version (see :func:`prepare_page`), None where the store
-    makes it if it writes one."""
+    makes it if it writes one. ``unchanged`` maps the position of each block found to hash
+    the same as its stored current version to the position, in the records given, of the
+    record it came from (preparing processes send such blocks back as their hashes only)."""
 
     blocks: list[UnitBlock] = field(default_factory=list)
     raw_payloads: dict[str, str] = field(default_factory=dict)
     quarantined: list[QuarantineEntry] = field(default_factory=list)
     version_texts: list[str | None] = field(default_factory=list)
+    unchanged: dict[int, int] = field(default_factory=dict)
 
 
 def _nfc(block: UnitBlock) -> None:
@@ -230,7 +233,7 @@ def prepare_page(
         return page
     drafts = [_draft(connector, record) for record in records]
     stored = known({d.block.key for d in drafts if isinstance(d, _Draft)})
-    for draft in drafts:
+    for index, draft in enumerate(drafts):
         if not isinstance(draft, _Draft):
             prepare_record(connector, draft, observed_at, page)
             continue
@@ -243,6 +246,8 @@ def prepare_page(
             )
         ):
             continue
+        if unchanged:
+            page.unchanged[len(page.blocks)] = index
         # An unchanged block will not be written: leave its version text to the store.
         _accept(
             block,
