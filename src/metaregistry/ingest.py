@@ -10,6 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,8 +21,12 @@ import sqlalchemy as sa
 
 from metaregistry.connector import Connector, RawRecord
 from metaregistry.index import store
+from metaregistry.index.db import create_engine
 from metaregistry.index.store import QuarantineEntry, StoredVersion, UpsertResult
-from metaregistry.pipeline import PreparedPage, prepare_page
+from metaregistry.model import UnitBlock
+from metaregistry.pipeline import KnownHashes, PreparedPage, prepare_page
+from metaregistry.preparer_process import Unchanged
+from metaregistry.preparers import Preparers, PreparingError, Ticket, known_hashes, reader_url
 
 __all__ = [
     "IngestReport",
@@ -121,9 +126,12 @@ def store_page(
 @dataclass(slots=True)
 class IngestReport:
     """What :func:`ingest_records` did, with where its time went: ``read`` (pulling records
-    from the source, which parses them), ``prepare`` (validate, normalize, hash) and ``store``
-    (upsert, log append, commit), each the busy time of the thread that does it, and
-    ``waited``: the storing thread idle for want of a prepared page."""
+    from the source, which parses them), ``prepare`` (validate, normalize, hash: the busy time
+    of the preparing thread, or the CPU time of the preparing processes, summed), ``store``
+    (upsert, log append, commit) and ``waited``: the storing thread idle for want of a
+    prepared page.
+    ``jobs`` is the number of preparing processes (1: a thread of this process) and
+    ``preparer_peak_rss_mib`` their peak resident set sizes (not in this process's own)."""
 
     pages: int = 0
     seen: int = 0
@@ -134,6 +142,8 @@ class IngestReport:
     prepare: float = 0.0
     store: float = 0.0
     waited: float = 0.0
+    jobs: int = 1
+    preparer_peak_rss_mib: list[float] = field(default_factory=list)
 
 
 def ingest_records(
@@ -143,14 +153,68 @@ def ingest_records(
     *,
     page_size: int = 2000,
     on_page: Callable[[PageResult], None] | None = None,
+    jobs: int = 1,
+    preparers: Preparers | None = None,
 ) -> IngestReport:
     """Prepare and store ``records`` in pages of ``page_size``, one transaction per page.
 
-    The next page is read and prepared in a second thread while the current one is stored:
-    the database does its part without holding the GIL (SQLite's statements and commit,
-    PostgreSQL's round trips), so the two overlap on a second core. At most two prepared
-    pages wait, so memory stays flat. An error on either side stops both and is raised here.
-    ``on_page`` sees each stored page's result (its quarantined records, for example)."""
+    With ``jobs=1`` the next page is read and prepared in a second thread while the current
+    one is stored: the database does its part without holding the GIL (SQLite's statements
+    and commit, PostgreSQL's round trips), so the two overlap on a second core, but the
+    pipeline's Python code runs on one. ``jobs`` > 1 prepares pages in that many worker
+    processes started for this call (:mod:`metaregistry.preparers`); ``preparers`` hands in
+    running ones instead, to share between calls. The connector must then be the one
+    installed under its name, which is what the workers load. Either way pages are stored in
+    the order they were read, so blocks, versions and log leaves are the same, and memory
+    stays flat (a few pages wait at most). An error on either side stops both and is raised
+    here, after the pages before it were stored; a preparing process that dies raises
+    :class:`~metaregistry.preparers.PreparingError`. ``on_page`` sees each stored page's
+    result (its quarantined records, for example)."""
+    if jobs < 1:
+        raise ValueError(f"jobs: {jobs} must be at least 1")
+    if preparers is not None:
+        return _ingest_in_processes(engine, connector, records, page_size, on_page, preparers)
+    if jobs > 1:
+        with Preparers(jobs, reader_url(engine), preload=[connector.name]) as own:
+            return _ingest_in_processes(engine, connector, records, page_size, on_page, own)
+    return _ingest_in_thread(engine, connector, records, page_size, on_page)
+
+
+def _store_prepared(
+    engine: sa.Engine,
+    connector: Connector,
+    prepared: PreparedPage,
+    stamp: str,
+    report: IngestReport,
+    on_page: Callable[[PageResult], None] | None,
+    unchanged: Sequence[Unchanged] = (),
+    ticket: Ticket | None = None,
+) -> None:
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        still = 0
+        if ticket is not None:
+            still = _put_back_changed(conn, connector, prepared, unchanged, ticket, stamp)
+        result = store_page(conn, connector, prepared, observed_at=stamp)
+        result.seen += still
+        result.unchanged += still
+    report.store += time.perf_counter() - started
+    report.pages += 1
+    report.seen += result.seen
+    report.written += result.written
+    report.unchanged += result.unchanged
+    report.quarantined += len(result.quarantined)
+    if on_page is not None:
+        on_page(result)
+
+
+def _ingest_in_thread(
+    engine: sa.Engine,
+    connector: Connector,
+    records: Iterable[RawRecord],
+    page_size: int,
+    on_page: Callable[[PageResult], None] | None,
+) -> IngestReport:
     report = IngestReport()
     # A prepared page with its observed_at, the error that stopped the reader, or None: done.
     pages: queue.Queue[tuple[PreparedPage, str] | BaseException | None] = queue.Queue(maxsize=2)
@@ -165,14 +229,9 @@ def ingest_records(
                 continue
         return False
 
-    reader = _reader(engine)
-
-    def known(keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
-        assert reader is not None
-        # A short read transaction per page: it sees what the writer committed so far (a
-        # stale answer only costs a skipped shortcut) and never holds back SQLite's checkpoint.
-        with reader.connect() as conn:
-            return store.current_hashes(conn, keys)
+    url = reader_url(engine)
+    reader = None if url is None else create_engine(url, readonly=True)
+    known = None if reader is None else known_hashes(reader)
 
     def produce() -> None:
         try:
@@ -185,9 +244,7 @@ def ingest_records(
                 if chunk is None:
                     break
                 stamp = utc_stamp()
-                prepared = prepare_page(
-                    connector, chunk, stamp, known if reader is not None else None
-                )
+                prepared = prepare_page(connector, chunk, stamp, known)
                 report.prepare += time.perf_counter() - read
                 if not hand_over((prepared, stamp)):
                     return
@@ -201,23 +258,13 @@ def ingest_records(
         while True:
             started = time.perf_counter()
             item = pages.get()
-            got = time.perf_counter()
-            report.waited += got - started
+            report.waited += time.perf_counter() - started
             if item is None:
                 break
             if isinstance(item, BaseException):
                 raise item
             prepared, stamp = item
-            with engine.begin() as conn:
-                result = store_page(conn, connector, prepared, observed_at=stamp)
-            report.store += time.perf_counter() - got
-            report.pages += 1
-            report.seen += result.seen
-            report.written += result.written
-            report.unchanged += result.unchanged
-            report.quarantined += len(result.quarantined)
-            if on_page is not None:
-                on_page(result)
+            _store_prepared(engine, connector, prepared, stamp, report, on_page)
     finally:
         stop.set()
         producer.join()
@@ -226,18 +273,116 @@ def ingest_records(
     return report
 
 
-def _reader(engine: sa.Engine) -> sa.Engine | None:
-    """A read-only engine on the same database for the preparing thread's lookups (the writer
-    engine begins every transaction IMMEDIATE on SQLite, taking the write lock). None for a
-    private in-memory SQLite database, which a second connection would not see."""
-    from metaregistry.index.db import create_engine
+def _ingest_in_processes(
+    engine: sa.Engine,
+    connector: Connector,
+    records: Iterable[RawRecord],
+    page_size: int,
+    on_page: Callable[[PageResult], None] | None,
+    preparers: Preparers,
+) -> IngestReport:
+    """Read pages and hand them to the preparing processes in turn while they have room, take
+    the oldest one back, store it; repeat. One thread does it all: a second one reading
+    would only take the interpreter lock from the storing (both are Python work here)."""
+    _check_installed(connector)
+    report = IngestReport(jobs=preparers.jobs)
+    cpu_before = preparers.cpu_seconds
+    chunks = chunked(records, page_size)
+    out: deque[tuple[Ticket, str]] = deque()  # pages sent, in reading order, with observed_at
+    exhausted = False
+    failure: Exception | None = None  # the reader's: raised after the pages before it
+    try:
+        while True:
+            while not exhausted and preparers.has_room:
+                started = time.perf_counter()
+                try:
+                    chunk = next(chunks, None)
+                except Exception as exc:
+                    failure, chunk = exc, None
+                report.read += time.perf_counter() - started
+                if chunk is None:
+                    exhausted = True
+                    break
+                stamp = utc_stamp()
+                out.append((preparers.submit(connector, chunk, stamp), stamp))
+            if not out:
+                break
+            ticket, stamp = out.popleft()
+            started = time.perf_counter()
+            prepared, unchanged = preparers.receive(ticket)
+            report.waited += time.perf_counter() - started
+            _store_prepared(engine, connector, prepared, stamp, report, on_page, unchanged, ticket)
+    finally:
+        if preparers.outstanding:  # stopped early: what the workers hold is out of order now
+            preparers.terminate()
+        report.prepare += preparers.cpu_seconds - cpu_before
+        report.preparer_peak_rss_mib = preparers.peak_rss_mib
+    if failure is not None:
+        raise failure
+    return report
 
-    database = engine.url.database or ""
-    if engine.dialect.name == "sqlite" and (
-        database in ("", ":memory:") or "mode=memory" in database
-    ):
-        return None
-    return create_engine(engine.url.render_as_string(hide_password=False), readonly=True)
+
+def _put_back_changed(
+    conn: sa.Connection,
+    connector: Connector,
+    prepared: PreparedPage,
+    unchanged: Sequence[Unchanged],
+    ticket: Ticket,
+    stamp: str,
+) -> int:
+    """How many of the blocks a preparing process took out of ``prepared`` as unchanged
+    (:mod:`metaregistry.preparer_process`) still hash the same as their current version, as
+    this write transaction sees it: those the store would skip. Any other one changed since
+    the worker looked (an earlier page of this import, or another writer): it is prepared
+    again here from its record, exactly as the worker prepared it, and put back in its place
+    among the page's blocks, so the store writes what the in-process path would."""
+    if not unchanged:
+        return 0
+    current = store.current_hashes(conn, [(u[2], u[3]) for u in unchanged])
+    changed = [u for u in unchanged if current.get((u[2], u[3]), ("",))[0] != u[4]]
+    if not changed:
+        return len(unchanged)
+    taken = {u[0] for u in unchanged}
+    again: dict[int, tuple[UnitBlock, str | None]] = {}
+    for position, index, registry, record_id, record_hash, raw_hash in changed:
+        # The worker's answer for this key, so that the record takes the worker's path.
+        known = _answering({(registry, record_id): (record_hash, raw_hash)})
+        record = ticket.record(index)
+        page = prepare_page(connector, [record], stamp, known)
+        if len(page.blocks) != 1 or page.blocks[0].record_hash != record_hash:
+            raise PreparingError(f"{record.ref}: prepared differently the second time")
+        again[position] = (page.blocks[0], page.version_texts[0])
+        prepared.raw_payloads.update(page.raw_payloads)
+    blocks = iter(zip(prepared.blocks, prepared.version_texts, strict=True))
+    merged = [
+        again[p] if p in again else next(blocks)
+        for p in range(len(prepared.blocks) + len(unchanged))
+        if p in again or p not in taken
+    ]
+    prepared.blocks = [block for block, _ in merged]
+    prepared.version_texts = [text for _, text in merged]
+    return len(unchanged) - len(changed)
+
+
+def _answering(hashes: dict[tuple[str, str], tuple[str, str]]) -> KnownHashes:
+    def known(_: Collection[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
+        return hashes
+
+    return known
+
+
+def _check_installed(connector: Connector) -> None:
+    from metaregistry import plugins
+
+    try:
+        installed: Connector | None = plugins.load(connector.name)
+    except plugins.PluginError:
+        installed = None
+    if installed is not connector:
+        raise ValueError(
+            f"connector {connector.name!r} is not the one installed under that name: "
+            "preparing processes load connectors by name (prepare in-process with jobs=1)"
+        )
 
 
 def max_version_id(conn: sa.Connection) -> int:
