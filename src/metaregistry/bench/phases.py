@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import resource
 import sqlite3
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from metaregistry.ingest import (
     utc_stamp,
 )
 from metaregistry.pipeline import PreparedPage
+from metaregistry.preparers import Preparers, default_jobs, reader_url
 
 PAGE = 2000
 Phase = Callable[[dict[str, Any]], dict[str, Any]]
@@ -44,28 +46,52 @@ def _count(engine: sa.Engine, table: sa.Table) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
 
 
-def _ingest(engine: sa.Engine, world: Path) -> dict[str, Any]:
+def _ingest(engine: sa.Engine, world: Path, jobs: int) -> dict[str, Any]:
     """Every record of ``world`` through :func:`~metaregistry.ingest.ingest_records` (pages of
-    PAGE, one transaction each), connector by connector. Besides the wall time: the process
-    CPU time, and the busy time of each stage (reading parses, preparing validates, normalizes
-    and hashes, storing upserts, appends to the log and commits; the first two run in one
-    thread, storing in another, so they overlap)."""
-    files = world_files(world)  # the connectors load (import) before the clock starts
+    PAGE, one transaction each), connector by connector, with ``jobs`` preparing processes
+    shared by all connectors (1: a preparing thread). Besides the wall time: this process's
+    CPU time, and the busy time of each stage (reading parses, preparing validates,
+    normalizes and hashes, storing upserts, appends to the log and commits; they overlap).
+
+    The connectors load (import) before the clock starts, and so do the preparing processes
+    (``preparers_start_seconds``, reported). Their peak RSS is their own: the ``peak_rss_mib``
+    the runner adds is the largest of one process, so ``peak_rss_sum_mib`` adds this
+    process's peak and every worker's (an upper bound of what they held at once)."""
+    files = world_files(world)
     total = IngestReport()
-    started, cpu = time.perf_counter(), time.process_time()
-    for connector, group in groupby(world_records(world, files), key=lambda pair: pair[0]):
-        report = ingest_records(engine, connector, (r for _, r in group), page_size=PAGE)
-        for name in ("seen", "written", "unchanged", "quarantined"):
-            setattr(total, name, getattr(total, name) + getattr(report, name))
-        for name in ("read", "prepare", "store", "waited"):
-            setattr(total, name, getattr(total, name) + getattr(report, name))
-    seconds = time.perf_counter() - started
+    preparers: Preparers | None = None
+    start_seconds = 0.0
+    if jobs > 1:
+        started = time.perf_counter()
+        preparers = Preparers(jobs, reader_url(engine), preload=sorted({c.name for c, _ in files}))
+        preparers.start()
+        start_seconds = time.perf_counter() - started
+    try:
+        started, cpu = time.perf_counter(), time.process_time()
+        for connector, group in groupby(world_records(world, files), key=lambda pair: pair[0]):
+            report = ingest_records(
+                engine, connector, (r for _, r in group), page_size=PAGE, preparers=preparers
+            )
+            for name in ("seen", "written", "unchanged", "quarantined"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            for name in ("read", "prepare", "store", "waited"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+        seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu
+    finally:
+        if preparers is not None:
+            preparers.close()
+    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    workers_peak = preparers.peak_rss_mib if preparers is not None else []
     return {
         "records": total.seen,
         "written": total.written,
         "quarantined_records": total.quarantined,
+        "jobs": jobs,
         "seconds": seconds,
-        "cpu_seconds": time.process_time() - cpu,
+        "cpu_seconds": cpu_seconds,
+        "preparers_cpu_seconds": preparers.cpu_seconds if preparers is not None else None,
+        "preparers_start_seconds": start_seconds,
         "records_per_s": total.seen / seconds,
         "stages_seconds": {
             "read": total.read,
@@ -73,13 +99,22 @@ def _ingest(engine: sa.Engine, world: Path) -> dict[str, Any]:
             "store": total.store,
             "store_waiting_for_pages": total.waited,
         },
+        "peak_rss_self_mib": round(own_peak, 1),
+        "preparers_peak_rss_mib": workers_peak,
+        "peak_rss_sum_mib": round(own_peak + sum(workers_peak), 1),
     }
+
+
+def _jobs(params: dict[str, Any]) -> int:
+    """Preparing processes of an ingest phase: ``jobs`` in its parameters, else the default
+    of ``metaregistry import`` on this machine."""
+    return int(params.get("jobs") or default_jobs())
 
 
 def ingest(params: dict[str, Any]) -> dict[str, Any]:
     """The whole pipeline: parse, validate, normalize, hash, upsert, log append."""
     engine = _engine(params["db_url"])
-    result = _ingest(engine, Path(params["world"]))
+    result = _ingest(engine, Path(params["world"]), _jobs(params))
     result["blocks"] = _count(engine, store.unit_block)
     result["quarantined"] = _count(engine, store.quarantine_table)
     return result
@@ -119,7 +154,7 @@ def resync_unchanged(params: dict[str, Any]) -> dict[str, Any]:
     """The same source again, unchanged: must write no row."""
     engine = _engine(params["db_url"])
     before = _count(engine, store.unit_block_version)
-    result = _ingest(engine, Path(params["world"]))
+    result = _ingest(engine, Path(params["world"]), _jobs(params))
     result["rows_written"] = _count(engine, store.unit_block_version) - before
     return result
 
