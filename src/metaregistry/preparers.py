@@ -30,7 +30,10 @@ interpreter) makes :meth:`~Preparers.receive` raise :class:`PreparingError`. Wor
 SIGINT: Ctrl-C interrupts the storing process, which stops them. A worker whose storing
 process is gone sees its task pipe closed and exits.
 
-The worker's side is :mod:`metaregistry.preparer_process`.
+As with any ``spawn`` worker, a script that starts preparers must do so under
+``if __name__ == "__main__":`` (each worker imports the script's main module again);
+``metaregistry`` commands and ``python -m`` modules are fine. The worker's side is
+:mod:`metaregistry.preparer_process`.
 """
 
 from __future__ import annotations
