@@ -316,7 +316,7 @@ def bench_command(
                     results["ingest_postgresql"] = run_phase(
                         "ingest", {"db_url": url, "world": world}
                     )
-                    if "lookup_postgresql" not in skip:
+                    if "lookup_postgresql" not in skip and "lookup" not in skip:
                         # The production database: detection's links and alerts as after
                         # any sync, then the same lookups (PostgreSQL has no answer cache).
                         _say("lookup over HTTP on PostgreSQL ...")
