@@ -29,7 +29,6 @@ import gc
 import os
 import pickle
 import queue
-import resource
 import signal
 import sys
 import threading
@@ -41,6 +40,7 @@ from typing import Any
 
 from metaregistry.connector import RawRecord
 from metaregistry.pipeline import KnownHashes, PreparedPage, prepare_page
+from metaregistry.rss import peak_rss_kib
 
 __all__ = ["Unchanged", "failure", "serve", "widen"]
 
@@ -133,7 +133,7 @@ def _prepare(data: bytes, known: KnownHashes | None) -> bytes:
         records = [RawRecord(payload, ref, stream) for payload, ref, stream in rows]
         page = prepare_page(connector, records, stamp, known)
         unchanged = _take_unchanged(page)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+        peak = peak_rss_kib()
         cpu = time.process_time() - started
         answer = ("page", seq, page, unchanged, cpu, peak)
         return pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import resource
 import sqlite3
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from metaregistry.ingest import (
 )
 from metaregistry.pipeline import PreparedPage
 from metaregistry.preparers import Preparers, default_jobs, reader_url
+from metaregistry.rss import peak_rss_kib
 
 PAGE = 2000
 Phase = Callable[[dict[str, Any]], dict[str, Any]]
@@ -81,7 +81,7 @@ def _ingest(engine: sa.Engine, world: Path, jobs: int) -> dict[str, Any]:
     finally:
         if preparers is not None:
             preparers.close()
-    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    own_peak = peak_rss_kib() / 1024
     workers_peak = preparers.peak_rss_mib if preparers is not None else []
     return {
         "records": total.seen,
