@@ -19,7 +19,7 @@ from metaregistry.cli import main
 from metaregistry.feed import outbox
 from metaregistry.feed.events import iso
 from metaregistry.feed.tables import WebhookOutboxRow
-from metaregistry.feed.testing import AlertWriter, WebhookReceiver
+from metaregistry.feed.testing import AlertWriter, ManualClock, WebhookReceiver
 from metaregistry.feed.webhooks import WebhookDeliverer
 from metaregistry.settings import load_settings
 
@@ -33,14 +33,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-class Clock:
-    """The clock of the deliverer and of the commands, moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 6, 1, tzinfo=UTC)
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+Clock = ManualClock
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,7 +15,7 @@ from metaregistry.feed import outbox
 from metaregistry.feed.config import WebhookConfig
 from metaregistry.feed.signature import SIGNATURE_HEADER, verify_signature
 from metaregistry.feed.tables import WebhookOutboxRow
-from metaregistry.feed.testing import AlertWriter, WebhookReceiver
+from metaregistry.feed.testing import AlertWriter, ManualClock, WebhookReceiver
 from metaregistry.feed.webhooks import WebhookDeliverer, deliver_pending
 from metaregistry.settings import Settings
 
@@ -30,14 +29,7 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-class Clock:
-    """The deliverers' clock, moved by hand: retries and leases come due without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 6, 1, tzinfo=UTC)
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+Clock = ManualClock
 
 
 @pytest.fixture

@@ -22,7 +22,18 @@ from metaregistry.detect.events import PendingEvent, alert_document, append_even
 from metaregistry.feed import alert_tables
 from metaregistry.feed.signature import SIGNATURE_HEADER, SignatureError, verify_signature
 
-__all__ = ["AlertWriter", "Delivery", "WebhookReceiver"]
+__all__ = ["AlertWriter", "Delivery", "ManualClock", "WebhookReceiver"]
+
+
+class ManualClock:
+    """A clock moved by hand, for the outbox's ``utcnow``: retries and leases come due
+    without sleeping (``monkeypatch.setattr(outbox, "utcnow", lambda: clock.now)``)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 6, 1, tzinfo=UTC)
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True, slots=True)
