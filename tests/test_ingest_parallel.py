@@ -451,6 +451,10 @@ def _session_ends(session: int) -> bool:
         time.sleep(0.1)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_an_import_and_its_workers(tmp_path: Path, db_url: str) -> None:
     """SIGINT to the whole process group, as a terminal's Ctrl-C sends it."""
     export = _generic_file(tmp_path / "carb.ndjson", 200_000)
@@ -470,6 +474,9 @@ def test_ctrl_c_stops_an_import_and_its_workers(tmp_path: Path, db_url: str) -> 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        # As from a terminal: a run started in the background by a non-interactive shell
+        # (CI's, say) inherits SIGINT ignored, and so would the import, which then runs on.
+        preexec_fn=_default_sigint,  # noqa: PLW1509 (no other thread runs here)
     )
     engine = _engine(db_url)
     try:
@@ -479,7 +486,7 @@ def test_ctrl_c_stops_an_import_and_its_workers(tmp_path: Path, db_url: str) -> 
             time.sleep(0.1)
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
-        assert proc.returncode != 0
+        assert proc.returncode != 0, err.decode()[-3000:]
         assert b"Traceback" not in err, err.decode()
         stored = _count(engine, store.unit_block)
         assert 4000 <= stored < 200_000 and stored % 2000 == 0
