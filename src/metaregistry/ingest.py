@@ -7,7 +7,9 @@ records, its log leaves and (for sync) its cursor commit together or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import signal
 import threading
 import time
 from collections import deque
@@ -180,6 +182,36 @@ def ingest_records(
     return _ingest_in_thread(engine, connector, records, page_size, on_page)
 
 
+@contextlib.contextmanager
+def _interrupt_after_commit() -> Iterator[None]:
+    """Ctrl-C while a page is being stored takes effect once the page is committed.
+
+    A KeyboardInterrupt in the middle of a statement leaves a PostgreSQL connection busy (a
+    COPY in progress): the transaction's rollback then fails, and SQLAlchemy printed the
+    traceback of a failed connection reset after "Aborted!". Only where Python's own Ctrl-C
+    handler is in place: in the main thread, and not where SIGINT is ignored or handled by
+    the caller (the daemon's)."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    pending = False
+
+    def defer(_signum: int, _frame: object) -> None:
+        nonlocal pending
+        pending = True
+
+    signal.signal(signal.SIGINT, defer)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if pending:
+        raise KeyboardInterrupt
+
+
 def _store_prepared(
     engine: sa.Engine,
     connector: Connector,
@@ -191,7 +223,7 @@ def _store_prepared(
     ticket: Ticket | None = None,
 ) -> None:
     started = time.perf_counter()
-    with engine.begin() as conn:
+    with _interrupt_after_commit(), engine.begin() as conn:
         still = 0
         if ticket is not None:
             still = _put_back_changed(conn, connector, prepared, unchanged, ticket, stamp)
