@@ -47,6 +47,17 @@ def ensure_venv() -> None:
     STAMP.write_text(wanted)
 
 
+def call(args: list[str]) -> int:
+    """Run ``args`` and return its exit code. Ctrl-C reaches the child too (same process
+    group): wait for it to finish its own shutdown instead of dying with a traceback."""
+    proc = subprocess.Popen(args)
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            continue
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
@@ -55,16 +66,16 @@ def main(argv: list[str]) -> int:
     ensure_venv()
     os.chdir(ROOT)
     if command == "test":
-        return subprocess.call([str(PYTHON), "-m", "pytest", *rest])
+        return call([str(PYTHON), "-m", "pytest", *rest])
     if command == "lint":
-        code = subprocess.call([str(BIN / "ruff"), "check", "src", "connectors", "tests"])
-        code |= subprocess.call([str(BIN / "ruff"), "format", "--check", "src", "connectors"])
-        code |= subprocess.call([str(BIN / "mypy"), "src/metaregistry", "connectors"])
+        code = call([str(BIN / "ruff"), "check", "src", "connectors", "tests"])
+        code |= call([str(BIN / "ruff"), "format", "--check", "src", "connectors"])
+        code |= call([str(BIN / "mypy"), "src/metaregistry", "connectors"])
         return code
     if command == "demo":
-        return subprocess.call([str(BIN / "metaregistry"), "demo", *rest])
+        return call([str(BIN / "metaregistry"), "demo", *rest])
     if command == "metaregistry":
-        return subprocess.call([str(BIN / "metaregistry"), *rest])
+        return call([str(BIN / "metaregistry"), *rest])
     print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
     return 2
 
