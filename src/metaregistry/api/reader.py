@@ -168,12 +168,11 @@ class Reader:
             raw.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
         elif self.dialect == "postgresql":
             conn.exec_driver_sql(f"SET statement_timeout = {_millis(self.timeout)}")
-            # The API's statements are short index probes run again and again with new
-            # values. PostgreSQL planned each anew (a lookup's 4-branch range query: 1 ms to
-            # plan, 0.3 ms to run) because a custom plan looked cheaper than the generic one
-            # of the statement psycopg prepares; and JIT compiling, which a generic plan's
-            # larger estimates can trigger, costs more than any of them runs.
-            conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            # The API's statements are short index probes: JIT compiling, which a plan's
+            # estimates can trigger, costs more than any of them runs. (Plans themselves
+            # are cached by psycopg's prepared statements, which need the read transactions
+            # to end in COMMIT: see Db.end. Forcing generic plans was tried and dropped: no
+            # faster for lookups, and 10x slower for a MIN() over a scope.)
             conn.exec_driver_sql("SET jit = off")
             conn.commit()
         with self._lock:
