@@ -1,8 +1,9 @@
 """``metaregistry bench``: speed and memory at scale, each figure beside a baseline measured in
 the same run on the same machine, so results read as ratios rather than absolute numbers.
 
-Every phase runs in a child process of its own: its peak RSS is the child's own
-(``ru_maxrss`` from ``wait4``), not polluted by the phases before it. See :mod:`.phases`.
+Every phase runs in a child process of its own, which reports its own peak RSS (``VmHWM``,
+see :mod:`metaregistry.rss`: ``ru_maxrss`` would include the benchmark process's size at
+the fork), not polluted by the phases before it. See :mod:`.phases`.
 """
 
 from __future__ import annotations
