@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from metaregistry.feed.testing import ManualClock
+
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO.parent / "shared" / "data" / "real"
 PG_ADMIN_URL = os.environ.get(
@@ -107,3 +109,14 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    """The webhook outbox's clock, moved by hand: retries and leases come due without
+    sleeping."""
+    from metaregistry.feed import outbox
+
+    fake = ManualClock()
+    monkeypatch.setattr(outbox, "utcnow", lambda: fake.now)
+    return fake

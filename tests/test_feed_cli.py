@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from metaregistry.cli import main
-from metaregistry.feed import outbox
 from metaregistry.feed.events import iso
 from metaregistry.feed.tables import WebhookOutboxRow
 from metaregistry.feed.testing import AlertWriter, ManualClock, WebhookReceiver
@@ -31,16 +30,6 @@ _outbox = WebhookOutboxRow.__table__  # type: ignore[attr-defined]
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-Clock = ManualClock
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(outbox, "utcnow", lambda: fake.now)
-    return fake
 
 
 def _utc(value: datetime) -> datetime:
@@ -62,7 +51,7 @@ class World:
     and 2 ran out of attempts (failed) and once for event 3 (pending, retry not yet due)."""
 
     engine: sa.Engine
-    clock: Clock
+    clock: ManualClock
     config: Path
     env: dict[str, str]
     good: WebhookReceiver
@@ -97,7 +86,11 @@ def _subscriber_id(world: World, receiver: WebhookReceiver) -> str:
 
 @pytest.fixture
 async def world(
-    engine: sa.Engine, db_url: str, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    engine: sa.Engine,
+    db_url: str,
+    tmp_path: Path,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[World]:
     monkeypatch.chdir(tmp_path)
     alerts = AlertWriter(engine)

@@ -8,6 +8,7 @@ with only whole pages stored; Ctrl-C (KeyboardInterrupt) leaving no worker behin
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import signal
@@ -497,3 +498,46 @@ def test_ctrl_c_stops_an_import_and_its_workers(tmp_path: Path, db_url: str) -> 
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         engine.dispose()
+
+
+def test_ctrl_c_while_a_page_is_stored_commits_it_then_stops(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ctrl-C takes effect between pages: the page being stored is committed whole, then
+    KeyboardInterrupt; the connection is left clean (no failed reset)."""
+    engine = _engine(db_url)
+    real_store_page = ingest.store_page
+    pages = 0
+
+    def store_then_ctrl_c(*args: Any, **kwargs: Any) -> Any:
+        nonlocal pages
+        pages += 1
+        if pages == 2:  # Ctrl-C arrives in the middle of the second page's transaction
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_store_page(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "store_page", store_then_ctrl_c)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with caplog.at_level(logging.WARNING), pytest.raises(KeyboardInterrupt):
+            records = (RawRecord(row, f"line {i + 1}") for i, row in enumerate(_generic_rows(500)))
+            ingest.ingest_records(engine, plugins.load("generic"), records, page_size=100)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        with engine.connect() as conn:
+            blocks = conn.execute(sa.select(sa.func.count()).select_from(store.unit_block))
+            assert blocks.scalar() == 200  # both pages whole, nothing after
+            assert log_store.tree_size(conn) == 200
+        assert not [r for r in caplog.records if "reset" in r.getMessage()]
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        engine.dispose()
+
+
+def test_where_ctrl_c_is_ignored_or_handled_elsewhere_it_is_left_alone() -> None:
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with ingest._interrupt_after_commit():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)  # ignored: nothing raised, now or after
+    finally:
+        signal.signal(signal.SIGINT, previous)

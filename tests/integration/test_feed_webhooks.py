@@ -29,16 +29,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-Clock = ManualClock
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(outbox, "utcnow", lambda: fake.now)
-    return fake
-
-
 @pytest.fixture
 def alerts(engine: sa.Engine) -> AlertWriter:
     return AlertWriter(engine)
@@ -67,7 +57,7 @@ def outbox_rows(engine: sa.Engine) -> list[dict[str, Any]]:
 
 
 async def test_each_event_arrives_as_a_signed_cloudevent(
-    engine: sa.Engine, alerts: AlertWriter, receiver: WebhookReceiver, clock: Clock
+    engine: sa.Engine, alerts: AlertWriter, receiver: WebhookReceiver, clock: ManualClock
 ) -> None:
     opened = alerts.open("al_1", registries=("verra", "tccr"))
     acked = alerts.change("al_1", "acknowledged")
@@ -90,7 +80,7 @@ async def test_each_event_arrives_as_a_signed_cloudevent(
 
 
 async def test_a_receiver_with_another_secret_refuses_every_delivery(
-    engine: sa.Engine, alerts: AlertWriter, clock: Clock
+    engine: sa.Engine, alerts: AlertWriter, clock: ManualClock
 ) -> None:
     alerts.open("al_1")
     async with WebhookReceiver("a-different-secret") as strict:
@@ -104,7 +94,7 @@ async def test_a_receiver_with_another_secret_refuses_every_delivery(
 
 
 async def test_a_failed_delivery_is_retried_later_by_a_restarted_deliverer(
-    engine: sa.Engine, alerts: AlertWriter, receiver: WebhookReceiver, clock: Clock
+    engine: sa.Engine, alerts: AlertWriter, receiver: WebhookReceiver, clock: ManualClock
 ) -> None:
     event = alerts.open("al_1")
     receiver.fail_next(1, status=503)
@@ -128,7 +118,7 @@ async def test_a_failed_delivery_is_retried_later_by_a_restarted_deliverer(
 
 
 async def test_a_dead_daemons_claim_is_taken_over_after_its_lease(
-    engine: sa.Engine, alerts: AlertWriter, receiver: WebhookReceiver, clock: Clock
+    engine: sa.Engine, alerts: AlertWriter, receiver: WebhookReceiver, clock: ManualClock
 ) -> None:
     event = alerts.open("al_1")
     settings = settings_for(hook(receiver), lease=60)
@@ -148,7 +138,7 @@ async def test_a_dead_daemons_claim_is_taken_over_after_its_lease(
 
 
 async def test_retries_stop_after_max_attempts(
-    engine: sa.Engine, alerts: AlertWriter, receiver: WebhookReceiver, clock: Clock
+    engine: sa.Engine, alerts: AlertWriter, receiver: WebhookReceiver, clock: ManualClock
 ) -> None:
     alerts.open("al_1")
     receiver.fail_next(3, status=500)
@@ -163,7 +153,7 @@ async def test_retries_stop_after_max_attempts(
 
 
 async def test_filters_choose_the_events_a_subscriber_gets(
-    engine: sa.Engine, alerts: AlertWriter, receiver: WebhookReceiver, clock: Clock
+    engine: sa.Engine, alerts: AlertWriter, receiver: WebhookReceiver, clock: ManualClock
 ) -> None:
     alerts.open("al_use", kind="double_use")
     wanted = alerts.open("al_iss", kind="double_issuance", registries=("jcm", "tccr"))
@@ -176,7 +166,7 @@ async def test_filters_choose_the_events_a_subscriber_gets(
 
 
 async def test_two_daemons_deliver_every_event_exactly_once(
-    engine: sa.Engine, alerts: AlertWriter, receiver: WebhookReceiver, clock: Clock
+    engine: sa.Engine, alerts: AlertWriter, receiver: WebhookReceiver, clock: ManualClock
 ) -> None:
     written = [alerts.open(f"al_{n:02d}") for n in range(40)]
     receiver.fail_next(5, status=502)  # some fail and are retried by whichever daemon

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from metaregistry.api.openapi_parts import nullable, ref
-from metaregistry.model import Status
+from metaregistry.model import REQUIRED_FIELDS, Status
 
 __all__ = ["REGISTRIES_SCHEMA", "schemas"]
 
@@ -164,19 +164,7 @@ def schemas() -> dict[str, Any]:
         },
         "Block": {
             "type": "object",
-            "required": [
-                "registry",
-                "record_id",
-                "serial",
-                "scheme",
-                "scope",
-                "block_start",
-                "block_end",
-                "quantity",
-                "status",
-                "version",
-                "provenance",
-            ],
+            "required": [*REQUIRED_FIELDS, "version", "provenance"],
             "properties": block_props,
         },
         "HistoryEntry": {

@@ -134,6 +134,14 @@ class NodeCache:
                 hashes += _level_hashes(db, level, have, count)
             return hashes
 
+    def _node(self, db: Db, level: int, index: int, size: int, lowest: int) -> bytes:
+        """The hash of node (level, index) of the tree of ``size`` (level >= ``lowest``)."""
+        at = 32 * index
+        hashes = self._levels.get(level)
+        if hashes is None or len(hashes) < at + 32:
+            hashes = self._extend(db, level, size >> level, lowest)
+        return bytes(hashes[at : at + 32])
+
     def reader(self, db: Db, size: int) -> merkle.NodeReader:
         """A NodeReader over ``db`` for proofs in the tree of ``size``, using the cache."""
         lowest = self.level(size)
@@ -141,17 +149,10 @@ class NodeCache:
         def read(wanted: Sequence[merkle.Node]) -> list[bytes]:
             small = [node for node in wanted if node[0] < lowest]
             found = _small_nodes(db, small) if small else {}
-            out = []
-            for node in wanted:
-                level, index = node
-                if level < lowest:
-                    out.append(found[node])
-                    continue
-                hashes = self._levels.get(level)
-                if hashes is None or len(hashes) < 32 * (index + 1):
-                    hashes = self._extend(db, level, size >> level, lowest)
-                out.append(bytes(hashes[32 * index : 32 * index + 32]))
-            return out
+            return [
+                found[node] if node[0] < lowest else self._node(db, *node, size, lowest)
+                for node in wanted
+            ]
 
         return read
 
@@ -177,11 +178,7 @@ class NodeCache:
                 if level < lowest:
                     small.append((position, (level, begin >> level)))
                     continue
-                at = 32 * (begin >> level)
-                hashes = self._levels.get(level)
-                if hashes is None or len(hashes) < at + 32:
-                    hashes = self._extend(db, level, size >> level, lowest)
-                out[position] = bytes(hashes[at : at + 32])
+                out[position] = self._node(db, level, begin >> level, size, lowest)
             else:
                 out[position] = self._edge(db, size, begin, end)
         if small:
