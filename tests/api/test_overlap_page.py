@@ -1,5 +1,5 @@
 """``Db.overlap_page`` against brute force: blocks of many widths (scopes holding 2 to 10
-span classes, so that the query's fixed shapes are padded), random ranges, paged with the
+span classes, so that the query takes many shapes), random ranges, paged with the
 cursor at small page sizes, with and without the registry/status filters."""
 
 from __future__ import annotations

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from metaregistry.api.proofs import NodeCache
+from metaregistry.api.proofs import NodeCache, proofs_for
 from metaregistry.api.queries import Db
 from metaregistry.api.reader import Reader
 from metaregistry.index.db import create_engine
 from metaregistry.index.metadata import metadata
 from metaregistry.log import store as log_store
+from metaregistry.log.checkpoint import SignedCheckpoint, TreeHead
 from metaregistry.log.leaf import EventLeaf
 
 
@@ -50,7 +51,7 @@ def test_a_filled_cache_holds_every_level_from_its_lowest_and_proves_alike(
     readonly = create_engine(engine.url.render_as_string(hide_password=False), readonly=True)
     reader = Reader(readonly, threads=1, timeout=30)
     try:
-        for entries, lowest in ((1 << 20, 2), (64, 5)):  # level 5 is odd: hashed from level 4
+        for entries, lowest in ((1 << 20, 0), (600, 2), (64, 5)):  # 5 is odd: hashed from 4
             cache = NodeCache(entries=entries)
             assert cache.level(size) == lowest
             held = reader.call(cache.fill, size)
@@ -60,6 +61,50 @@ def test_a_filled_cache_holds_every_level_from_its_lowest_and_proves_alike(
                 return [cache.proof(db, i, size) for i in range(0, size, 7)]
 
             assert reader.call(prove) == expected
+    finally:
+        reader.close()
+        readonly.dispose()
+
+
+def test_proofs_for_gives_the_same_answer_from_memory_and_from_leaf_reads(
+    engine: sa.Engine,
+) -> None:
+    """A lookup's proofs: from the cache's leaves (the server's default), hashed from a leaf
+    read (a tree larger than the cache), pending after the checkpoint, None off the log."""
+    metadata.create_all(engine, checkfirst=True)
+    logged, size = 40, 37  # leaves 37..39 were appended after the checkpoint
+    with engine.begin() as conn:
+        log_store.append_leaves(conn, [EventLeaf(f"e{i}", f"{i:064x}") for i in range(logged)])
+        stored = [log_store.inclusion_proof(conn, i, size) for i in range(size)]
+        hashes = [bytes(r[0]) for r in conn.execute(sa.text("SELECT leaf_hash FROM log_leaves"))]
+    checkpoint = SignedCheckpoint(TreeHead("test", size, b"\0" * 32), "note")
+    wanted = [((f"r{i}", str(i)), i) for i in range(logged)] + [(("r", "off"), None)]
+    readonly = create_engine(engine.url.render_as_string(hide_password=False), readonly=True)
+    reader = Reader(readonly, threads=1, timeout=30)
+    try:
+        answers = []
+        for cache, lowest in ((NodeCache(), 0), (NodeCache(entries=8), 3)):
+            assert cache.level(size) == lowest
+            answers.append(reader.call(proofs_for, wanted, checkpoint, cache))
+        assert answers[0] == answers[1]
+        found = answers[0]
+        assert found[("r", "off")] is None
+        for i in range(logged):
+            proof = found[(f"r{i}", str(i))]
+            assert proof is not None
+            assert proof["leaf_index"] == i
+            assert proof["leaf_hash"] == hashes[i].hex()
+            if i < size:
+                assert proof["pending"] is False and proof["tree_size"] == size
+                assert proof["hashes"] == [h.hex() for h in stored[i]]
+            else:
+                assert proof == {
+                    "leaf_index": i,
+                    "leaf_hash": hashes[i].hex(),
+                    "tree_size": None,
+                    "hashes": None,
+                    "pending": True,
+                }
     finally:
         reader.close()
         readonly.dispose()

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import sqlalchemy as sa
 from api_world import (
     ALERT_ID,
     GS_SERIAL,
@@ -21,6 +22,9 @@ from api_world import (
     verra_serial,
 )
 
+from metaregistry.api.lookup import first_version_json, history_json
+from metaregistry.api.queries import BLOCK_COLUMNS, Db
+from metaregistry.api.reader import Reader
 from metaregistry.index.store import upsert_blocks
 from metaregistry.log import merkle
 from metaregistry.log import store as log_store
@@ -279,3 +283,27 @@ async def test_a_new_block_shows_in_the_next_lookup(api: Api, world: World) -> N
         )
     after = await lookup(api, "vcs::1550")
     assert set(by_record(after)) == set(by_record(before)) | {"j-new"}
+
+
+def test_a_first_version_history_from_the_row_equals_the_versions_table(
+    readonly: sa.Engine, world: World
+) -> None:
+    """The lookup builds a version-1 block's history from its row, not the versions
+    table: every such block of the world must read the same both ways."""
+
+    def both(db: Db) -> list[tuple[Any, Any]]:
+        rows = db.rows(f"SELECT {', '.join(BLOCK_COLUMNS)} FROM unit_block WHERE version = 1")
+        versions = db.versions_of([(r["registry"], r["record_id"]) for r in rows])
+        return [
+            ([first_version_json(r)], history_json(versions[(r["registry"], r["record_id"])]))
+            for r in rows
+        ]
+
+    reader = Reader(readonly, threads=1)
+    try:
+        pairs = reader.call(both)
+    finally:
+        reader.close()
+    assert len(pairs) >= 5
+    for from_row, from_table in pairs:
+        assert from_row == from_table

@@ -49,9 +49,9 @@ def test_demo_once_syncs_every_registry_and_finds_every_kind(tmp_path: Path) -> 
     for registry, facts in world["registries"].items():
         assert registry in summary["registries"], registry
         assert summary["registries"][registry]["blocks"] == facts["records"], registry
-        assert summary["registries"][registry]["units"] == sum(
-            facts["units_by_status"].values()
-        ), registry
+        assert summary["registries"][registry]["units"] == sum(facts["units_by_status"].values()), (
+            registry
+        )
     assert summary["quarantined"] == {}  # no malformed records without the malformed fault
     for kind in KINDS:
         assert summary["alerts"].get(kind, 0) > 0, kind

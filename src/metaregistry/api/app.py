@@ -14,6 +14,7 @@ serve one index while a daemon writes it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import importlib
 import importlib.util
@@ -42,6 +43,7 @@ from metaregistry.api.limits import (
 )
 from metaregistry.api.lookup import Features
 from metaregistry.api.metrics import RequestMetrics, metrics_middleware
+from metaregistry.api.proofs import NodeCache
 from metaregistry.api.reader import Reader
 from metaregistry.api.registries import IndexStats
 from metaregistry.api.state import (
@@ -85,7 +87,9 @@ def create_app(
     if engine is None:
         engine = create_engine(settings.database_url, readonly=True)
     try:
-        features = detect_features(engine)
+        features = dataclasses.replace(
+            detect_features(engine), nodes=NodeCache.of_megabytes(config.proof_cache_mb)
+        )
     except Exception:
         if owned:
             engine.dispose()

@@ -164,6 +164,7 @@ def lookup_command(ctx: click.Context, serial: str, as_json: bool, limit: int) -
     """
     from metaregistry.api.app import IndexMissingError, detect_features
     from metaregistry.api.lookup import lookup
+    from metaregistry.api.proofs import ONE_LOOKUP_PROOF_ENTRIES, NodeCache
     from metaregistry.api.query import read_query
     from metaregistry.api.reader import Reader
     from metaregistry.index.db import create_engine
@@ -176,7 +177,11 @@ def lookup_command(ctx: click.Context, serial: str, as_json: bool, limit: int) -
         _fail(error, as_json, 2)
     engine = create_engine(settings.database_url, readonly=True)
     try:
-        features = detect_features(engine)
+        # One lookup: a small proof cache, whose few upper levels load in milliseconds
+        # (the server's large one loads the whole tree once, at startup).
+        features = dataclasses.replace(
+            detect_features(engine), nodes=NodeCache(entries=ONE_LOOKUP_PROOF_ENTRIES)
+        )
         reader = Reader(engine, threads=1, timeout=max(config.query_timeout, 30.0))
         try:
             answer = reader.call(lookup, query, limit=limit, features=features)

@@ -15,6 +15,7 @@ stats_ttl              30           seconds the per-registry counts are cached
 max_body_bytes         16384        largest request body accepted (413 beyond)
 trust_forwarded_for    false        take the client address from ``X-Forwarded-For``
 answer_cache_mb        32           lookup answers kept until the database changes (SQLite)
+proof_cache_mb         64           log hashes kept for inclusion proofs (all of a 1M-leaf log)
 public_url             ""           the API's public origin behind a proxy (for feed links)
 =====================  ===========  ===========================================================
 """
@@ -45,6 +46,7 @@ class ApiConfig:
     max_body_bytes: int = 16384
     trust_forwarded_for: bool = False
     answer_cache_mb: float = 32.0
+    proof_cache_mb: float = 64.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ApiConfig:
@@ -80,6 +82,7 @@ class ApiConfig:
             ),
             trust_forwarded_for=_flag(table, "trust_forwarded_for", cls.trust_forwarded_for),
             answer_cache_mb=_number(table, "answer_cache_mb", cls.answer_cache_mb, low=0),
+            proof_cache_mb=_number(table, "proof_cache_mb", cls.proof_cache_mb, low=1),
         )
 
 

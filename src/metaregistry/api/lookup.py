@@ -16,7 +16,7 @@ from typing import Any, Final
 from metaregistry.api import alerts as alert_source
 from metaregistry.api import proofs
 from metaregistry.api.cursor import encode_cursor
-from metaregistry.api.queries import MIN_KEY, Db, Row
+from metaregistry.api.queries import EXTRA_ALERTS, EXTRA_LEAF, EXTRA_LINKS, MIN_KEY, Db, Row
 from metaregistry.api.query import UnitQuery
 from metaregistry.model import CONTENT_FIELDS
 
@@ -38,6 +38,13 @@ class Features:
     links: bool = False
     nodes: proofs.NodeCache = field(default_factory=proofs.NodeCache, compare=False)
 
+    @property
+    def extras(self) -> tuple[str, ...]:
+        """What the lookup's overlap query selects beside each block's columns."""
+        return (
+            (EXTRA_LEAF,) * self.log + (EXTRA_ALERTS,) * self.alerts + (EXTRA_LINKS,) * self.links
+        )
+
 
 def lookup(
     db: Db,
@@ -49,24 +56,39 @@ def lookup(
 ) -> dict[str, Any] | None:
     """The answer for ``query``, or None when no block holds any of its units (first page
     only: a later page may be empty)."""
+    extras = features.extras
     rows = db.overlap_page(
-        query.scheme, query.scope, query.start, query.end, after=after or MIN_KEY, limit=limit + 1
+        query.scheme,
+        query.scope,
+        query.start,
+        query.end,
+        after=after or MIN_KEY,
+        limit=limit + 1,
+        extras=extras,
     )
     if not rows and after is None:
         return None
     more = len(rows) > limit
     rows = rows[:limit]
     keys = [(r["registry"], r["record_id"]) for r in rows]
-    versions = db.versions_of(keys)
+    # Only blocks with more than one version, or that detection linked or alerted on (the
+    # overlap query says which), cost another statement.
+    versions = db.versions_of([k for k, r in zip(keys, rows, strict=True) if r["version"] > 1])
     links = origin_links(db, rows)
     if features.links:
-        _merge_links(links, alert_source.detected_links(db, keys))
-    alerts = alert_source.alerts_for(db, keys) if features.alerts else {}
+        linked = [k for k, r in zip(keys, rows, strict=True) if r["any_links"]]
+        if linked:
+            _merge_links(links, alert_source.detected_links(db, linked))
+    alerts: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    if features.alerts:
+        alerted = [k for k, r in zip(keys, rows, strict=True) if r["any_alerts"]]
+        if alerted:
+            alerts = alert_source.alerts_for(db, alerted)
     checkpoint = proofs.latest_checkpoint(db) if features.log else None
     proved = (
         proofs.proofs_for(
             db,
-            [(*k, int(r["version"])) for k, r in zip(keys, rows, strict=True)],
+            [(k, r["leaf_index"]) for k, r in zip(keys, rows, strict=True)],
             checkpoint,
             features.nodes,
         )
@@ -76,7 +98,9 @@ def lookup(
     blocks = []
     for key, row in zip(keys, rows, strict=True):
         block = block_json(row, (query.start, query.end))
-        block["history"] = history_json(versions.get(key, []))
+        block["history"] = (
+            history_json(versions.get(key, [])) if row["version"] > 1 else [first_version_json(row)]
+        )
         block["links"] = links.get(key, [])
         block["alerts"] = alerts.get(key, [])
         block["proof"] = proved.get(key)
@@ -137,6 +161,23 @@ def history_json(versions: Sequence[Row]) -> list[dict[str, Any]]:
         )
         previous = content
     return out
+
+
+def first_version_json(row: Row) -> dict[str, Any]:
+    """The history of a block at version 1, from its own row: the index writes a block's
+    row and its version from the same record in one transaction, so the only version's
+    status, date and provenance are the row's (tests hold this against the versions
+    table)."""
+    return {
+        "version": 1,
+        "status": row["status"],
+        "status_date": row["status_date"],
+        "observed_at": row["observed_at"],
+        "record_hash": row["record_hash"],
+        "raw_hash": row["raw_hash"],
+        "connector": row["connector"],
+        "changes": {},
+    }
 
 
 def origin_links(db: Db, rows: Sequence[Row]) -> dict[tuple[str, str], list[dict[str, Any]]]:

@@ -8,11 +8,12 @@ compare with the root of the checkpoint, whose signature it checks with the key 
 ``/v1/log/key``. A version logged after the latest checkpoint has no proof yet (``pending``).
 
 Cost. A proof needs about log2(n) subtree hashes. Every perfect subtree of an append-only
-log is immutable, so :class:`NodeCache` keeps the hashes of the large ones for the life of
-the process, read through the log store's reader (:func:`metaregistry.log.store.read_nodes`,
-which knows which nodes the store keeps). The small subtrees near the leaf are hashed here
-from one range read of the leaf hashes around it. A proof then costs one indexed read of a
-few dozen rows and as many SHA-256 operations instead of a dozen node reads.
+log is immutable, so :class:`NodeCache` keeps their hashes for the life of the process
+(``[api] proof_cache_mb``; the default holds every level of a million-leaf log, leaves
+included). A proof is then slices of memory and no statement: the lookup's overlap query
+already carries each block's leaf index. A larger log keeps only the levels that fit; the
+small subtrees under them are hashed here from one range read of the leaf hashes around
+the leaf.
 """
 
 from __future__ import annotations
@@ -27,23 +28,26 @@ from metaregistry.log import merkle
 from metaregistry.log import store as log_store
 from metaregistry.log.checkpoint import SignedCheckpoint, TreeHead
 
-__all__ = ["MIN_CACHED_LEVEL", "NodeCache", "checkpoint_json", "latest_checkpoint", "proofs_for"]
+__all__ = [
+    "DEFAULT_ENTRIES",
+    "MIN_CACHED_LEVEL",
+    "ONE_LOOKUP_PROOF_ENTRIES",
+    "NodeCache",
+    "checkpoint_json",
+    "latest_checkpoint",
+    "proofs_for",
+]
 
-#: Subtrees of at least 2**MIN_CACHED_LEVEL leaves may be cached (see NodeCache.level).
-MIN_CACHED_LEVEL: Final = 2
-_CACHE_ENTRIES: Final = 1 << 20  # 32 MB of hashes at most
+#: Subtrees of at least 2**MIN_CACHED_LEVEL leaves may be cached (see NodeCache.level):
+#: from single leaves up, when the budget holds the whole tree.
+MIN_CACHED_LEVEL: Final = 0
+#: The default budget: 2**21 hashes, 64 MB, the whole tree of a log of a million leaves.
+DEFAULT_ENTRIES: Final = 1 << 21
+#: A cache for one lookup (``metaregistry lookup``): a few thousand upper nodes, so that a
+#: proof reads a few hundred leaves instead of loading the whole tree.
+ONE_LOOKUP_PROOF_ENTRIES: Final = 4096
 _EDGE_ENTRIES: Final = 4096
 
-# The leaf of one version, with the leaves of its aligned block of ``width`` (the small
-# subtrees of its proof are hashed from them): one statement instead of two.
-_LEAF_BLOCK: Final = (
-    "SELECT me.idx AS leaf_index, l.idx, l.leaf_hash FROM"
-    " (SELECT idx FROM log_leaves"
-    "  WHERE registry = :registry AND record_id = :record_id AND version = :version"
-    "  ORDER BY idx LIMIT 1) me"
-    " JOIN log_leaves l ON l.idx >= (me.idx / :width) * :width"
-    " AND l.idx < (me.idx / :width) * :width + :width"
-)
 _LEAF_RANGE: Final = (
     "SELECT idx, leaf_hash FROM log_leaves WHERE idx >= :start AND idx < :end ORDER BY idx"
 )
@@ -83,23 +87,30 @@ class NodeCache:
 
     Each level is one ``bytearray`` of 32-byte hashes in index order (32 bytes a node, where
     a dict of ``(level, index)`` tuples to ``bytes`` cost about 160): a node is a slice at
-    ``32 * index``. Which level is the lowest depends on the tree: the smallest ``L >= 2``
+    ``32 * index``. Which level is the lowest depends on the tree: the smallest ``L >= 0``
     whose subtrees and everything above them (about ``2 * size / 2**L`` nodes) fit in
     ``entries``; smaller subtrees are hashed from their ``2**L`` leaves at most. At a million
-    leaves and the default ``entries`` that is ``L = 2``: a proof reads 4 leaf hashes and
-    hashes one pair, the rest are slices. :meth:`fill` loads the levels at once (the app does
-    it at startup, one range read per stored level); a level is extended on demand as the
-    log grows, under a lock (two threads must not append the same nodes). Complete perfect
+    leaves and the default ``entries`` that is ``L = 0``: a proof is slices of memory, the
+    leaf's own hash included. :meth:`fill` loads the levels at once (the app does it at
+    startup, one range read per stored level); a level is extended on demand as the log
+    grows, under a lock (two threads must not append the same nodes). Complete perfect
     subtrees never change, so nothing is ever invalidated; when the tree outgrows
     ``entries`` the lowest level is raised and the levels below it are dropped.
     """
 
-    def __init__(self, entries: int = _CACHE_ENTRIES) -> None:
+    def __init__(self, entries: int = DEFAULT_ENTRIES) -> None:
+        if entries < 2:
+            raise ValueError(f"a proof cache needs room for 2 hashes at least, got {entries}")
         self._entries = entries
         self._levels: dict[int, bytearray] = {}
         self._lowest = MIN_CACHED_LEVEL
         self._grow = threading.Lock()
         self._edges: dict[tuple[int, int], bytes] = {}
+
+    @classmethod
+    def of_megabytes(cls, megabytes: float) -> NodeCache:
+        """A cache of at most ``megabytes`` of hashes (32 bytes each)."""
+        return cls(max(2, int(megabytes * 2**20) // 32))
 
     def level(self, size: int) -> int:
         level = MIN_CACHED_LEVEL
@@ -142,6 +153,13 @@ class NodeCache:
             hashes = self._extend(db, level, size >> level, lowest)
         return bytes(hashes[at : at + 32])
 
+    def leaf(self, db: Db, index: int, size: int) -> bytes | None:
+        """Leaf ``index``'s hash from memory, when the tree of ``size`` keeps leaves there
+        (``index < size``); else None."""
+        if index >= size or self.level(size) != 0:
+            return None
+        return self._node(db, 0, index, size, 0)
+
     def reader(self, db: Db, size: int) -> merkle.NodeReader:
         """A NodeReader over ``db`` for proofs in the tree of ``size``, using the cache."""
         lowest = self.level(size)
@@ -161,30 +179,49 @@ class NodeCache:
     ) -> list[bytes]:
         """PATH(index, D[size]), as :func:`metaregistry.log.merkle.inclusion_proof` gives it.
 
-        Every range of the path is either one perfect subtree (hashed from the leaves when
-        small, else from the cache) or a range at the right edge of the tree, whose hash
-        is the same for every leaf left of it: those are remembered per (begin, end).
-        ``leaves`` may hold leaf hashes by index already read (the leaf's aligned block).
-        Requires 0 <= index < size <= the log's size.
+        Every range of the path is either one perfect subtree (a slice of the cache, or
+        hashed from the leaves when below its lowest level) or a range at the right edge of
+        the tree, whose hash is the same for every leaf left of it: those are remembered
+        per (begin, end). ``leaves`` may hold leaf hashes by index already read (the leaf's
+        aligned block). Requires 0 <= index < size <= the log's size.
+
+        The walk is :func:`metaregistry.log.merkle.inclusion_ranges` inlined (this runs
+        once per block of every lookup).
         """
+        if not 0 <= index < size:
+            raise merkle.TreeRangeError(f"leaf index {index} is outside a tree of size {size}")
         lowest = self.level(size)
-        ranges = merkle.inclusion_ranges(index, size)
-        out: list[bytes] = [b""] * len(ranges)
+        levels = self._levels
+        out: list[bytes] = []
         small: list[tuple[int, merkle.Node]] = []
-        for position, (begin, end) in enumerate(ranges):
-            width = end - begin
-            if width & (width - 1) == 0 and begin & (width - 1) == 0:
-                level = width.bit_length() - 1
-                if level < lowest:
-                    small.append((position, (level, begin >> level)))
-                    continue
-                out[position] = self._node(db, level, begin >> level, size, lowest)
+        lo, hi = 0, size
+        while hi - lo > 1:
+            k = 1 << ((hi - lo - 1).bit_length() - 1)  # merkle.split_point
+            if index < lo + k:
+                begin, end = lo + k, hi
+                hi = lo + k
             else:
-                out[position] = self._edge(db, size, begin, end)
+                begin, end = lo, lo + k
+                lo += k
+            width = end - begin
+            if width & (width - 1) or begin & (width - 1):
+                out.append(self._edge(db, size, begin, end))
+                continue
+            level = width.bit_length() - 1
+            if level < lowest:
+                small.append((len(out), (level, begin >> level)))
+                out.append(b"")
+                continue
+            at = (begin >> level) << 5
+            hashes = levels.get(level)
+            if hashes is None or len(hashes) < at + 32:
+                hashes = self._extend(db, level, size >> level, lowest)
+            out.append(bytes(hashes[at : at + 32]))
         if small:
             hashed = _small_nodes(db, [node for _, node in small], leaves)
             for position, node in small:
                 out[position] = hashed[node]
+        out.reverse()  # the walk is top-down; proofs list the leaf's sibling first
         return out
 
     def _edge(self, db: Db, size: int, begin: int, end: int) -> bytes:
@@ -245,29 +282,48 @@ def _small_nodes(
 
 def proofs_for(
     db: Db,
-    versions: Sequence[tuple[str, str, int]],
+    leaves: Sequence[tuple[tuple[str, str], int | None]],
     checkpoint: SignedCheckpoint | None,
     cache: NodeCache,
 ) -> dict[tuple[str, str], dict[str, Any] | None]:
-    """The inclusion proof of each (registry, record_id, version), keyed by (registry,
-    record_id); None for a version the log does not hold."""
+    """The inclusion proof of each block's current version, given as ((registry,
+    record_id), leaf index of that version or None when the log does not hold it: the
+    overlap query's ``leaf_index``); keyed by (registry, record_id)."""
     out: dict[tuple[str, str], dict[str, Any] | None] = {}
-    width = 1 << cache.level(checkpoint.size) if checkpoint is not None else 1
-    for registry, record_id, version in versions:
-        found = db.rows(
-            _LEAF_BLOCK,
-            {"registry": registry, "record_id": record_id, "version": version, "width": width},
-        )
-        if not found:
-            out[(registry, record_id)] = None
+    size = checkpoint.size if checkpoint is not None else 0
+    width = 1 << cache.level(size)
+    for key, index in leaves:
+        if index is None:
+            out[key] = None
             continue
-        index = int(found[0]["leaf_index"])
-        leaves = {int(row["idx"]): bytes(row["leaf_hash"]) for row in found}
-        proof: dict[str, Any] = {"leaf_index": index, "leaf_hash": leaves[index].hex()}
-        if checkpoint is None or index >= checkpoint.size:
-            proof.update(tree_size=None, hashes=None, pending=True)
+        leaf = cache.leaf(db, index, size)
+        if leaf is not None:
+            hashes = cache.proof(db, index, size)
         else:
-            hashes = cache.proof(db, index, checkpoint.size, leaves)
-            proof.update(tree_size=checkpoint.size, hashes=[h.hex() for h in hashes], pending=False)
-        out[(registry, record_id)] = proof
+            # Not in memory: read the leaf with its aligned block (whose small subtrees the
+            # proof hashes), or alone when it is after the checkpoint.
+            first = index - index % width if index < size else index
+            last = first + width if index < size else index + 1
+            rows = db.rows(_LEAF_RANGE, {"start": first, "end": last})
+            block = {int(row["idx"]): bytes(row["leaf_hash"]) for row in rows}
+            if index not in block:
+                raise log_store.LogCorruptError(f"log leaf {index} is missing")
+            leaf = block[index]
+            if index >= size:
+                out[key] = {
+                    "leaf_index": index,
+                    "leaf_hash": leaf.hex(),
+                    "tree_size": None,
+                    "hashes": None,
+                    "pending": True,
+                }
+                continue
+            hashes = cache.proof(db, index, size, block)
+        out[key] = {
+            "leaf_index": index,
+            "leaf_hash": leaf.hex(),
+            "tree_size": size,
+            "hashes": [h.hex() for h in hashes],
+            "pending": False,
+        }
     return out

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from metaregistry.model import ALL_FIELDS
 
-__all__ = ["MIN_KEY", "Db", "Row"]
+__all__ = ["EXTRA_ALERTS", "EXTRA_LEAF", "EXTRA_LINKS", "MIN_KEY", "Db", "Row"]
 
 Row = dict[str, Any]
 T = TypeVar("T")
@@ -50,23 +50,48 @@ SELECT k FROM present WHERE k IS NOT NULL
 """
 
 
-#: Span class of the padding branches of an overlap query: no block has it (span_class is
-#: a bit length, never negative), so such a branch is one empty index probe.
-_NO_CLASS: Final = -1
+#: What a lookup asks of each block beside its columns, as correlated subqueries of the
+#: overlap query itself (one index probe each, only for the rows the page returns): the
+#: log leaf of its current version (for the proof), and whether detection recorded any
+#: alert side or link for it. A lookup then runs its other statements only for the few
+#: blocks that have history, alerts or links; at 1M blocks that took a lookup from seven
+#: statements to two.
+EXTRA_LEAF: Final = (
+    "(SELECT l.idx FROM log_leaves l WHERE l.registry = unit_block.registry"
+    " AND l.record_id = unit_block.record_id AND l.version = unit_block.version"
+    " ORDER BY l.idx LIMIT 1) AS leaf_index"
+)
+EXTRA_ALERTS: Final = (
+    "EXISTS (SELECT 1 FROM alert_side s WHERE s.registry = unit_block.registry"
+    " AND s.record_id = unit_block.record_id) AS any_alerts"
+)
+EXTRA_LINKS: Final = (
+    "(EXISTS (SELECT 1 FROM block_link k WHERE k.source_registry = unit_block.registry"
+    " AND k.source_record_id = unit_block.record_id) OR EXISTS (SELECT 1 FROM block_link k"
+    " WHERE k.target_registry = unit_block.registry AND k.target_record_id = unit_block.record_id))"
+    " AS any_links"
+)
+
+
+def _columns(extras: tuple[str, ...]) -> str:
+    return ", ".join((_COLS, *extras))
 
 
 @functools.cache
-def _overlap_sql(count: int, by_registry: bool, by_status: bool) -> str:
+def _overlap_sql(count: int, by_registry: bool, by_status: bool, extras: tuple[str, ...]) -> str:
     """The overlap query over ``count`` span classes given as parameters ``k0``, ``lo0``,
-    ``k1``, ... . The classes are parameters, not literals, and ``count`` is a power of two
-    (padded with :data:`_NO_CLASS`): an index has hundreds of different sets of classes
-    (one per scope), and a statement per set overflowed the driver's statement cache, so
-    that half of every lookup's query time went to compiling the statement again."""
+    ``k1``, ... , selecting ``extras`` beside the block's columns. The classes are
+    parameters, not literals: an index has hundreds of different sets of classes (one per
+    scope), and a statement per set overflowed the driver's statement cache, so that half
+    of every lookup's query time went to compiling the statement again. A statement per
+    number of classes (at most 64) is few enough for the read-only connections' cache
+    (:func:`metaregistry.index.db.create_engine`); padding the count to a power of two,
+    as was done first, cost Verra's 17-class scope 15 empty probes, 30 us a lookup."""
     extra = (" AND registry = :registry" if by_registry else "") + (
         " AND status = :status" if by_status else ""
     )
     branches = [
-        f"SELECT {_COLS} FROM unit_block WHERE scheme = :scheme AND scope = :scope"
+        f"SELECT {_columns(extras)} FROM unit_block WHERE scheme = :scheme AND scope = :scope"
         f" AND span_class = :k{i} AND block_start >= :lo{i} AND block_start <= :end"
         " AND block_end >= :start AND (block_start > :after_start OR id > :after_id)" + extra
         for i in range(count)
@@ -76,7 +101,7 @@ def _overlap_sql(count: int, by_registry: bool, by_status: bool) -> str:
 
 
 @functools.cache
-def _overlap_lateral_sql(by_registry: bool, by_status: bool) -> str:
+def _overlap_lateral_sql(by_registry: bool, by_status: bool, extras: tuple[str, ...]) -> str:
     """PostgreSQL's overlap query: one statement. The loose index scan finds the span
     classes present and each drives one index probe through LATERAL; PostgreSQL sets up a
     separate index scan for each branch of a UNION ALL (about 25 us each, empty or not),
@@ -95,7 +120,7 @@ def _overlap_lateral_sql(by_registry: bool, by_status: bool) -> str:
         " AND span_class > present.k ORDER BY span_class LIMIT 1)"
         " FROM present WHERE present.k IS NOT NULL)"
         " SELECT b.* FROM present p CROSS JOIN LATERAL ("
-        f"SELECT {_COLS} FROM unit_block WHERE scheme = :scheme AND scope = :scope"
+        f"SELECT {_columns(extras)} FROM unit_block WHERE scheme = :scheme AND scope = :scope"
         " AND span_class = p.k AND block_start >= CASE WHEN p.k >= 62 THEN :after_start"
         " ELSE GREATEST(:start - ((1::bigint << p.k) - 1), :after_start) END"
         " AND block_start <= :end AND block_end >= :start"
@@ -228,9 +253,11 @@ class Db:
         limit: int,
         registry: str | None = None,
         status: str | None = None,
+        extras: tuple[str, ...] = (),
     ) -> list[Row]:
         """Current blocks of ``scheme``/``scope`` intersecting [start, end] (inclusive), in
-        (block_start, id) order, after the key ``after``, at most ``limit``."""
+        (block_start, id) order, after the key ``after``, at most ``limit``; each row has
+        the columns of ``extras`` (of :data:`EXTRA_LEAF`, ...) too."""
         params: dict[str, Any] = {
             "scheme": scheme,
             "scope": scope,
@@ -245,17 +272,15 @@ class Db:
         if status is not None:
             params["status"] = status
         if self.dialect == "postgresql":
-            sql = _overlap_lateral_sql(registry is not None, status is not None)
+            sql = _overlap_lateral_sql(registry is not None, status is not None, extras)
             return self.rows(sql, params)
         classes = self.span_classes(scheme, scope)
         if not classes:
             return []
-        count = 1 << (len(classes) - 1).bit_length()
-        for i in range(count):
-            k = classes[i] if i < len(classes) else _NO_CLASS
+        for i, k in enumerate(classes):
             params[f"k{i}"] = k
-            params[f"lo{i}"] = max(start - (1 << max(k, 0)) + 1, after[0], _MIN_BIGINT)
-        sql = _overlap_sql(count, registry is not None, status is not None)
+            params[f"lo{i}"] = max(start - (1 << k) + 1, after[0], _MIN_BIGINT)
+        sql = _overlap_sql(len(classes), registry is not None, status is not None, extras)
         return self.rows(sql, params)
 
     def scope_known(self, scheme: str, scope: str) -> bool:

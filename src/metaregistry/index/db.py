@@ -117,6 +117,12 @@ def _sqlite_engine(url: str, *, readonly: bool, **kwargs: Any) -> Engine:
         path = Path(database).resolve()
         url = f"sqlite:///file:{path}?mode=ro&uri=true"
     connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": 60}
+    if readonly:
+        # The API's statements: one overlap query per number of span classes, IN lists
+        # padded to powers of two, the areas' readers. The driver's default of 128 cached
+        # statements was close enough to overflow, and a statement compiled again costs
+        # more than the lookup's queries.
+        connect_args["cached_statements"] = 512
     if not memory:
         kwargs.setdefault("poolclass", NullPool) if readonly else None
     engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
