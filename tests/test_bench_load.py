@@ -76,13 +76,12 @@ def test_serials_are_quoted_into_the_path(raw_server: tuple[int, list[bytes]]) -
 
 
 def test_the_trivial_server_answers_every_request(free_port: int) -> None:
-    proc = load.start_server("trivial", free_port)
+    server = load.start_server("trivial", free_port)
     try:
-        load.wait_ready(free_port, proc)
+        load.wait_ready(free_port, server)
         result = load.run_load(free_port, ["VCS-1", "VCS-2"], clients=4, seconds=0.5)
     finally:
-        proc.terminate()
-        proc.wait(30)
+        server.stop()
     assert result["errors"] == 0
     assert result["statuses"] == {200: result["requests"]}
     assert result["requests_per_s"] > 100

@@ -7,10 +7,11 @@ import dataclasses
 import json
 import logging
 import multiprocessing
+import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 import click
 from aiohttp import web
@@ -23,6 +24,8 @@ from metaregistry.settings import ConfigError, Settings, load_settings
 __all__ = ["register"]
 
 _log = logging.getLogger(__name__)
+#: Logged by each API process once it listens (startup, proof cache included, is done).
+SERVING_LINE: Final = "API process serving"
 
 
 def register(group: click.Group) -> None:
@@ -124,7 +127,9 @@ def _serve(settings: Settings, *, reuse_port: bool) -> None:
         port=config.port,
         reuse_port=reuse_port or None,
         access_log=None,
-        print=None,
+        print=lambda _: _log.info(
+            "%s %d on http://%s:%d/", SERVING_LINE, os.getpid(), config.host, config.port
+        ),
         handle_signals=True,
     )
 

@@ -179,14 +179,15 @@ class NodeCache:
     ) -> list[bytes]:
         """PATH(index, D[size]), as :func:`metaregistry.log.merkle.inclusion_proof` gives it.
 
-        Every range of the path is either one perfect subtree (a slice of the cache, or
-        hashed from the leaves when below its lowest level) or a range at the right edge of
-        the tree, whose hash is the same for every leaf left of it: those are remembered
-        per (begin, end). ``leaves`` may hold leaf hashes by index already read (the leaf's
+        Bottom-up, with ``inner`` the bit length of ``index ^ (size - 1)`` (the levels
+        where the leaf and the tree's last leaf are in different subtrees): below
+        ``inner - 1`` every sibling is a complete perfect subtree; at ``inner - 1`` the
+        sibling is the range from the next subtree to the end of the tree (perfect, or an
+        edge whose hash is the same for every leaf left of it: remembered per range); above
+        it, the leaf is on the tree's right border and each level where it is a right child
+        adds its left sibling. Perfect subtrees are slices of the cache, or hashed from the
+        leaves below its lowest level (``leaves`` may hold some already read: the leaf's
         aligned block). Requires 0 <= index < size <= the log's size.
-
-        The walk is :func:`metaregistry.log.merkle.inclusion_ranges` inlined (this runs
-        once per block of every lookup).
         """
         if not 0 <= index < size:
             raise merkle.TreeRangeError(f"leaf index {index} is outside a tree of size {size}")
@@ -194,34 +195,35 @@ class NodeCache:
         levels = self._levels
         out: list[bytes] = []
         small: list[tuple[int, merkle.Node]] = []
-        lo, hi = 0, size
-        while hi - lo > 1:
-            k = 1 << ((hi - lo - 1).bit_length() - 1)  # merkle.split_point
-            if index < lo + k:
-                begin, end = lo + k, hi
-                hi = lo + k
-            else:
-                begin, end = lo, lo + k
-                lo += k
-            width = end - begin
-            if width & (width - 1) or begin & (width - 1):
-                out.append(self._edge(db, size, begin, end))
-                continue
-            level = width.bit_length() - 1
+
+        def take(level: int, node: int) -> None:
             if level < lowest:
-                small.append((len(out), (level, begin >> level)))
+                small.append((len(out), (level, node)))
                 out.append(b"")
-                continue
-            at = (begin >> level) << 5
+                return
+            at = node << 5
             hashes = levels.get(level)
             if hashes is None or len(hashes) < at + 32:
                 hashes = self._extend(db, level, size >> level, lowest)
             out.append(bytes(hashes[at : at + 32]))
+
+        inner = (index ^ (size - 1)).bit_length()
+        for level in range(inner - 1):
+            take(level, (index >> level) ^ 1)
+        if inner:
+            level = inner - 1
+            begin = ((index >> level) + 1) << level
+            if size - begin == 1 << level:
+                take(level, begin >> level)
+            else:
+                out.append(self._edge(db, size, begin, size))
+        for level in range(inner, size.bit_length()):
+            if (index >> level) & 1:
+                take(level, (index >> level) - 1)
         if small:
             hashed = _small_nodes(db, [node for _, node in small], leaves)
             for position, node in small:
                 out[position] = hashed[node]
-        out.reverse()  # the walk is top-down; proofs list the leaf's sibling first
         return out
 
     def _edge(self, db: Db, size: int, begin: int, end: int) -> bytes:

@@ -118,13 +118,12 @@ def _lookup(
     }
     for key, kind, env, workers in runs:
         port = load.free_port()
-        proc = load.start_server(kind, port, db_url, workers=workers, env=env)
+        server = load.start_server(kind, port, db_url, workers=workers, env=env)
         try:
-            load.wait_ready(port, proc)
+            load.wait_ready(port, server)
             out[key] = load.run_load(port, serials, clients=clients, seconds=seconds)
         finally:
-            proc.terminate()
-            proc.wait(30)
+            server.stop()
         _say(f"lookup {key}: {_brief(out[key])}")
     trivial = out["trivial"]["requests_per_s"] if "trivial" in out else 0
     if trivial:

@@ -9,6 +9,7 @@ which is why the ratio to the trivial handler is the figure to read.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import os
 import random
@@ -17,15 +18,20 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from aiohttp import web
 
+from metaregistry.api import cli as api_cli
+
 __all__ = [
+    "SERVING_LINE",
+    "Server",
     "ensure_checkpoint",
     "free_port",
     "run_load",
@@ -57,6 +63,45 @@ def serve_forever(params: dict[str, Any]) -> None:
     web.run_app(app, host="127.0.0.1", port=int(params["port"]), print=None, access_log=None)
 
 
+#: What each ``metaregistry serve`` process logs once it listens.
+SERVING_LINE: Final = api_cli.SERVING_LINE
+
+
+class Server:
+    """A server process of the benchmark, its stderr drained by a thread (kept for error
+    messages; an undrained pipe would block the server once full), counting the processes
+    that said they listen."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], workers: int) -> None:
+        self.proc = proc
+        self.workers = workers
+        self.serving = 0
+        self._tail: collections.deque[str] = collections.deque(maxlen=50)
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            line = raw.decode(errors="replace").rstrip()
+            self._tail.append(line)
+            if SERVING_LINE in line:
+                self.serving += 1
+
+    @property
+    def stderr_tail(self) -> str:
+        return "\n".join(self._tail)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(30)
+        self._thread.join(5)
+
+
 def start_server(
     kind: str,
     port: int,
@@ -64,7 +109,7 @@ def start_server(
     *,
     workers: int = 1,
     env: dict[str, str] | None = None,
-) -> subprocess.Popen[bytes]:
+) -> Server:
     """``kind`` is ``api`` (``metaregistry serve``, with ``env`` added to its environment:
     settings) or ``trivial``; ``workers`` processes share the port."""
     if kind == "trivial":
@@ -76,6 +121,7 @@ def start_server(
             f'{{"port": {port}}}',
         ]
         env = dict(os.environ)
+        workers = 0  # ready when it answers
     else:
         args = [sys.executable, "-m", "metaregistry", "serve", "--workers", str(workers)]
         env = dict(
@@ -86,7 +132,8 @@ def start_server(
             METAREGISTRY_API__RATE_LIMIT="0",  # lift the per-client limit for the benchmark
             **(env or {}),
         )
-    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return Server(proc, workers)
 
 
 def ensure_checkpoint(db_url: str) -> int:
@@ -115,19 +162,28 @@ def ensure_checkpoint(db_url: str) -> int:
         engine.dispose()
 
 
-def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def wait_ready(port: int, server: Server, timeout: float = 120) -> None:
+    """Until the server answers ``/healthz`` and every one of its processes listens: with
+    several, connections made while only the first one listened would all stay with it
+    (keep-alive), and the run would measure one process."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"server exited early: {err[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("server did not become ready")
+        if server.proc.poll() is not None:
+            time.sleep(0.2)  # let the drain thread read the last lines
+            raise RuntimeError(f"server exited early: {server.stderr_tail[-2000:]}")
+        if server.serving >= server.workers:
+            try:
+                url = f"http://127.0.0.1:{port}/healthz"
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+        time.sleep(0.2)
+    raise RuntimeError(
+        f"server did not become ready ({server.serving} of {server.workers} processes "
+        f"listening): {server.stderr_tail[-2000:]}"
+    )
 
 
 @dataclasses.dataclass
