@@ -4,6 +4,7 @@ counted, a response it cannot read counted as an error (never as a fast answer).
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Iterator
 
@@ -85,3 +86,18 @@ def test_the_trivial_server_answers_every_request(free_port: int) -> None:
     assert result["errors"] == 0
     assert result["statuses"] == {200: result["requests"]}
     assert result["requests_per_s"] > 100
+
+
+def test_a_two_process_trivial_server_waits_for_both_and_stops_both(free_port: int) -> None:
+    server = load.start_server("trivial", free_port, workers=2)
+    try:
+        load.wait_ready(free_port, server)
+        assert server.serving == 2
+        result = load.run_load(free_port, ["VCS-1"], clients=8, seconds=0.5)
+    finally:
+        server.stop()
+    assert result["errors"] == 0
+    assert result["requests"] > 0
+    # The second process went with the first: nothing listens on the port any more.
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", free_port), timeout=1):
+        pass

@@ -8,6 +8,7 @@ so the terminal and the API give the same answer. It runs inside one read transa
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -41,9 +42,12 @@ class Features:
     @property
     def extras(self) -> tuple[str, ...]:
         """What the lookup's overlap query selects beside each block's columns."""
-        return (
-            (EXTRA_LEAF,) * self.log + (EXTRA_ALERTS,) * self.alerts + (EXTRA_LINKS,) * self.links
-        )
+        return _extras(self.log, self.alerts, self.links)
+
+
+@functools.cache
+def _extras(log: bool, alerts: bool, links: bool) -> tuple[str, ...]:
+    return (EXTRA_LEAF,) * log + (EXTRA_ALERTS,) * alerts + (EXTRA_LINKS,) * links
 
 
 def lookup(
@@ -189,6 +193,8 @@ def origin_links(db: Db, rows: Sequence[Row]) -> dict[tuple[str, str], list[dict
     both appear in the answer already; only an origin whose block is outside this page is
     fetched by serial.
     """
+    if not any(r["origin"] for r in rows):  # the common case: no block names an origin
+        return {(r["registry"], r["record_id"]): [] for r in rows}
     by_serial: dict[str, list[Row]] = {}
     for row in rows:
         by_serial.setdefault(row["serial"], []).append(row)

@@ -19,6 +19,7 @@ the leaf.
 from __future__ import annotations
 
 import base64
+import functools
 import threading
 from collections.abc import Sequence
 from typing import Any, Final
@@ -73,6 +74,11 @@ def latest_checkpoint(db: Db) -> SignedCheckpoint | None:
 def checkpoint_json(checkpoint: SignedCheckpoint | None) -> dict[str, Any] | None:
     if checkpoint is None:
         return None
+    return dict(_checkpoint_json(checkpoint))
+
+
+@functools.lru_cache(maxsize=8)
+def _checkpoint_json(checkpoint: SignedCheckpoint) -> dict[str, Any]:
     return {
         "origin": checkpoint.origin,
         "size": checkpoint.size,

@@ -73,6 +73,11 @@ EXTRA_LINKS: Final = (
 )
 
 
+#: Parameter names of the overlap query's classes and their lower bounds.
+_K: Final = tuple(f"k{i}" for i in range(64))
+_LO: Final = tuple(f"lo{i}" for i in range(64))
+
+
 def _columns(extras: tuple[str, ...]) -> str:
     return ", ".join((_COLS, *extras))
 
@@ -277,9 +282,10 @@ class Db:
         classes = self.span_classes(scheme, scope)
         if not classes:
             return []
+        low = max(after[0], _MIN_BIGINT)
         for i, k in enumerate(classes):
-            params[f"k{i}"] = k
-            params[f"lo{i}"] = max(start - (1 << k) + 1, after[0], _MIN_BIGINT)
+            params[_K[i]] = k
+            params[_LO[i]] = max(start - (1 << k) + 1, low)
         sql = _overlap_sql(len(classes), registry is not None, status is not None, extras)
         return self.rows(sql, params)
 
@@ -287,9 +293,11 @@ class Db:
         """Whether the index holds any block numbered in ``scheme``/``scope``."""
         return bool(self.values(_SCOPE_KNOWN, {"scheme": scheme, "scope": scope}))
 
-    def versions_of(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Row]]:
+    def versions_of(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list[Row]]:
         """Every stored version of each (registry, record_id), oldest first."""
         out: dict[tuple[str, str], list[Row]] = {}
+        if not keys:
+            return out
         by_registry: dict[str, list[str]] = {}
         for registry, record_id in keys:
             out[(registry, record_id)] = []

@@ -87,15 +87,17 @@ def _sample_serials(db_url: str, count: int) -> list[str]:
 #: ``api`` is the figure the targets are checked on: one ``metaregistry serve`` process with
 #: its answer cache off, so that every request is a lookup in the index. ``api_cached`` is
 #: the default configuration, whose answer cache serves repeated serials while the database
-#: is unchanged; ``api_2_workers`` is what a 2-core host would run in production.
+#: is unchanged; ``api_2_workers`` is what a 2-core host would run in production, beside
+#: the trivial handler in two processes too.
 LOOKUP_RUNS: tuple[tuple[str, str, dict[str, str], int], ...] = (
     ("trivial", "trivial", {}, 1),
     ("api", "api", {"METAREGISTRY_API__ANSWER_CACHE_MB": "0"}, 1),
     ("api_cached", "api", {}, 1),
+    ("trivial_2_workers", "trivial", {}, 2),
     ("api_2_workers", "api", {"METAREGISTRY_API__ANSWER_CACHE_MB": "0"}, 2),
 )
 #: On PostgreSQL: the API alone, one and two processes (the trivial handler is the run's).
-PG_LOOKUP_RUNS = (LOOKUP_RUNS[1], LOOKUP_RUNS[3])
+PG_LOOKUP_RUNS = (LOOKUP_RUNS[1], LOOKUP_RUNS[4])
 LOOKUP_SERIALS = 20_000
 
 
@@ -130,6 +132,10 @@ def _lookup(
         out["ratio_to_trivial"] = out["api"]["requests_per_s"] / trivial
         if "api_cached" in out:
             out["cached_ratio_to_trivial"] = out["api_cached"]["requests_per_s"] / trivial
+    if out.get("trivial_2_workers", {}).get("requests_per_s") and "api_2_workers" in out:
+        out["ratio_2_workers_to_trivial_2_workers"] = (
+            out["api_2_workers"]["requests_per_s"] / out["trivial_2_workers"]["requests_per_s"]
+        )
     return out
 
 
@@ -187,12 +193,16 @@ def _figures(r: dict[str, Any]) -> dict[str, Any]:
         f["lookup_requests_per_s"] = lk["api"]["requests_per_s"]
         f["lookup_p99_ms"] = lk["api"]["p99_ms"]
         f["lookup_ratio_to_trivial"] = lk.get("ratio_to_trivial")
-    for key in ("api_cached", "api_2_workers"):
+    for key in ("api_cached", "trivial_2_workers", "api_2_workers"):
         if lk.get(key):
             f[f"lookup_{key}_requests_per_s"] = lk[key]["requests_per_s"]
             f[f"lookup_{key}_p99_ms"] = lk[key]["p99_ms"]
     if lk.get("cached_ratio_to_trivial") is not None:
         f["lookup_api_cached_ratio_to_trivial"] = lk["cached_ratio_to_trivial"]
+    if lk.get("ratio_2_workers_to_trivial_2_workers") is not None:
+        f["lookup_2_workers_ratio_to_trivial_2_workers"] = lk[
+            "ratio_2_workers_to_trivial_2_workers"
+        ]
     for key, run in r.get("lookup_postgresql", {}).items():
         if isinstance(run, dict) and "requests_per_s" in run:
             f[f"postgresql_lookup_{key}_requests_per_s"] = run["requests_per_s"]

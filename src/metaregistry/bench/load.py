@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import json
 import os
 import random
 import re
@@ -41,6 +42,10 @@ __all__ = [
 ]
 
 
+#: What each ``metaregistry serve`` process logs once it listens.
+SERVING_LINE: Final = api_cli.SERVING_LINE
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -49,7 +54,10 @@ def free_port() -> int:
 
 
 def serve_forever(params: dict[str, Any]) -> None:
-    """The trivial handler: what aiohttp itself costs per request on this machine."""
+    """The trivial handler: what aiohttp itself costs per request on this machine. With
+    ``workers`` > 1 this process starts the others, all sharing the port (SO_REUSEPORT) as
+    ``metaregistry serve --workers`` does, and stops them when it stops."""
+    port, workers = int(params["port"]), int(params.get("workers", 1))
 
     async def handler(request: web.Request) -> web.Response:
         return web.json_response({"serial": request.match_info["serial"], "blocks": []})
@@ -57,14 +65,35 @@ def serve_forever(params: dict[str, Any]) -> None:
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
+    others = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "metaregistry.bench.child",
+                "lookup_server",
+                json.dumps({"port": port, "workers": 1, "reuse_port": True}),
+            ]
+        )
+        for _ in range(workers - 1)
+    ]
     app = web.Application()
     app.router.add_get("/v1/serials/{serial}", handler)
     app.router.add_get("/healthz", healthz)
-    web.run_app(app, host="127.0.0.1", port=int(params["port"]), print=None, access_log=None)
-
-
-#: What each ``metaregistry serve`` process logs once it listens.
-SERVING_LINE: Final = api_cli.SERVING_LINE
+    try:
+        web.run_app(
+            app,
+            host="127.0.0.1",
+            port=port,
+            reuse_port=bool(params.get("reuse_port")) or workers > 1 or None,
+            access_log=None,
+            print=lambda _: print(f"{SERVING_LINE} {os.getpid()}", file=sys.stderr, flush=True),
+        )
+    finally:
+        for other in others:
+            other.terminate()
+        for other in others:
+            other.wait(30)
 
 
 class Server:
@@ -118,10 +147,9 @@ def start_server(
             "-m",
             "metaregistry.bench.child",
             "lookup_server",
-            f'{{"port": {port}}}',
+            json.dumps({"port": port, "workers": workers}),
         ]
         env = dict(os.environ)
-        workers = 0  # ready when it answers
     else:
         args = [sys.executable, "-m", "metaregistry", "serve", "--workers", str(workers)]
         env = dict(
