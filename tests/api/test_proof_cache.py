@@ -108,3 +108,40 @@ def test_proofs_for_gives_the_same_answer_from_memory_and_from_leaf_reads(
     finally:
         reader.close()
         readonly.dispose()
+
+
+def test_hex_proofs_with_shared_upper_paths_equal_the_store_proofs(engine: sa.Engine) -> None:
+    """proof_hex keeps the levels from SHARED_LEVEL up per group of leaves: every index of
+    trees smaller and larger than a group, several groups, and the same cache across sizes
+    (groups of an older size are dropped), must read exactly as the store proves."""
+    metadata.create_all(engine, checkfirst=True)
+    sizes = [1, 2, 7, 255, 256, 257, 700, 1024, 1500]
+    expected: dict[int, list[tuple[str, list[str]]]] = {}
+    appended = 0
+    with engine.begin() as conn:
+        for size in sizes:
+            log_store.append_leaves(
+                conn, [EventLeaf(f"e{i}", f"{i:064x}") for i in range(appended, size)]
+            )
+            appended = size
+            hashes = log_store.read_nodes(conn, [(0, i) for i in range(size)])
+            expected[size] = [
+                (hashes[i].hex(), [h.hex() for h in log_store.inclusion_proof(conn, i, size)])
+                for i in range(size)
+            ]
+    readonly = create_engine(engine.url.render_as_string(hide_password=False), readonly=True)
+    reader = Reader(readonly, threads=1, timeout=30)
+    try:
+        cache = NodeCache()
+
+        def prove(db: Db) -> dict[int, list[tuple[str, list[str]] | None]]:
+            return {s: [cache.proof_hex(db, i, s) for i in range(s)] for s in sizes}
+
+        # The second pass reads the groups the first kept (of the last size; the others
+        # were dropped as the size changed, and are made again).
+        assert reader.call(prove) == expected
+        assert reader.call(prove) == expected
+        assert reader.call(lambda db: NodeCache(entries=8).proof_hex(db, 3, 700)) is None
+    finally:
+        reader.close()
+        readonly.dispose()

@@ -3,7 +3,8 @@
 Start here: :func:`metaregistry.api.app.create_app` builds the application;
 ``metaregistry serve`` and ``metaregistry lookup`` live in ``cli.py``.
 
-    app.py              the application: middlewares, routes, mounted feed and log routes
+    app.py              the application: routes, mounted feed and log routes
+    gate.py             the one middleware: metrics, CORS preflight, limits, error answers
     routes.py           /v1/serials, /v1/blocks, /v1/projects, /v1/registries, health, metrics
     lookup.py           the answer to "where do these units live?" (API and CLI alike)
     answers.py          encoded answers, cached until the database changes

@@ -3,8 +3,9 @@
 :func:`create_app` wires the lookup routes (``routes.py``), the web page (``page.py``) and
 ``/openapi.json``, and mounts the route modules of other areas when they are installed:
 ``metaregistry.feed.routes`` (``/v1/alerts...``) and ``metaregistry.log.routes``
-(``/v1/log/...``). Every request passes, outermost first: metrics, CORS preflight, errors
-(every failure becomes the JSON body of ``errors.py``), the body-size cap and the rate limit.
+(``/v1/log/...``). Every request passes one middleware (``gate.py``): metrics, CORS
+preflight, the size and rate limits, and errors (every failure becomes the JSON body of
+``errors.py``).
 
 The database is only read, through the read-only engine (SQLite opened ``mode=ro``,
 PostgreSQL sessions ``default_transaction_read_only``), so any number of API processes can
@@ -25,24 +26,16 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from sqlalchemy.engine import Engine
 
 from metaregistry.api import openapi, page, proofs, routes
 from metaregistry.api.answers import AnswerCache
 from metaregistry.api.config import ApiConfig
-from metaregistry.api.errors import ApiError, QueryTimeoutError, error_response
+from metaregistry.api.gate import gate_middleware
 from metaregistry.api.keys import ENGINE_KEY, READER_KEY, SETTINGS_KEY, SIGNER_KEY
-from metaregistry.api.limits import (
-    CorsPolicy,
-    TokenBucket,
-    cors_middleware,
-    cors_on_prepare,
-    rate_limit_middleware,
-    request_limits_middleware,
-)
+from metaregistry.api.limits import CorsPolicy, TokenBucket, cors_on_prepare
 from metaregistry.api.lookup import Features
-from metaregistry.api.metrics import RequestMetrics, metrics_middleware
+from metaregistry.api.metrics import RequestMetrics
 from metaregistry.api.proofs import NodeCache
 from metaregistry.api.reader import Reader
 from metaregistry.api.registries import IndexStats
@@ -65,12 +58,6 @@ _log = logging.getLogger(__name__)
 #: Route modules of other areas, mounted when installed: (module, feature name).
 MOUNTABLE: Final = (("metaregistry.feed.routes", "alerts"), ("metaregistry.log.routes", "log"))
 _WARM_WAIT: Final = 30.0  # seconds startup waits for the proof cache to load
-_HTTP_CODES: Final = {
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "request_too_large",
-    414: "uri_too_long",
-}
 
 
 class IndexMissingError(RuntimeError):
@@ -99,14 +86,13 @@ def create_app(
     cors = CorsPolicy(config.cors_origins)
     app = web.Application(
         middlewares=[
-            metrics_middleware(request_metrics),
-            cors_middleware(cors),
-            _errors,
-            request_limits_middleware(config.max_body_bytes),
-            rate_limit_middleware(
-                TokenBucket(config.rate_limit, config.burst),
+            gate_middleware(
+                metrics=request_metrics,
+                cors=cors,
+                max_body_bytes=config.max_body_bytes,
+                bucket=TokenBucket(config.rate_limit, config.burst),
                 trust_forwarded_for=config.trust_forwarded_for,
-            ),
+            )
         ],
         client_max_size=max(config.max_body_bytes, 1024),
     )
@@ -214,33 +200,3 @@ def _installed(module: str) -> bool:
 
 async def _openapi(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI_KEY], content_type="application/json")
-
-
-@web.middleware
-async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except ApiError as error:
-        return error_response(error)
-    except QueryTimeoutError as exc:
-        return error_response(
-            ApiError(
-                503,
-                "query_timeout",
-                f"{exc}; ask for a narrower range or a smaller page",
-                headers={"Retry-After": "1"},
-            )
-        )
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
-        code = _HTTP_CODES.get(exc.status, "http_error")
-        return error_response(ApiError(exc.status, code, exc.reason, headers=headers))
-    except (asyncio.CancelledError, ConnectionResetError):
-        raise
-    except Exception:
-        _log.exception("unexpected error answering %s %s", request.method, request.path_qs)
-        return error_response(
-            ApiError(500, "internal_error", "the server failed to answer; this is a bug")
-        )

@@ -21,18 +21,17 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Final
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
 
 from metaregistry.api.errors import ApiError
 
 __all__ = [
     "CorsPolicy",
     "TokenBucket",
+    "check_rate",
+    "check_request",
     "client_address",
-    "cors_middleware",
     "cors_on_prepare",
-    "rate_limit_middleware",
-    "request_limits_middleware",
+    "preflight",
 ]
 
 
@@ -97,55 +96,47 @@ def client_address(request: web.Request, *, trust_forwarded_for: bool) -> str:
     return request.remote or "unknown"
 
 
-def rate_limit_middleware(bucket: TokenBucket, *, trust_forwarded_for: bool) -> Middleware:
-    @web.middleware
-    async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if bucket.enabled and request.method != "OPTIONS" and request.path not in UNLIMITED_PATHS:
-            wait = bucket.take(client_address(request, trust_forwarded_for=trust_forwarded_for))
-            if wait > 0:
-                seconds = max(1, math.ceil(wait))
-                raise ApiError(
-                    429,
-                    "rate_limited",
-                    f"too many requests: the limit is {bucket.rate:g} per second with bursts "
-                    f"of {bucket.burst:g}; retry in {seconds} s",
-                    headers={"Retry-After": str(seconds)},
-                )
-        return await handler(request)
-
-    return limit
+def check_rate(bucket: TokenBucket, request: web.Request, *, trust_forwarded_for: bool) -> None:
+    """Spend the client's token; :class:`ApiError` 429 with ``Retry-After`` when it has none
+    (preflights and the paths of :data:`UNLIMITED_PATHS` are free)."""
+    if bucket.enabled and request.method != "OPTIONS" and request.path not in UNLIMITED_PATHS:
+        wait = bucket.take(client_address(request, trust_forwarded_for=trust_forwarded_for))
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many requests: the limit is {bucket.rate:g} per second with bursts "
+                f"of {bucket.burst:g}; retry in {seconds} s",
+                headers={"Retry-After": str(seconds)},
+            )
 
 
-def request_limits_middleware(max_bytes: int) -> Middleware:
+def check_request(request: web.Request, max_bytes: int) -> None:
     """413 for a request announcing a body larger than ``max_bytes`` (the API reads none);
     400 for control characters in the path or a query value, before any route sees them
     (no serial, slug or id contains one, and PostgreSQL refuses NUL in text)."""
-
-    @web.middleware
-    async def limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-        length = request.content_length
-        if length is not None and length > max_bytes:
-            raise ApiError(
-                413,
-                "request_too_large",
-                f"request body of {length} bytes is over the limit of {max_bytes}",
-            )
-        if _CONTROL.search(request.path):
-            raise ApiError(
-                400,
-                "invalid_parameter",
-                "the path contains a control character",
-                field="path",
-                value=request.path.encode("unicode_escape").decode(),
-            )
+    length = request.content_length
+    if length is not None and length > max_bytes:
+        raise ApiError(
+            413,
+            "request_too_large",
+            f"request body of {length} bytes is over the limit of {max_bytes}",
+        )
+    if _CONTROL.search(request.path):
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            "the path contains a control character",
+            field="path",
+            value=request.path.encode("unicode_escape").decode(),
+        )
+    if request.query_string:
         for name, value in request.query.items():
             if _CONTROL.search(value) or _CONTROL.search(name):
                 raise ApiError.bad_parameter(
                     name, value.encode("unicode_escape").decode(), "contains a control character"
                 )
-        return await handler(request)
-
-    return limit
 
 
 class CorsPolicy:
@@ -166,21 +157,17 @@ _ALLOW_HEADERS: Final = "Accept, Content-Type, Last-Event-ID, If-None-Match"
 _EXPOSE_HEADERS: Final = "Retry-After, ETag, Content-Length"
 
 
-def cors_middleware(policy: CorsPolicy) -> Middleware:
-    """Answers CORS preflight requests; :func:`cors_on_prepare` adds the headers."""
-
-    @web.middleware
-    async def preflight(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            response = web.Response(status=204)
-            if policy.allow(request.headers.get("Origin", "")) is not None:
-                response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
-                response.headers["Access-Control-Allow-Headers"] = _ALLOW_HEADERS
-                response.headers["Access-Control-Max-Age"] = "86400"
-            return response
-        return await handler(request)
-
-    return preflight
+def preflight(policy: CorsPolicy, request: web.Request) -> web.Response | None:
+    """The answer to a CORS preflight request (None for any other request);
+    :func:`cors_on_prepare` adds the headers of every other answer."""
+    if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+        return None
+    response = web.Response(status=204)
+    if policy.allow(request.headers.get("Origin", "")) is not None:
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = _ALLOW_HEADERS
+        response.headers["Access-Control-Max-Age"] = "86400"
+    return response
 
 
 def cors_on_prepare(

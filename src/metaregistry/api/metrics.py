@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
 
-__all__ = ["CONTENT_TYPE", "Gauge", "RequestMetrics", "metrics_middleware", "render"]
+__all__ = ["CONTENT_TYPE", "Gauge", "RequestMetrics", "render", "route_of"]
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 #: Histogram bucket bounds in seconds: fine where lookups land (the target p99 is 25 ms).
@@ -76,25 +75,8 @@ class RequestMetrics:
         return out
 
 
-def metrics_middleware(metrics: RequestMetrics) -> Middleware:
-    @web.middleware
-    async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
-        began = time.perf_counter()
-        status = 500
-        try:
-            response = await handler(request)
-            status = response.status
-            return response
-        except web.HTTPException as exc:
-            status = exc.status
-            raise
-        finally:
-            metrics.observe(_route(request), request.method, status, time.perf_counter() - began)
-
-    return measure
-
-
-def _route(request: web.Request) -> str:
+def route_of(request: web.Request) -> str:
+    """The route template a request matched, for labels."""
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else "unmatched"
 
