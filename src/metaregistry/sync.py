@@ -48,7 +48,7 @@ from metaregistry.connector import (
     RequestSpec,
 )
 from metaregistry.index import store
-from metaregistry.index.db import is_postgres, refresh_statistics
+from metaregistry.index.db import create_engine, is_postgres, refresh_statistics
 from metaregistry.index.tables import SeenRow, SyncRunRow, SyncStateRow
 from metaregistry.ingest import (
     append_version_leaves,
@@ -58,7 +58,8 @@ from metaregistry.ingest import (
     utc_stamp,
 )
 from metaregistry.model import Status, UnitBlock
-from metaregistry.pipeline import prepare_page
+from metaregistry.pipeline import KnownHashes, prepare_page
+from metaregistry.preparers import known_hashes, reader_url
 from metaregistry.retry import RetryPolicy, fetch
 from metaregistry.settings import Settings
 
@@ -244,8 +245,10 @@ class _StreamRun:
         run_id: int,
         report: SourceReport,
         progress: ProgressFn | None,
+        known: KnownHashes | None = None,
     ) -> None:
         self.engine = engine
+        self.known = known
         self.connector = connector
         self.stream = stream
         self.run_id = run_id
@@ -298,7 +301,7 @@ class _StreamRun:
     def _store(self, page: Page) -> None:
         report = self.report
         observed_at = utc_stamp()
-        prepared = prepare_page(self.connector, page.records, observed_at)
+        prepared = prepare_page(self.connector, page.records, observed_at, self.known)
         cursor = dict(page.cursor)
         if page.next_request is None:
             cursor["_complete"] = True
@@ -423,7 +426,13 @@ async def sync_connector(
         return report
     own_client = client is None
     http = client or httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0))
-    runs = [_StreamRun(engine, connector, s, run_id, report, progress) for s in streams]
+    # The index's current hashes, read through a read-only engine, let a page skip the
+    # schema checks of records stored unchanged (as `import` does): a re-pulled snapshot
+    # is mostly those.
+    url = reader_url(engine)
+    reader = None if url is None else create_engine(url, readonly=True)
+    known = None if reader is None else known_hashes(reader)
+    runs = [_StreamRun(engine, connector, s, run_id, report, progress, known) for s in streams]
     try:
         seen_by_stream: dict[str, int] = {}
         for run in runs:
@@ -458,6 +467,8 @@ async def sync_connector(
             await http.aclose()
         await asyncio.shield(asyncio.to_thread(_finish_run, engine, run_id, report))
         await asyncio.to_thread(lock.__exit__, None, None, None)
+        if reader is not None:
+            reader.dispose()
     return report
 
 

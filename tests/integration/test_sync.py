@@ -176,3 +176,28 @@ def test_two_daemons_never_fetch_the_same_page_and_one_takes_over(pg_url: str) -
     assert len(fetched_by_a & fetched_by_c) <= 1
     assert counts(engine) == (150, 150, 150)
     engine.dispose()
+
+
+def test_an_unchanged_resync_skips_the_schema_checks_of_stored_records(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sync hands prepare_page the index's current hashes (as import does): a record
+    whose raw bytes and content hash as stored is not validated again."""
+    from metaregistry import pipeline
+
+    checked: list[str] = []
+    real = pipeline._raw_is_valid
+
+    def counting(connector: object, record: object, *args: object) -> bool:
+        checked.append("raw")
+        return real(connector, record, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_raw_is_valid", counting)
+    with serve(PagedSource(n=30, page_size=10)) as source:
+        config = ConnectorConfig("paged", base_url=source.url)
+        first = asyncio.run(sync_connector(engine, PagedConnector(), config))
+        assert (first.outcome, first.written) == ("ok", 30)
+        checked.clear()
+        again = asyncio.run(sync_connector(engine, PagedConnector(), config))
+    assert (again.outcome, again.seen, again.written) == ("ok", 30, 0)
+    assert checked == []
