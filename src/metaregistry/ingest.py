@@ -23,12 +23,11 @@ import sqlalchemy as sa
 
 from metaregistry.connector import Connector, RawRecord
 from metaregistry.index import store
-from metaregistry.index.db import create_engine
 from metaregistry.index.store import QuarantineEntry, StoredVersion, UpsertResult
 from metaregistry.model import UnitBlock
 from metaregistry.pipeline import KnownHashes, PreparedPage, prepare_page
 from metaregistry.preparer_process import Unchanged
-from metaregistry.preparers import Preparers, PreparingError, Ticket, known_hashes, reader_url
+from metaregistry.preparers import Preparers, PreparingError, Ticket, hashes_reader, reader_url
 
 __all__ = [
     "IngestReport",
@@ -261,9 +260,7 @@ def _ingest_in_thread(
                 continue
         return False
 
-    url = reader_url(engine)
-    reader = None if url is None else create_engine(url, readonly=True)
-    known = None if reader is None else known_hashes(reader)
+    reader, known = hashes_reader(engine)
 
     def produce() -> None:
         try:

@@ -63,6 +63,7 @@ __all__ = [
     "PreparingError",
     "Ticket",
     "default_jobs",
+    "hashes_reader",
     "known_hashes",
     "reader_url",
 ]
@@ -101,6 +102,19 @@ def reader_url(engine: sa.Engine) -> str | None:
     ):
         return None
     return engine.url.render_as_string(hide_password=False)
+
+
+def hashes_reader(engine: sa.Engine) -> tuple[sa.Engine | None, KnownHashes | None]:
+    """A read-only engine on ``engine``'s database and the ``known`` lookup over it, or
+    (None, None) where no other connection sees the database (private in-memory SQLite).
+    The caller disposes of the engine."""
+    from metaregistry.index.db import create_engine
+
+    url = reader_url(engine)
+    if url is None:
+        return None, None
+    reader = create_engine(url, readonly=True)
+    return reader, known_hashes(reader)
 
 
 def known_hashes(reader: sa.Engine) -> KnownHashes:

@@ -48,7 +48,7 @@ from metaregistry.connector import (
     RequestSpec,
 )
 from metaregistry.index import store
-from metaregistry.index.db import create_engine, is_postgres, refresh_statistics
+from metaregistry.index.db import is_postgres, refresh_statistics
 from metaregistry.index.tables import SeenRow, SyncRunRow, SyncStateRow
 from metaregistry.ingest import (
     append_version_leaves,
@@ -59,7 +59,7 @@ from metaregistry.ingest import (
 )
 from metaregistry.model import Status, UnitBlock
 from metaregistry.pipeline import KnownHashes, prepare_page
-from metaregistry.preparers import known_hashes, reader_url
+from metaregistry.preparers import hashes_reader
 from metaregistry.retry import RetryPolicy, fetch
 from metaregistry.settings import Settings
 
@@ -429,9 +429,7 @@ async def sync_connector(
     # The index's current hashes, read through a read-only engine, let a page skip the
     # schema checks of records stored unchanged (as `import` does): a re-pulled snapshot
     # is mostly those.
-    url = reader_url(engine)
-    reader = None if url is None else create_engine(url, readonly=True)
-    known = None if reader is None else known_hashes(reader)
+    reader, known = hashes_reader(engine)
     runs = [_StreamRun(engine, connector, s, run_id, report, progress, known) for s in streams]
     try:
         seen_by_stream: dict[str, int] = {}

@@ -12,7 +12,6 @@ request, and at a few thousand lookups a second the five cost about 5% of a look
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Final
@@ -88,7 +87,7 @@ def error_answer(request: web.Request, exc: Exception) -> web.Response:
         headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
         code = _HTTP_CODES.get(exc.status, "http_error")
         return error_response(ApiError(exc.status, code, exc.reason, headers=headers))
-    if isinstance(exc, ConnectionResetError | asyncio.CancelledError):
+    if isinstance(exc, ConnectionResetError):
         raise exc
     _log.error("unexpected error answering %s %s", request.method, request.path_qs, exc_info=exc)
     return error_response(

@@ -293,11 +293,9 @@ class Db:
         """Whether the index holds any block numbered in ``scheme``/``scope``."""
         return bool(self.values(_SCOPE_KNOWN, {"scheme": scheme, "scope": scope}))
 
-    def versions_of(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list[Row]]:
+    def versions_of(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Row]]:
         """Every stored version of each (registry, record_id), oldest first."""
         out: dict[tuple[str, str], list[Row]] = {}
-        if not keys:
-            return out
         by_registry: dict[str, list[str]] = {}
         for registry, record_id in keys:
             out[(registry, record_id)] = []

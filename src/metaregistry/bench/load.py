@@ -235,6 +235,18 @@ def request_bytes(path: str) -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode("ascii")
 
 
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> int:
+    """Send one request and read its whole answer (by its Content-Length); its status."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = _content_length(head)
+    if length:
+        await reader.readexactly(length)
+    return int(head[9:12])
+
+
 async def _client(
     port: int,
     paths: list[bytes],
@@ -257,12 +269,7 @@ async def _client(
             request = paths[rng.randrange(len(paths))]
             started = time.perf_counter()
             try:
-                writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                status = int(head[9:12])
-                length = _content_length(head)
-                if length:
-                    await reader.readexactly(length)
+                status = await _exchange(reader, writer, request)
             except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
                 if started >= measure_from:
                     tally.errors += 1
@@ -286,11 +293,7 @@ async def _warm(port: int, paths: list[bytes], clients: int) -> int:
         done = 0
         try:
             for request in share:
-                writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = _content_length(head)
-                if length:
-                    await reader.readexactly(length)
+                await _exchange(reader, writer, request)
                 done += 1
         finally:
             writer.close()
