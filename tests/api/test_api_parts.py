@@ -98,6 +98,8 @@ def test_api_settings_have_defaults_and_are_checked() -> None:
         ({"max_serial_length": 9999}, "[api] max_serial_length must be from 1 to 512"),
         ({"trust_forwarded_for": "yes"}, "[api] trust_forwarded_for must be true or false"),
         ({"cors_origins": [1]}, "[api] cors_origins must be a list of origins"),
+        ({"proof_cache_mb": 0}, "[api] proof_cache_mb must be >= 1, got 0"),
+        ({"proof_cache_mb": "64MB"}, "[api] proof_cache_mb must be a number, got '64MB'"),
     ],
 )
 def test_bad_api_settings_name_the_key_and_value(table: dict[str, object], message: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from metaregistry.api.proofs import NodeCache, proofs_for
@@ -145,3 +146,9 @@ def test_hex_proofs_with_shared_upper_paths_equal_the_store_proofs(engine: sa.En
     finally:
         reader.close()
         readonly.dispose()
+
+
+def test_a_proof_cache_too_small_to_hold_a_pair_is_refused() -> None:
+    with pytest.raises(ValueError, match="room for 2 hashes at least, got 1"):
+        NodeCache(entries=1)
+    assert NodeCache.of_megabytes(0.00001).level(1000) > 0  # rounded up to the minimum
