@@ -92,6 +92,9 @@ async def test_metrics_count_requests_by_route_and_status(api: Api) -> None:
         )
         == 3
     )
+    # Asked one after the other, each lookup was a batch of its own.
+    assert sample(text, "metaregistry_lookup_batches") == 4
+    assert sample(text, "metaregistry_lookup_batched") == 4
 
 
 async def test_metrics_show_the_index_and_the_log(api: Api) -> None:

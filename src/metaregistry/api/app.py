@@ -29,7 +29,8 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 
 from metaregistry.api import openapi, page, proofs, routes
-from metaregistry.api.answers import AnswerCache
+from metaregistry.api.answers import AnswerCache, serial_answer
+from metaregistry.api.batches import Batcher
 from metaregistry.api.config import ApiConfig
 from metaregistry.api.gate import gate_middleware
 from metaregistry.api.keys import ENGINE_KEY, READER_KEY, SETTINGS_KEY, SIGNER_KEY
@@ -41,6 +42,7 @@ from metaregistry.api.reader import Reader
 from metaregistry.api.registries import IndexStats
 from metaregistry.api.state import (
     ANSWERS_KEY,
+    BATCHES_KEY,
     CONFIG_KEY,
     FEATURES_KEY,
     METRICS_KEY,
@@ -104,6 +106,7 @@ def create_app(
     app[FEATURES_KEY] = features
     app[METRICS_KEY] = request_metrics
     app[ANSWERS_KEY] = AnswerCache(int(config.answer_cache_mb * 2**20))
+    app[BATCHES_KEY] = Batcher(reader, serial_answer)
     app[STATS_KEY] = IndexStats(
         reader, sorted(settings.connectors), ttl=config.stats_ttl, with_log=features.log
     )

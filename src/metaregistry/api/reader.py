@@ -8,7 +8,9 @@ keeps its own connection for the life of the app.
 Why threads: the event loop must keep serving while a query runs (PostgreSQL waits on the
 network; a large SQLite range scan takes milliseconds). The pool is small because SQLite and
 the GIL give little from more than a couple of threads; calls beyond it queue. Work known to
-be short on SQLite (a lookup page) runs on the loop instead: see :meth:`Reader.quick`.
+be short on SQLite (a lookup page) runs on the loop instead: see :meth:`Reader.quick`, and
+:meth:`Reader.call_batch`, which runs the lookups waiting together in one transaction
+(``batches.py``).
 
 Deadlines: on SQLite a progress handler aborts the statement once the call's deadline has
 passed; on PostgreSQL the session's ``statement_timeout`` does. Either way the caller gets
@@ -22,7 +24,7 @@ import contextlib
 import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -32,10 +34,12 @@ from sqlalchemy.engine import Engine
 from metaregistry.api.errors import QueryTimeoutError
 from metaregistry.api.queries import Db
 
-__all__ = ["Reader"]
+__all__ = ["Call", "Reader"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+#: One call of a batch: positional and keyword arguments after the ``db``.
+Call = tuple[tuple[Any, ...], dict[str, Any]]
 
 # SQLite calls the progress handler every this many virtual-machine steps: about every
 # 0.1 ms here, often enough for a deadline and rare enough to cost nothing measurable.
@@ -129,12 +133,10 @@ class Reader:
                 db.execute(f"SET LOCAL statement_timeout = {_millis(timeout)}")
             return fn(db, *args, **kwargs)
         except Exception as exc:
-            if _is_timeout(exc):
-                raise QueryTimeoutError(
-                    f"the query took longer than {timeout:g} s and was stopped"
-                ) from exc
+            failure = self._failure(conn, exc, timeout)
+            if failure is not None:
+                raise failure from exc
             if _is_broken(conn, exc):
-                self._forget(conn)
                 db = None
             raise
         finally:
@@ -144,6 +146,54 @@ class Reader:
                 # can be checkpointed past this reader.
                 with contextlib.suppress(Exception):
                     db.end()
+
+    async def run_batch(
+        self, fn: Callable[..., T], calls: Sequence[Call]
+    ) -> list[T | BaseException]:
+        """:meth:`call_batch` in a thread of the pool."""
+        loop = asyncio.get_running_loop()
+        job = functools.partial(self.call_batch, fn, calls)
+        return await loop.run_in_executor(self._pool, job)
+
+    def call_batch(self, fn: Callable[..., T], calls: Sequence[Call]) -> list[T | BaseException]:
+        """``fn(db, *args, **kwargs)`` for each ``(args, kwargs)`` of ``calls``, in the
+        calling thread, one after the other in one read transaction (its set-up is paid once
+        and every answer is of the same moment), each under its own deadline. Each call's
+        result, or the exception it raised, in order; after a failure the transaction ends
+        and the calls after it run in a new one."""
+        out: list[T | BaseException] = []
+        while len(out) < len(calls):
+            conn, deadline, cache = self._connection()
+            db: Db | None = None
+            try:
+                db = Db(conn, cache)
+                for args, kwargs in calls[len(out) :]:
+                    deadline.at = time.monotonic() + self.timeout
+                    try:
+                        out.append(fn(db, *args, **kwargs))
+                    except Exception as exc:
+                        out.append(self._failure(conn, exc, self.timeout) or exc)
+                        if _is_broken(conn, exc):
+                            db = None
+                        break
+            except Exception as exc:  # the transaction could not begin: the rest fail
+                failure = self._failure(conn, exc, self.timeout) or exc
+                out.extend(failure for _ in calls[len(out) :])
+            finally:
+                deadline.at = float("inf")
+                if db is not None:
+                    with contextlib.suppress(Exception):
+                        db.end()
+        return out
+
+    def _failure(self, conn: sa.Connection, exc: Exception, timeout: float) -> Exception | None:
+        """What a failed call raises instead of ``exc`` (a timeout), or None to raise it as
+        it is; a broken connection is dropped, so the next call opens another."""
+        if _is_timeout(exc):
+            return QueryTimeoutError(f"the query took longer than {timeout:g} s and was stopped")
+        if _is_broken(conn, exc):
+            self._forget(conn)
+        return None
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -25,7 +25,14 @@ from metaregistry.api.keys import READER_KEY
 from metaregistry.api.metrics import CONTENT_TYPE, Gauge, render
 from metaregistry.api.queries import MIN_KEY, Db
 from metaregistry.api.query import read_query
-from metaregistry.api.state import ANSWERS_KEY, CONFIG_KEY, FEATURES_KEY, METRICS_KEY, STATS_KEY
+from metaregistry.api.state import (
+    ANSWERS_KEY,
+    BATCHES_KEY,
+    CONFIG_KEY,
+    FEATURES_KEY,
+    METRICS_KEY,
+    STATS_KEY,
+)
 from metaregistry.model import MAX_BLOCK_NUMBER, Status
 
 __all__ = ["add_routes", "json_response"]
@@ -99,18 +106,23 @@ async def get_serial(request: web.Request) -> web.Response:
     query = read_query(request.match_info["serial"], max_length=config.max_serial_length)
     limit = _limit(request)
     after = _range_cursor(request, lookups.CURSOR_TAG)
-    reader = request.app[READER_KEY]
-    # A default-size page is about a millisecond of work; bigger ones go to the pool, and
-    # are not cached (the cache belongs to the event loop's connection).
-    quick = limit <= PAGE[0]
-    status, body = await (reader.quick if quick else reader.run)(
-        serial_answer,
-        query,
-        limit=limit,
-        after=after,
-        features=request.app[FEATURES_KEY],
-        cache=request.app[ANSWERS_KEY] if quick else AnswerCache(0),
-    )
+    features = request.app[FEATURES_KEY]
+    if limit <= PAGE[0]:
+        # A default-size page is about a millisecond of work at most: it joins the lookups
+        # waiting now, run together in one read transaction (see batches.py).
+        status, body = await request.app[BATCHES_KEY].submit(
+            query, limit=limit, after=after, features=features, cache=request.app[ANSWERS_KEY]
+        )
+    else:
+        # Bigger pages go to the reader's threads alone, and are not cached.
+        status, body = await request.app[READER_KEY].run(
+            serial_answer,
+            query,
+            limit=limit,
+            after=after,
+            features=features,
+            cache=AnswerCache(0),
+        )
     return web.Response(body=body, status=status, content_type="application/json")
 
 
@@ -244,6 +256,7 @@ async def metrics(request: web.Request) -> web.Response:
     except Exception:  # the request counters are still worth scraping without the index
         gauges = []
     answers = request.app[ANSWERS_KEY]
+    batches = request.app[BATCHES_KEY]
     gauges += [
         Gauge(
             "metaregistry_answer_cache_hits",
@@ -254,6 +267,16 @@ async def metrics(request: web.Request) -> web.Response:
             "metaregistry_answer_cache_misses",
             "Lookups computed (cache on, no answer).",
             answers.misses,
+        ),
+        Gauge(
+            "metaregistry_lookup_batches",
+            "Batches of lookups run, each in one read transaction.",
+            batches.batches,
+        ),
+        Gauge(
+            "metaregistry_lookup_batched",
+            "Lookups run in those batches (over the batches: the mean batch size).",
+            batches.calls,
         ),
     ]
     text = render(request.app[METRICS_KEY], gauges)

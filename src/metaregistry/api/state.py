@@ -5,14 +5,25 @@ from __future__ import annotations
 from aiohttp import web
 
 from metaregistry.api.answers import AnswerCache
+from metaregistry.api.batches import Batcher
 from metaregistry.api.config import ApiConfig
 from metaregistry.api.lookup import Features
 from metaregistry.api.metrics import RequestMetrics
 from metaregistry.api.registries import IndexStats
 
-__all__ = ["ANSWERS_KEY", "CONFIG_KEY", "FEATURES_KEY", "METRICS_KEY", "OPENAPI_KEY", "STATS_KEY"]
+__all__ = [
+    "ANSWERS_KEY",
+    "BATCHES_KEY",
+    "CONFIG_KEY",
+    "FEATURES_KEY",
+    "METRICS_KEY",
+    "OPENAPI_KEY",
+    "STATS_KEY",
+]
 
 ANSWERS_KEY = web.AppKey("api_answers", AnswerCache)
+#: The batches of lookups (of serial_answer: (status, body)).
+BATCHES_KEY = web.AppKey("api_batches", Batcher[tuple[int, bytes]])
 CONFIG_KEY = web.AppKey("api_config", ApiConfig)
 FEATURES_KEY = web.AppKey("api_features", Features)
 METRICS_KEY = web.AppKey("api_metrics", RequestMetrics)

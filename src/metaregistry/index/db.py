@@ -98,13 +98,19 @@ def refresh_statistics(
 
 def create_engine(url: str = DEFAULT_URL, *, readonly: bool = False, **kwargs: Any) -> Engine:
     """An engine for ``url``. ``readonly`` gives the API's engine: SQLite opened read-only,
-    PostgreSQL sessions with ``default_transaction_read_only``."""
+    PostgreSQL sessions with ``default_transaction_read_only`` and REPEATABLE READ, so that
+    every statement of a read transaction sees the same snapshot, as on SQLite (PostgreSQL's
+    default, READ COMMITTED, gives each statement its own; a read-only transaction never
+    fails to serialize, so this costs nothing)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, readonly=readonly, **kwargs)
     connect_args: dict[str, Any] = dict(kwargs.pop("connect_args", {}))
     if readonly:
-        connect_args["options"] = "-c default_transaction_read_only=on"
+        connect_args["options"] = (
+            "-c default_transaction_read_only=on"
+            r" -c default_transaction_isolation=repeatable\ read"
+        )
     kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(url, connect_args=connect_args, **kwargs)
 

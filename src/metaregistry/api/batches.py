@@ -1,0 +1,104 @@
+"""Lookups that arrive together run together: one read transaction for a batch.
+
+Under load many lookups are waiting at once (32 clients keep 32 requests in flight). Each
+handler puts its lookup in the current batch and waits; the batch runs once the event loop
+has handled what was ready when it began, all its lookups one after the other in one read
+transaction (:meth:`~metaregistry.api.reader.Reader.call_batch`). What that saves:
+
+* the transaction's set-up (BEGIN, the change counter, COMMIT: ~8 us a lookup on SQLite);
+* the cost of running the lookup code cold. Between two lookups handled one by one, the
+  loop parses requests and writes answers, and the next lookup finds SQLite's code and the
+  index pages' cache lines evicted: the same range query cost 78 us of CPU in the loaded
+  server and 32 us in a loop of lookups. Run back to back, they stay warm.
+
+Measured at 1,000,000 blocks with 32 clients (one process, answer cache off): 3,672 -> 5,500
+lookups a second, and a lower p99 (12 -> 8 ms). With one request in flight a batch holds
+one lookup and costs one more turn of the loop (microseconds).
+
+Every answer is the one the lookup alone would give: the batch only shares the snapshot,
+which is as fresh as the batch (it begins when the batch runs). A batch holds at most
+:data:`MAX_BATCH` lookups, so the loop is never held for long; on SQLite it runs on the
+loop (see :meth:`~metaregistry.api.reader.Reader.quick`), elsewhere in the reader's threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, Final, Generic, TypeVar
+
+from metaregistry.api.reader import Call, Reader
+
+__all__ = ["MAX_BATCH", "Batcher"]
+
+T = TypeVar("T")
+#: Lookups in one batch at most: ~150 us each, so the loop waits at most ~5 ms for it.
+MAX_BATCH: Final = 32
+
+
+class Batcher(Generic[T]):
+    """Runs ``fn(db, *args, **kwargs)`` for every :meth:`submit` of one turn of the event loop
+    in one read transaction of ``reader``."""
+
+    def __init__(self, reader: Reader, fn: Callable[..., T], *, max_batch: int = MAX_BATCH):
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+        self._reader = reader
+        self._fn = fn
+        self._max = max_batch
+        self._waiting: list[tuple[Call, asyncio.Future[T]]] = []
+        self._inline = reader.dialect == "sqlite"
+        self._running: set[asyncio.Task[None]] = set()
+        #: Batches run and lookups answered in them (their ratio is the mean batch size).
+        self.batches = 0
+        self.calls = 0
+
+    async def submit(self, *args: Any, **kwargs: Any) -> T:
+        """``fn(db, *args, **kwargs)``'s result, or its exception, once its batch has run."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._waiting.append(((args, kwargs), future))
+        if len(self._waiting) == 1:
+            loop.call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        waiting = [(call, f) for call, f in self._waiting if not f.done()]  # cancelled: skip
+        self._waiting = []
+        for i in range(0, len(waiting), self._max):
+            batch = waiting[i : i + self._max]
+            if self._inline:
+                self._settle(batch, self._results(batch))
+            else:
+                task = asyncio.ensure_future(self._run_elsewhere(batch))
+                self._running.add(task)  # the loop keeps only a weak reference
+                task.add_done_callback(self._running.discard)
+
+    def _results(self, batch: list[tuple[Call, asyncio.Future[T]]]) -> list[T | BaseException]:
+        self.batches += 1
+        self.calls += len(batch)
+        try:
+            return self._reader.call_batch(self._fn, [call for call, _ in batch])
+        except Exception as exc:  # the reader itself failed (closed, cannot connect)
+            return [exc] * len(batch)
+
+    async def _run_elsewhere(self, batch: list[tuple[Call, asyncio.Future[T]]]) -> None:
+        self.batches += 1
+        self.calls += len(batch)
+        try:
+            results = await self._reader.run_batch(self._fn, [call for call, _ in batch])
+        except Exception as exc:
+            results = [exc] * len(batch)
+        self._settle(batch, results)
+
+    @staticmethod
+    def _settle(
+        batch: list[tuple[Call, asyncio.Future[T]]], results: list[T | BaseException]
+    ) -> None:
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)

@@ -1,0 +1,157 @@
+"""Lookups run in batches: one read transaction for the lookups waiting together, each with
+its own deadline and its own outcome; and the API's answers are the same either way."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from api_world import World
+
+from metaregistry.api.batches import Batcher
+from metaregistry.api.errors import QueryTimeoutError
+from metaregistry.api.queries import Db
+from metaregistry.api.reader import Reader
+from metaregistry.api.state import BATCHES_KEY
+
+pytestmark = pytest.mark.anyio
+
+# About 40,000 virtual-machine steps on SQLite: enough for the deadline check to run.
+COUNT = (
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000)"
+    " SELECT COUNT(*) FROM c"
+)
+ENDLESS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c"
+BLOCKS = "SELECT COUNT(*) FROM unit_block"
+
+
+@pytest.fixture
+def reader(readonly: sa.Engine) -> Any:
+    reader = Reader(readonly, threads=2, timeout=0.3)
+    yield reader
+    reader.close()
+
+
+def test_each_call_of_a_batch_has_its_own_deadline(reader: Reader) -> None:
+    def slow(db: Db, sql: str) -> list[Any]:
+        time.sleep(0.15)  # three of these outlast one deadline
+        return db.values(sql)
+
+    began = time.monotonic()
+    out = reader.call_batch(
+        slow, [((COUNT,), {}), ((ENDLESS,), {}), ((COUNT,), {}), ((COUNT,), {})]
+    )
+    assert out[0] == [20000]
+    assert isinstance(out[1], QueryTimeoutError)
+    assert out[2:] == [[20000], [20000]]
+    assert time.monotonic() - began < 5
+
+
+def test_a_batch_reads_one_snapshot_and_a_failure_starts_another(
+    reader: Reader, world: World
+) -> None:
+    names = [c["name"] for c in sa.inspect(world.engine).get_columns("unit_block")]
+    kept = [n for n in names if n not in ("id", "record_id")]
+    copy_a_block = (
+        f"INSERT INTO unit_block (record_id, {', '.join(kept)})"
+        f" SELECT record_id || '-copy', {', '.join(kept)} FROM unit_block"
+        " WHERE id = (SELECT MIN(id) FROM unit_block)"
+    )
+    seen: list[tuple[int, int]] = []
+
+    def count(db: Db, step: str) -> int:
+        n = int(db.values(BLOCKS)[0])
+        seen.append((id(db), n))
+        if step == "write":  # another connection commits a block in the middle of the batch
+            with world.engine.begin() as conn:
+                conn.exec_driver_sql(copy_a_block)
+        if step == "fail":
+            raise ValueError("this lookup fails")
+        return n
+
+    steps = ["write", "read", "fail", "read"]
+    out = reader.call_batch(count, [((step,), {}) for step in steps])
+    assert out[0] == out[1] == 6  # the commit in between is not seen
+    assert isinstance(out[2], ValueError)
+    assert out[3] == 7  # after the failure, a new transaction: it is
+    transactions = [db for db, _ in seen]
+    assert transactions[0] == transactions[1] == transactions[2] != transactions[3]
+
+
+async def test_lookups_waiting_together_run_as_one_batch(reader: Reader) -> None:
+    batcher: Batcher[tuple[int, int]] = Batcher(reader, lambda db, x: (x, id(db)))
+    out = await asyncio.gather(*(batcher.submit(x) for x in range(5)))
+    assert [x for x, _ in out] == [0, 1, 2, 3, 4]
+    assert len({db for _, db in out}) == 1
+    assert (batcher.batches, batcher.calls) == (1, 5)
+    # Alone, a lookup is a batch of one.
+    assert (await batcher.submit(9))[0] == 9
+    assert (batcher.batches, batcher.calls) == (2, 6)
+
+
+async def test_a_failing_lookup_fails_alone(reader: Reader) -> None:
+    def fn(db: Db, x: int) -> int:
+        if x == 2:
+            raise ValueError(f"no {x}")
+        return int(db.values(f"SELECT {x}")[0])
+
+    batcher: Batcher[int] = Batcher(reader, fn)
+    out = await asyncio.gather(*(batcher.submit(x) for x in range(5)), return_exceptions=True)
+    assert out[:2] == [0, 1] and out[3:] == [3, 4]
+    assert isinstance(out[2], ValueError) and str(out[2]) == "no 2"
+
+
+async def test_a_batch_holds_at_most_max_batch_lookups(reader: Reader) -> None:
+    batcher: Batcher[int] = Batcher(reader, lambda db, x: x, max_batch=2)
+    assert await asyncio.gather(*(batcher.submit(x) for x in range(5))) == [0, 1, 2, 3, 4]
+    assert (batcher.batches, batcher.calls) == (3, 5)
+    with pytest.raises(ValueError, match="max_batch must be >= 1, got 0"):
+        Batcher(reader, lambda db, x: x, max_batch=0)
+
+
+async def test_a_cancelled_lookup_is_not_run(reader: Reader) -> None:
+    ran: list[int] = []
+
+    def fn(db: Db, x: int) -> int:
+        ran.append(x)
+        return x
+
+    batcher: Batcher[int] = Batcher(reader, fn)
+    kept = asyncio.ensure_future(batcher.submit(1))
+    dropped = asyncio.ensure_future(batcher.submit(2))
+    await asyncio.sleep(0)  # both are waiting in the batch
+    dropped.cancel()
+    assert await kept == 1
+    assert ran == [1]
+    assert dropped.cancelled()
+
+
+async def test_a_closed_reader_fails_every_lookup_of_the_batch(reader: Reader) -> None:
+    batcher: Batcher[int] = Batcher(reader, lambda db, x: x)
+    reader.close()
+    out = await asyncio.gather(*(batcher.submit(x) for x in range(3)), return_exceptions=True)
+    # "the reader is closed" (SQLite, run here) or the pool's "cannot schedule new futures
+    # after shutdown" (elsewhere)
+    assert all(isinstance(e, RuntimeError) for e in out), out
+
+
+async def test_concurrent_lookups_answer_as_one_at_a_time(serve_api: Any) -> None:
+    serials = [
+        "vcs::1120",
+        "vcs::1000-1200",
+        "gs:30307:19149",
+        "vcs::999999999",
+        "no-such-serial",
+    ] * 4
+    async with serve_api() as api:
+        alone = [await api.get(f"/v1/serials/{s}") for s in serials]
+        batches = api.app[BATCHES_KEY]
+        before = batches.batches
+        together = await asyncio.gather(*(api.get(f"/v1/serials/{s}") for s in serials))
+        assert batches.batches - before < len(serials)  # some ran together
+    assert [r.status_code for r in together] == [r.status_code for r in alone]
+    assert [r.content for r in together] == [r.content for r in alone]
+    assert {r.status_code for r in alone} == {200, 400, 404}
