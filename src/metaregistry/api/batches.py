@@ -16,9 +16,11 @@ lookups a second, and a lower p99 (12 -> 8 ms). With one request in flight a bat
 one lookup and costs one more turn of the loop (microseconds).
 
 Every answer is the one the lookup alone would give: the batch only shares the snapshot,
-which is as fresh as the batch (it begins when the batch runs). A batch holds at most
-:data:`MAX_BATCH` lookups, so the loop is never held for long; on SQLite it runs on the
-loop (see :meth:`~metaregistry.api.reader.Reader.quick`), elsewhere in the reader's threads.
+which is as fresh as the batch (it begins when the batch runs). On SQLite a batch runs on
+the loop (see :meth:`~metaregistry.api.reader.Reader.quick`), so it holds at most
+:data:`MAX_BATCH` lookups and starts none after :data:`BUDGET` seconds: the rest wait for
+the loop's next turn, and other requests (``/healthz``) are served in between. Elsewhere it
+runs in the reader's threads.
 """
 
 from __future__ import annotations
@@ -29,23 +31,34 @@ from typing import Any, Final, Generic, TypeVar
 
 from metaregistry.api.reader import Call, Reader
 
-__all__ = ["MAX_BATCH", "Batcher"]
+__all__ = ["BUDGET", "MAX_BATCH", "Batcher"]
 
 T = TypeVar("T")
-#: Lookups in one batch at most: ~150 us each, so the loop waits at most ~5 ms for it.
+#: Lookups in one batch at most: ~150 us each, so the loop usually waits ~5 ms at most.
 MAX_BATCH: Final = 32
+#: Seconds after which a batch starts no further lookup: the rest wait for the loop's next
+#: turn, so slow lookups (up to the query timeout each) never hold the loop for a batch.
+BUDGET: Final = 0.02
 
 
 class Batcher(Generic[T]):
     """Runs ``fn(db, *args, **kwargs)`` for every :meth:`submit` of one turn of the event loop
     in one read transaction of ``reader``."""
 
-    def __init__(self, reader: Reader, fn: Callable[..., T], *, max_batch: int = MAX_BATCH):
+    def __init__(
+        self,
+        reader: Reader,
+        fn: Callable[..., T],
+        *,
+        max_batch: int = MAX_BATCH,
+        budget: float = BUDGET,
+    ):
         if max_batch < 1:
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
         self._reader = reader
         self._fn = fn
         self._max = max_batch
+        self._budget = budget
         self._waiting: list[tuple[Call, asyncio.Future[T]]] = []
         self._inline = reader.dialect == "sqlite"
         self._running: set[asyncio.Task[None]] = set()
@@ -65,22 +78,27 @@ class Batcher(Generic[T]):
     def _flush(self) -> None:
         waiting = [(call, f) for call, f in self._waiting if not f.done()]  # cancelled: skip
         self._waiting = []
-        for i in range(0, len(waiting), self._max):
-            batch = waiting[i : i + self._max]
-            if self._inline:
-                self._settle(batch, self._results(batch))
-            else:
-                task = asyncio.ensure_future(self._run_elsewhere(batch))
+        if not self._inline:
+            for i in range(0, len(waiting), self._max):
+                task = asyncio.ensure_future(self._run_elsewhere(waiting[i : i + self._max]))
                 self._running.add(task)  # the loop keeps only a weak reference
                 task.add_done_callback(self._running.discard)
-
-    def _results(self, batch: list[tuple[Call, asyncio.Future[T]]]) -> list[T | BaseException]:
+            return
+        batch = waiting[: self._max]
         self.batches += 1
-        self.calls += len(batch)
         try:
-            return self._reader.call_batch(self._fn, [call for call, _ in batch])
+            results = self._reader.call_batch(
+                self._fn, [call for call, _ in batch], budget=self._budget
+            )
         except Exception as exc:  # the reader itself failed (closed, cannot connect)
-            return [exc] * len(batch)
+            results = [exc] * len(batch)
+        self.calls += len(results)
+        self._settle(batch, results)
+        rest = waiting[len(results) :]
+        if rest:  # over the size or the time of a batch: the next turn of the loop
+            if not self._waiting:
+                asyncio.get_running_loop().call_soon(self._flush)
+            self._waiting = rest + self._waiting
 
     async def _run_elsewhere(self, batch: list[tuple[Call, asyncio.Future[T]]]) -> None:
         self.batches += 1
@@ -95,7 +113,7 @@ class Batcher(Generic[T]):
     def _settle(
         batch: list[tuple[Call, asyncio.Future[T]]], results: list[T | BaseException]
     ) -> None:
-        for (_, future), result in zip(batch, results, strict=True):
+        for (_, future), result in zip(batch, results, strict=False):
             if future.done():
                 continue
             if isinstance(result, BaseException):

@@ -183,6 +183,7 @@ class Db:
         self._cache: dict[Any, Any] = {} if cache is None else cache
         self._handed_over = False
         self._data_version: int | None = None
+        self._snapshot: dict[Any, Any] = {}  # values of this transaction (not SQLite)
         self._cur: Any = None
         if self.dialect == "sqlite":
             self._raw.execute("BEGIN")
@@ -345,10 +346,13 @@ class Db:
 
     def cached(self, key: Any, compute: Callable[[], T]) -> T:
         """``compute()``, remembered on this connection until another one commits (SQLite);
-        computed every time elsewhere."""
+        elsewhere for this transaction (its snapshot: the read-only engine's transactions are
+        REPEATABLE READ), which on PostgreSQL is a batch of lookups (``batches.py``)."""
         version = self.data_version()
         if version is None:
-            return compute()
+            if key not in self._snapshot:
+                self._snapshot[key] = compute()
+            return cast(T, self._snapshot[key])
         hit = self._cache.get(key)
         if hit is not None and hit[0] == version:
             return cast(T, hit[1])

@@ -148,27 +148,34 @@ class Reader:
                     db.end()
 
     async def run_batch(
-        self, fn: Callable[..., T], calls: Sequence[Call]
+        self, fn: Callable[..., T], calls: Sequence[Call], *, budget: float = float("inf")
     ) -> list[T | BaseException]:
         """:meth:`call_batch` in a thread of the pool."""
         loop = asyncio.get_running_loop()
-        job = functools.partial(self.call_batch, fn, calls)
+        job = functools.partial(self.call_batch, fn, calls, budget=budget)
         return await loop.run_in_executor(self._pool, job)
 
-    def call_batch(self, fn: Callable[..., T], calls: Sequence[Call]) -> list[T | BaseException]:
+    def call_batch(
+        self, fn: Callable[..., T], calls: Sequence[Call], *, budget: float = float("inf")
+    ) -> list[T | BaseException]:
         """``fn(db, *args, **kwargs)`` for each ``(args, kwargs)`` of ``calls``, in the
         calling thread, one after the other in one read transaction (its set-up is paid once
         and every answer is of the same moment), each under its own deadline. Each call's
         result, or the exception it raised, in order; after a failure the transaction ends
-        and the calls after it run in a new one."""
+        and the calls after it run in a new one. Once ``budget`` seconds have passed no
+        further call starts: the list is then shorter than ``calls`` (never empty)."""
         out: list[T | BaseException] = []
+        stop_at = time.monotonic() + budget
         while len(out) < len(calls):
             conn, deadline, cache = self._connection()
             db: Db | None = None
             try:
                 db = Db(conn, cache)
                 for args, kwargs in calls[len(out) :]:
-                    deadline.at = time.monotonic() + self.timeout
+                    now = time.monotonic()
+                    if out and now > stop_at:
+                        return out
+                    deadline.at = now + self.timeout
                     try:
                         out.append(fn(db, *args, **kwargs))
                     except Exception as exc:
