@@ -93,7 +93,8 @@ def detect_full(
     started = datetime.now(UTC)
     lifecycle.lock(conn)
     upto = _max_version_id(conn)
-    alerts, links, n_clusters, _ = findings_of(scan.sweep(conn, progress))
+    with _collector_paused():
+        alerts, links, n_clusters, _ = findings_of(scan.sweep(conn, progress))
     summary = DetectSummary(mode="full", since_version_id=0, upto_version_id=upto)
     summary.blocks_checked = _count_blocks(conn)
     summary.clusters = n_clusters
@@ -173,7 +174,9 @@ def _collector_paused() -> Iterator[None]:
     """The cyclic garbage collector paused; reference counting still frees everything. An
     incremental run keeps tens of thousands of small tuples until it ends: at 10,000 changed
     blocks against a million they set off a full collection of the process's heap (80 ms of
-    a 0.41 s run in the benchmark's process), which finds nothing to free."""
+    a 0.41 s run in the benchmark's process), which finds nothing to free. A full run's
+    sweep holds a tuple per block: every growth of the heap by a quarter set off another
+    full collection, each longer than the last."""
     if not gc.isenabled():
         yield
         return
