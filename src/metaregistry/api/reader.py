@@ -104,11 +104,12 @@ class Reader:
     async def quick(
         self, fn: Callable[Concatenate[Db, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Like :meth:`run`, for work bounded to about a millisecond (a lookup page): on
-        SQLite it runs right here on the event loop, because handing it to a thread costs
-        more than the queries (measured: 0.55 ms of CPU per lookup inline, 0.95 ms through
-        the pool, the difference spent passing the GIL back and forth at every sqlite3
-        call). The deadline still holds. Elsewhere the queries wait on the network: pool."""
+        """Like :meth:`run`, for work bounded to about a millisecond (a health check; lookup
+        pages run in batches, see ``batches.py``, by the same rule): on SQLite it runs right
+        here on the event loop, because handing it to a thread costs more than the queries
+        (measured: 0.55 ms of CPU per lookup inline, 0.95 ms through the pool, the
+        difference spent passing the GIL back and forth at every sqlite3 call). The deadline
+        still holds. Elsewhere the queries wait on the network: pool."""
         if self.dialect == "sqlite":
             return self.call(fn, *args, **kwargs)
         return await self.run(fn, *args, **kwargs)
