@@ -55,6 +55,8 @@ V_RET = verra_serial(1100, 1199)
 V_CAN = verra_serial(1500, 1599)
 GS_SERIAL = "GS1-1-UG-GS11236-16-2024-30307-1-500"
 ALERT_ID = "al_" + "1" * 24
+#: Counts forever; only a deadline stops it (valid SQL on SQLite and PostgreSQL).
+ENDLESS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c"
 
 
 def block(

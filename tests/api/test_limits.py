@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from api_world import World
+from api_world import ENDLESS, World
 
 from metaregistry.api.errors import QueryTimeoutError
 from metaregistry.api.limits import TokenBucket
@@ -15,9 +15,6 @@ from metaregistry.api.queries import Db
 from metaregistry.api.reader import Reader
 
 pytestmark = pytest.mark.anyio
-
-# Counts forever; only a deadline stops it (valid SQL on SQLite and PostgreSQL).
-ENDLESS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c"
 
 
 async def test_a_client_over_its_burst_gets_429_with_retry_after(serve_api: Any) -> None:

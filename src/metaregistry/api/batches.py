@@ -94,8 +94,7 @@ class Batcher(Generic[T]):
             )
         except Exception as exc:  # the reader itself failed (closed, cannot connect)
             results = [exc] * len(batch)
-        self._settle(batch, results)
-        self._requeue(waiting[len(results) :])
+        self._done(waiting, results)
 
     async def _run_elsewhere(self, batch: list[tuple[Call, asyncio.Future[T]]]) -> None:
         self.batches += 1
@@ -105,24 +104,23 @@ class Batcher(Generic[T]):
             )
         except Exception as exc:
             results = [exc] * len(batch)
-        self._settle(batch, results)
-        self._requeue(batch[len(results) :])
+        self._done(batch, results)
 
-    def _requeue(self, rest: list[tuple[Call, asyncio.Future[T]]]) -> None:
-        """Lookups a batch did not reach (over its size or its time): first in the next."""
-        if rest:
-            if not self._waiting:
-                asyncio.get_running_loop().call_soon(self._flush)
-            self._waiting = rest + self._waiting
-
-    def _settle(
-        self, batch: list[tuple[Call, asyncio.Future[T]]], results: list[T | BaseException]
+    def _done(
+        self, waiting: list[tuple[Call, asyncio.Future[T]]], results: list[T | BaseException]
     ) -> None:
+        """Settle the first ``len(results)`` lookups of ``waiting``; the rest, which the
+        batch did not reach (over its size or its time), go first in the next one."""
         self.calls += len(results)
-        for (_, future), result in zip(batch, results, strict=False):
+        for (_, future), result in zip(waiting, results, strict=False):
             if future.done():
                 continue
             if isinstance(result, BaseException):
                 future.set_exception(result)
             else:
                 future.set_result(result)
+        rest = waiting[len(results) :]
+        if rest:
+            if not self._waiting:
+                asyncio.get_running_loop().call_soon(self._flush)
+            self._waiting = rest + self._waiting

@@ -125,28 +125,10 @@ class Reader:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        conn, deadline, cache = self._connection()
-        deadline.at = time.monotonic() + timeout
-        db: Db | None = None
-        try:
-            db = Db(conn, cache)
-            if timeout != self.timeout and self.dialect == "postgresql":
-                db.execute(f"SET LOCAL statement_timeout = {_millis(timeout)}")
-            return fn(db, *args, **kwargs)
-        except Exception as exc:
-            failure = self._failure(conn, exc, timeout)
-            if failure is not None:
-                raise failure from exc
-            if _is_broken(conn, exc):
-                db = None
-            raise
-        finally:
-            deadline.at = float("inf")
-            if db is not None:
-                # End the read transaction: the next call sees new data, and SQLite's WAL
-                # can be checkpointed past this reader.
-                with contextlib.suppress(Exception):
-                    db.end()
+        (result,) = self.call_batch(fn, [(args, kwargs)], timeout=timeout)
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
     async def run_batch(
         self, fn: Callable[..., T], calls: Sequence[Call], *, budget: float = float("inf")
@@ -157,51 +139,68 @@ class Reader:
         return await loop.run_in_executor(self._pool, job)
 
     def call_batch(
-        self, fn: Callable[..., T], calls: Sequence[Call], *, budget: float = float("inf")
+        self,
+        fn: Callable[..., T],
+        calls: Sequence[Call],
+        *,
+        budget: float = float("inf"),
+        timeout: float | None = None,
     ) -> list[T | BaseException]:
         """``fn(db, *args, **kwargs)`` for each ``(args, kwargs)`` of ``calls``, in the
         calling thread, one after the other in one read transaction (its set-up is paid once
-        and every answer is of the same moment), each under its own deadline. Each call's
-        result, or the exception it raised, in order; after a failure the transaction ends
+        and every answer is of the same moment), each under its own deadline (``timeout``,
+        by default the reader's). Each call's result, or the exception it raised (a stopped
+        query as :class:`QueryTimeoutError`), in order; after a failure the transaction ends
         and the calls after it run in a new one. Once ``budget`` seconds have passed no
         further call starts: the list is then shorter than ``calls`` (never empty)."""
+        timeout = self.timeout if timeout is None else timeout
         out: list[T | BaseException] = []
         stop_at = time.monotonic() + budget
         while len(out) < len(calls):
             conn, deadline, cache = self._connection()
             db: Db | None = None
             try:
+                deadline.at = time.monotonic() + timeout
                 db = Db(conn, cache)
+                if timeout != self.timeout and self.dialect == "postgresql":
+                    db.execute(f"SET LOCAL statement_timeout = {_millis(timeout)}")
                 for args, kwargs in calls[len(out) :]:
                     now = time.monotonic()
                     if out and now > stop_at:
                         return out
-                    deadline.at = now + self.timeout
+                    deadline.at = now + timeout
                     try:
                         out.append(fn(db, *args, **kwargs))
                     except Exception as exc:
-                        out.append(self._failure(conn, exc, self.timeout) or exc)
+                        out.append(self._failure(conn, exc, timeout))
                         if _is_broken(conn, exc):
                             db = None
                         break
             except Exception as exc:  # the transaction could not begin: the rest fail
-                failure = self._failure(conn, exc, self.timeout) or exc
+                if _is_broken(conn, exc):
+                    db = None
+                failure = self._failure(conn, exc, timeout)
                 out.extend(failure for _ in calls[len(out) :])
             finally:
                 deadline.at = float("inf")
                 if db is not None:
+                    # End the read transaction: the next call sees new data, and SQLite's
+                    # WAL can be checkpointed past this reader.
                     with contextlib.suppress(Exception):
                         db.end()
         return out
 
-    def _failure(self, conn: sa.Connection, exc: Exception, timeout: float) -> Exception | None:
-        """What a failed call raises instead of ``exc`` (a timeout), or None to raise it as
-        it is; a broken connection is dropped, so the next call opens another."""
+    def _failure(self, conn: sa.Connection, exc: Exception, timeout: float) -> Exception:
+        """What a failed call raises: ``exc``, or for a stopped query a
+        :class:`QueryTimeoutError` caused by it. A broken connection is dropped, so that the
+        next call opens another."""
         if _is_timeout(exc):
-            return QueryTimeoutError(f"the query took longer than {timeout:g} s and was stopped")
+            error = QueryTimeoutError(f"the query took longer than {timeout:g} s and was stopped")
+            error.__cause__ = exc
+            return error
         if _is_broken(conn, exc):
             self._forget(conn)
-        return None
+        return exc
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

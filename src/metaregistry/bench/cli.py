@@ -245,13 +245,12 @@ def _verdicts(figures: dict[str, Any], n: int) -> dict[str, Any]:
     for key, (op, target) in TARGETS.items():
         if key not in figures or figures[key] is None:
             continue
-        goal = (
-            detect_full_goal(n)
-            if key == "detect_full_seconds"
-            else target * scale
-            if key == "log_append_seconds"
-            else target
-        )
+        if key == "detect_full_seconds":
+            goal = detect_full_goal(n)
+        elif key == "log_append_seconds":
+            goal = target * scale
+        else:
+            goal = target
         value = figures[key]
         ok = value >= goal if op == ">=" else value <= goal
         out[key] = {"value": round(value, 4), "target": f"{op} {goal:g}", "met": ok}
