@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import httpx
+import pydantic
 
 from metaregistry.model import UnitBlock
 
@@ -42,6 +43,7 @@ __all__ = [
     "Connector",
     "ConnectorConfig",
     "ConnectorError",
+    "ConnectorOptions",
     "FatalSourceError",
     "HttpStream",
     "Page",
@@ -107,6 +109,16 @@ class ConnectorConfig:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
+class ConnectorOptions(pydantic.BaseModel):
+    """A connector's own options (the keys of ``[connectors.NAME]`` beyond ``base_url``,
+    ``token`` and ``schedule``), declared as a model so a bad value is refused when the
+    settings load, naming the connector, the key and the value (as Singer connectors declare
+    a config schema). Subclass it per connector and set ``Connector.options_model``; unknown
+    keys are refused."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
 @dataclass(frozen=True, slots=True)
 class RequestSpec:
     """One HTTP request of a stream. ``token`` identifies the page for loop detection."""
@@ -169,6 +181,14 @@ class Connector(abc.ABC):
     raw_schema: ClassVar[str | None] = None
     description: ClassVar[str] = ""
     default_base_url: ClassVar[str | None] = None
+    options_model: ClassVar[type[ConnectorOptions]] = ConnectorOptions
+
+    def options(self, config: ConnectorConfig) -> Any:
+        """``config.options`` as this connector's :attr:`options_model` (validated here when
+        the settings did not already). Subclasses narrow the return type."""
+        if isinstance(config.options, self.options_model):
+            return config.options
+        return self.options_model.model_validate(dict(config.options))
 
     def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
         """The HTTP streams to sync with this configuration (none for file-only connectors)."""
