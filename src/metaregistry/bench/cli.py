@@ -154,6 +154,37 @@ def _lookup(
     return out
 
 
+def _peer(base: Path, rows: int, sample: Path | None, rounds: int) -> dict[str, Any]:
+    """Our ``import verra`` beside OffsetsDB's transform on the same export (see
+    :mod:`metaregistry.bench.peer`), ``rounds`` times interleaved, medians."""
+    from metaregistry.bench import peer
+
+    found = peer.find_sample(sample)
+    if found is None:
+        return {
+            "skipped": "the real Verra sample was not found "
+            "(--peer-sample or METAREGISTRY_REAL_DATA)"
+        }
+    export = base / f"verra-transactions-{rows}.csv"
+    out: dict[str, Any] = {"sample": str(found), "export": peer.write_export(found, rows, export)}
+    samples: dict[str, list[dict[str, Any]]] = {"peer": [], "ours": []}
+    for round_ in range(rounds):
+        for key, phase in (("peer", "peer_transform"), ("ours", "peer_import")):
+            result = run_phase(phase, {"file": str(export), "rows": rows, "workdir": str(base)})
+            if "skipped" in result:
+                return {**out, "skipped": result["skipped"]}
+            samples[key].append(result)
+            _say(f"peer {key} (round {round_ + 1} of {rounds}): {result['rows_per_s']:,.0f} rows/s")
+    for key, results in samples.items():
+        ranked = sorted(results, key=lambda r: float(r["rows_per_s"]))
+        out[key] = {
+            **ranked[(len(ranked) - 1) // 2],
+            "rounds_rows_per_s": [r["rows_per_s"] for r in results],
+        }
+    out["ratio"] = out["ours"]["rows_per_s"] / out["peer"]["rows_per_s"]
+    return out
+
+
 def _brief(run: dict[str, Any]) -> str:
     return (
         f"{run['requests_per_s']:,.0f} requests/s, p50 {run['p50_ms']:.1f} ms, "
@@ -177,6 +208,7 @@ TARGETS = {
     "lookup_ratio_to_trivial": (">=", 0.2),
     "log_append_seconds": ("<=", 15),
     "log_proof_ms": ("<=", 1.0),
+    "peer_ratio": (">=", 0.5),
 }
 
 
@@ -222,6 +254,11 @@ def _figures(r: dict[str, Any]) -> dict[str, Any]:
         if isinstance(run, dict) and "requests_per_s" in run:
             f[f"postgresql_lookup_{key}_requests_per_s"] = run["requests_per_s"]
             f[f"postgresql_lookup_{key}_p99_ms"] = run["p99_ms"]
+    peer = r.get("peer", {})
+    if peer.get("ratio") is not None:
+        f["peer_import_rows_per_s"] = peer["ours"]["rows_per_s"]
+        f["peer_offsetsdb_rows_per_s"] = peer["peer"]["rows_per_s"]
+        f["peer_ratio"] = peer["ratio"]
     if r.get("log"):
         f["log_append_seconds"] = r["log"]["append_seconds"]
         f["log_proof_ms"] = r["log"]["proof_ms"]
@@ -281,7 +318,21 @@ def _verdicts(figures: dict[str, Any], n: int) -> dict[str, Any]:
 )
 @click.option("--no-pg", is_flag=True, help="Skip the PostgreSQL figures.")
 @click.option("--lookup-seconds", default=10.0, show_default=True)
-@click.option("--skip", multiple=True, help="Phases to skip (ingest_postgresql, lookup, log, ...).")
+@click.option(
+    "--skip", multiple=True, help="Phases to skip (ingest_postgresql, lookup, log, peer, ...)."
+)
+@click.option(
+    "--peer-rows",
+    default=100_000,
+    show_default=True,
+    help="Rows of the Verra export the peer phase imports and transforms.",
+)
+@click.option(
+    "--peer-sample",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The real Verra transactions sample to repeat (default: ../shared/data/real).",
+)
 def bench_command(
     n: int,
     quick: bool,
@@ -292,11 +343,13 @@ def bench_command(
     no_pg: bool,
     lookup_seconds: float,
     skip: tuple[str, ...],
+    peer_rows: int,
+    peer_sample: Path | None,
 ) -> None:
     """Measure ingest, resync, detection, lookup and the log at N records, each beside a
     baseline measured in the same run. Prints JSON; with N >= 1,000,000, checks the targets."""
     if quick:
-        n, lookup_seconds = 5_000, 2.0
+        n, lookup_seconds, peer_rows = 5_000, 2.0, min(peer_rows, 2_000)
     temp = workdir is None
     base = Path(tempfile.mkdtemp(prefix="mr-bench-")) if workdir is None else workdir
     base.mkdir(parents=True, exist_ok=True)
@@ -339,6 +392,9 @@ def bench_command(
             log_db = f"sqlite:///{base / f'log-{uuid.uuid4().hex[:6]}.db'}"
             proofs = 1_000 if quick else 10_000
             results["log"] = run_phase("log", {"db_url": log_db, "records": n, "proofs": proofs})
+        if "peer" not in skip:
+            _say(f"peer: import verra beside OffsetsDB's transform, {peer_rows:,} rows ...")
+            results["peer"] = _peer(base, peer_rows, peer_sample, 1 if quick else 3)
         if "ingest_sqlite_tenth" not in skip and n >= 10_000:
             tenth = n // 10
             _say(f"ingest at {tenth:,} for the memory ratio ...")

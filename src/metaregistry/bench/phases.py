@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from metaregistry.bench.peer import ours_import, peer_transform
 from metaregistry.bench.records import world_files, world_records
 from metaregistry.canonical import hash_json
 from metaregistry.index import store
@@ -296,4 +297,6 @@ PHASES: dict[str, Phase] = {
     "detect_full": detect_full,
     "detect_incremental": detect_incremental,
     "log": log_append,
+    "peer_transform": peer_transform,
+    "peer_import": ours_import,
 }
