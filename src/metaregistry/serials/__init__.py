@@ -20,7 +20,13 @@ family                   scheme    scope                                        
 ``acr``                  acr       issuance batch                                acr
 ``car``                  car       issuance batch                                car
 ``art``                  art/fcpf  issuance batch                                art
+``cercarbono``           cercarbono the batch serial (``CDC_…``)                cercarbono
 =======================  ========  ============================================  ==========
+
+``cercarbono`` reads the positioned form ``<CDC serial> <from> to <to>`` (scheme
+``cercarbono``). Bare batch identifiers, a Cercarbono serial or a Regen Ledger batch denom
+(``C01-001-20150101-20151231-001``), name no units: ``serials.batches.explain_batch`` reads them
+(``parse-serial`` prints them with ``numbered`` false).
 
 Then the formats the mock registries define, registered by module ``national`` when this
 package is imported: ``spe-grk`` (SRN-PPI), ``tver`` (TCCR) and ``jcm``.
@@ -62,8 +68,8 @@ token, and ``parse(text) -> ParsedSerial`` built with the readers in
 
 A grammar added later is tried after the built-in ones, so its ``match`` must not accept a
 shape an earlier grammar reads (all built-ins start with a digit, ``GS<n>-``, two letters and
-a dash, ``ACR-``, ``CAR-``, ``ART-`` or ``FCPF-``). Document the scheme and the scope choice
-in the grammar's module docstring.
+a dash, ``ACR-``, ``CAR-``, ``ART-``, ``FCPF-`` or ``CDC_``). Document the scheme and the
+scope choice in the grammar's module docstring.
 """
 
 # The national grammars (SPE-GRK, T-VER, JCM) register themselves on import; importing them

@@ -10,6 +10,7 @@ from metaregistry.serials.acr import ACR
 from metaregistry.serials.art import ART
 from metaregistry.serials.car import CAR
 from metaregistry.serials.cdm import CDM
+from metaregistry.serials.cercarbono import CERCARBONO
 from metaregistry.serials.gold_standard import GOLD_STANDARD
 from metaregistry.serials.parsed import MAX_SERIAL_LENGTH, ParsedSerial, SerialError
 from metaregistry.serials.verra import VERRA, VERRA_LEGACY
@@ -112,7 +113,7 @@ class GrammarRegistry:
 
 
 #: The registry ``parse_serial`` uses. Verra comes first: most serials in the wild are VCUs.
-_DEFAULT = GrammarRegistry([VERRA, VERRA_LEGACY, GOLD_STANDARD, CDM, ACR, CAR, ART])
+_DEFAULT = GrammarRegistry([VERRA, VERRA_LEGACY, GOLD_STANDARD, CDM, ACR, CAR, ART, CERCARBONO])
 
 
 def register_grammar(grammar: Grammar, *, replace: bool = False) -> Grammar:
