@@ -57,7 +57,14 @@ def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> GrammarRegistry:
 def test_built_in_grammars_come_first_in_a_documented_order() -> None:
     families = [grammar.family for grammar in grammars()]
     assert families[:8] == [
-        "verra", "verra-legacy", "gold-standard", "cdm", "acr", "car", "art", "cercarbono"
+        "verra",
+        "verra-legacy",
+        "gold-standard",
+        "cdm",
+        "acr",
+        "car",
+        "art",
+        "cercarbono",
     ]
     # The mock registries' grammars are registered by importing the package.
     assert {"spe-grk", "tver", "jcm"} <= set(families)

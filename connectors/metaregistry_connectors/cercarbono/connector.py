@@ -1,0 +1,104 @@
+"""The ``cercarbono`` connector: EcoRegistry's exports and its public front-end API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import ClassVar, Final
+
+import pydantic
+
+from metaregistry.connector import (
+    Connector,
+    ConnectorConfig,
+    ConnectorOptions,
+    FatalSourceError,
+    HttpStream,
+    RawRecord,
+    RecordError,
+)
+from metaregistry.model import UnitBlock
+from metaregistry_connectors.cercarbono.api import EcoRegistryIssuances, EcoRegistryRetirements
+from metaregistry_connectors.cercarbono.blocks import issuance_block, retirement_block
+from metaregistry_connectors.verra.tabular import FileKind, read_table
+
+__all__ = ["FILE_KINDS", "RAW_SCHEMAS", "CercarbonoConnector", "CercarbonoOptions"]
+
+ISSUANCES_KIND: Final = FileKind(
+    "issuances",
+    frozenset({"serial", "issued_quantity", "is_buffer"}),
+    excluded=frozenset({"from", "to"}),
+)
+RETIREMENTS_KIND: Final = FileKind("retirements", frozenset({"serial", "quantity", "from", "to"}))
+FILE_KINDS: Final = (ISSUANCES_KIND, RETIREMENTS_KIND)
+RAW_SCHEMAS: Final = {
+    "issuances": "raw/cercarbono/issuances.schema.json",
+    "retirements": "raw/cercarbono/retirements.schema.json",
+}
+
+
+class CercarbonoOptions(ConnectorOptions):
+    """``[connectors.cercarbono]``: ``standard`` (the EcoRegistry standard slug whose projects
+    are read; default ``cercarbono-co2``, the tCO2e credits) and extra ``headers``."""
+
+    standard: str = pydantic.Field(
+        default="cercarbono-co2", min_length=1, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$"
+    )
+    headers: dict[str, str] = pydantic.Field(default_factory=dict)
+
+
+class CercarbonoConnector(Connector):
+    """Cercarbono credits on EcoRegistry (Colombia). Files (``metaregistry import cercarbono
+    FILE``, CSV or XLSX, told apart by their header): the issued serials and the retirement
+    list with unit positions. Streams: ``issuances`` and ``retirements`` from the front-end
+    API. See ``README.md`` in this package."""
+
+    name: ClassVar[str] = "cercarbono"
+    registries: ClassVar[tuple[str, ...]] = ("cercarbono",)
+    description: ClassVar[str] = "Cercarbono on EcoRegistry: issued serials and retirements"
+    default_base_url: ClassVar[str | None] = "https://api-front.ecoregistry.io"
+    options_model: ClassVar[type[ConnectorOptions]] = CercarbonoOptions
+
+    def options(self, config: ConnectorConfig) -> CercarbonoOptions:
+        options = super().options(config)
+        assert isinstance(options, CercarbonoOptions)
+        return options
+
+    def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
+        options = self.options(config)
+        base_url = config.base_url or self.default_base_url
+        if not base_url:
+            raise FatalSourceError("cercarbono: no base_url configured")
+        return [
+            kind(base_url, standard=options.standard, headers=options.headers)
+            for kind in (EcoRegistryIssuances, EcoRegistryRetirements)
+        ]
+
+    def read_file(self, path: Path) -> Iterator[RawRecord]:
+        return read_table(path, FILE_KINDS, "Cercarbono (EcoRegistry)")
+
+    def raw_schema_for(self, record: RawRecord) -> str | None:
+        return RAW_SCHEMAS.get(_kind(record))
+
+    def normalize(self, record: RawRecord) -> UnitBlock:
+        kind = _kind(record)
+        if kind == "issuances":
+            return issuance_block(record.payload)
+        if kind == "retirements":
+            return retirement_block(record.payload)
+        raise RecordError(
+            f"cercarbono has no stream or file kind {record.stream!r} "
+            f"(known: {', '.join(RAW_SCHEMAS)})"
+        )
+
+
+def _kind(record: RawRecord) -> str:
+    """The record's stream, or for a record built elsewhere the kind its payload shows."""
+    if record.stream in RAW_SCHEMAS:
+        return record.stream
+    payload = record.payload
+    if "issued_quantity" in payload:
+        return "issuances"
+    if "quantity" in payload and "serial" in payload:
+        return "retirements"
+    return record.stream

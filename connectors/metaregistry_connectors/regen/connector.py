@@ -1,0 +1,100 @@
+"""The ``regen`` connector: Regen Ledger credit batches (the C01 Verra bridge included)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import ClassVar, Final
+
+import pydantic
+
+from metaregistry.connector import (
+    Connector,
+    ConnectorConfig,
+    ConnectorOptions,
+    FatalSourceError,
+    HttpStream,
+    RawRecord,
+    RecordError,
+)
+from metaregistry.model import UnitBlock
+from metaregistry_connectors.regen.api import MAX_LIMIT, RegenBatches
+from metaregistry_connectors.regen.blocks import api_batch_block, file_batch_block
+from metaregistry_connectors.verra.tabular import FileKind, read_table
+
+__all__ = ["FILE_KINDS", "RAW_SCHEMAS", "RegenConnector", "RegenOptions"]
+
+BATCH_TABLE_KIND: Final = FileKind(
+    "batch-table", frozenset({"regen_batch_metadata_file", "vcs_retirement_serial_number"})
+)
+FILE_KINDS: Final = (BATCH_TABLE_KIND,)
+RAW_SCHEMAS: Final = {
+    "batch-table": "raw/regen/batch_table.schema.json",
+    "batches": "raw/regen/batches.schema.json",
+}
+
+
+class RegenOptions(ConnectorOptions):
+    """``[connectors.regen]``: ``limit`` (batches a page, 1-100), ``classes`` (credit class
+    ids to keep, e.g. ``["C01"]``; empty keeps every class) and extra ``headers``."""
+
+    limit: int = pydantic.Field(default=MAX_LIMIT, ge=1, le=MAX_LIMIT)
+    classes: list[str] = pydantic.Field(default_factory=list)
+    headers: dict[str, str] = pydantic.Field(default_factory=dict)
+
+
+class RegenConnector(Connector):
+    """Regen Ledger ecocredit batches. File (``metaregistry import regen FILE``): the C01
+    batch table, each batch with the Verra retirement serial it was issued from. Stream:
+    ``batches`` from a ledger REST endpoint. See ``README.md`` in this package."""
+
+    name: ClassVar[str] = "regen"
+    registries: ClassVar[tuple[str, ...]] = ("regen",)
+    description: ClassVar[str] = "Regen Ledger ecocredit batches (C01: bridged Verra VCUs)"
+    default_base_url: ClassVar[str | None] = "https://regen-api.polkachu.com"
+    options_model: ClassVar[type[ConnectorOptions]] = RegenOptions
+
+    def options(self, config: ConnectorConfig) -> RegenOptions:
+        options = super().options(config)
+        assert isinstance(options, RegenOptions)
+        return options
+
+    def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
+        options = self.options(config)
+        base_url = config.base_url or self.default_base_url
+        if not base_url:
+            raise FatalSourceError("regen: no base_url configured")
+        return [
+            RegenBatches(
+                base_url,
+                limit=options.limit,
+                classes=frozenset(options.classes),
+                headers=options.headers,
+            )
+        ]
+
+    def read_file(self, path: Path) -> Iterator[RawRecord]:
+        return read_table(path, FILE_KINDS, "Regen Ledger batch")
+
+    def raw_schema_for(self, record: RawRecord) -> str | None:
+        return RAW_SCHEMAS.get(_kind(record))
+
+    def normalize(self, record: RawRecord) -> UnitBlock:
+        kind = _kind(record)
+        if kind == "batch-table":
+            return file_batch_block(record.payload)
+        if kind == "batches":
+            return api_batch_block(record.payload)
+        raise RecordError(
+            f"regen has no stream or file kind {record.stream!r} (known: {', '.join(RAW_SCHEMAS)})"
+        )
+
+
+def _kind(record: RawRecord) -> str:
+    if record.stream in RAW_SCHEMAS:
+        return record.stream
+    if "regen_batch_metadata_file" in record.payload:
+        return "batch-table"
+    if "denom" in record.payload:
+        return "batches"
+    return record.stream
