@@ -105,7 +105,6 @@ class EcoRegistryIssuances(HttpStream):
             records=records,
             cursor={"step": _FEED_STEP, "records": len(records)},
             next_request=None,
-            totals={"records": len(records)},
         )
 
     def records(self, body: Mapping[str, Any], wanted: set[int], where: str) -> list[RawRecord]:

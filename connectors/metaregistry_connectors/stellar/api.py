@@ -93,7 +93,6 @@ class ScAuditTable(HttpStream):
             records=records,
             cursor={"etag": etag} if etag else {},
             next_request=None,
-            totals={"records": len(records)},
         )
 
 
