@@ -151,6 +151,7 @@ def test_the_same_file_again_changes_nothing(real_data: Path, db_url: str) -> No
     env = {"METAREGISTRY_DATABASE_URL": db_url}
     path = str(real_data / CERCARBONO / "retirements.csv")
     runner = CliRunner()
-    assert runner.invoke(main, ["import", "cercarbono", path, "--no-detect"], env=env).exit_code == 0
+    first = runner.invoke(main, ["import", "cercarbono", path, "--no-detect"], env=env)
+    assert first.exit_code == 0, first.output
     again = runner.invoke(main, ["import", "cercarbono", path, "--no-detect"], env=env)
     assert "100 records, 0 written, 100 unchanged" in again.output
