@@ -100,18 +100,22 @@ class RawRecord:
 
 @dataclass(frozen=True, slots=True)
 class ConnectorConfig:
-    """A connector's settings table (``[connectors.NAME]``)."""
+    """A connector's settings table (``[connectors.NAME]``): the engine's keys, and
+    ``options``, the connector's own (its :attr:`Connector.options_model` once the settings
+    checked them, else the table's remaining keys). Read them with
+    :meth:`Connector.options`."""
 
     name: str
     base_url: str | None = None
     token: str | None = None
     schedule: str | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
+    timeout: float | None = None
+    options: Mapping[str, Any] | ConnectorOptions = field(default_factory=dict)
 
 
 class ConnectorOptions(pydantic.BaseModel):
     """A connector's own options (the keys of ``[connectors.NAME]`` beyond ``base_url``,
-    ``token`` and ``schedule``), declared as a model so a bad value is refused when the
+    ``token``, ``schedule`` and ``timeout``), declared as a model so a bad value is refused when the
     settings load, naming the connector, the key and the value (as Singer connectors declare
     a config schema). Subclass it per connector and set ``Connector.options_model``; unknown
     keys are refused."""
@@ -184,11 +188,20 @@ class Connector(abc.ABC):
     options_model: ClassVar[type[ConnectorOptions]] = ConnectorOptions
 
     def options(self, config: ConnectorConfig) -> Any:
-        """``config.options`` as this connector's :attr:`options_model` (validated here when
-        the settings did not already). Subclasses narrow the return type."""
+        """``config.options`` as this connector's :attr:`options_model`: as the settings
+        checked them, or checked here (a bad value raises FatalSourceError naming the key and
+        the value). Annotate the result with the model: ``opts: MyOptions = self.options(c)``."""
         if isinstance(config.options, self.options_model):
             return config.options
-        return self.options_model.model_validate(dict(config.options))
+        from metaregistry.settings import validate_options
+
+        table = config.options
+        if isinstance(table, ConnectorOptions):
+            table = table.model_dump()
+        try:
+            return validate_options(self.name, self.options_model, table)
+        except ValueError as exc:
+            raise FatalSourceError(str(exc)) from None
 
     def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
         """The HTTP streams to sync with this configuration (none for file-only connectors)."""

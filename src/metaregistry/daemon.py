@@ -85,10 +85,11 @@ class Daemon:
         config = self.settings.connector(name)
         since = await asyncio.to_thread(self._since)
         try:
+            connector = self.connectors.get(name) or plugins.load(name)
             report = await asyncio.wait_for(
                 sync_connector(
                     self.engine,
-                    self.connectors.get(name) or plugins.load(name),
+                    connector,
                     config,
                     owner=self.owner,
                     stop=self.stop,
@@ -97,6 +98,10 @@ class Daemon:
             )
         except TimeoutError:
             report = SourceReport(connector=name, outcome="timeout", error="sync timed out")
+        except Exception as exc:  # this source's failed report; the other jobs go on
+            report = SourceReport(
+                connector=name, outcome="failed", error=f"{type(exc).__name__}: {exc}"
+            )
         log.info(
             "sync %s: %s pages=%d seen=%d written=%d quarantined=%d %s",
             name,
@@ -193,8 +198,7 @@ async def _start_api(settings: Settings) -> Any:
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    host = str(settings.get("api", "host", "127.0.0.1"))
-    port = int(settings.get("api", "port", 8080))
+    host, port = settings.api.host, settings.api.port
     await web.TCPSite(runner, host, port).start()
     click.echo(f"lookup API on http://{host}:{port}/", err=True)
     return runner

@@ -34,6 +34,22 @@ MOCKS = ("verra", "gold-standard", "srn-ppi", "tccr", "jcm")
 DEMO_FAULTS = "429=0.02,5xx=0.02,slow=0.01,truncate=0.01,repeat=0.01,malformed=0.001"
 
 
+def _options_from_environment() -> dict[str, str]:
+    """The connectors' own options set in the environment
+    (``METAREGISTRY_CONNECTORS__SRN_PPI__PAGE_SIZE=100``): the demo honours them; it never
+    takes a base URL, token or schedule from there (those would point it away from its
+    mocks), nor any other setting."""
+    import os
+
+    prefix = "METAREGISTRY_CONNECTORS__"
+    engine_keys = ("BASE_URL", "TOKEN", "SCHEDULE")
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k.upper().startswith(prefix) and k.upper().rpartition("__")[2] not in engine_keys
+    }
+
+
 def _settings(base: Path, urls: dict[str, str], tokens: dict[str, str], port: int) -> Settings:
     from metaregistry.settings import load_settings
 
@@ -55,7 +71,7 @@ def _settings(base: Path, urls: dict[str, str], tokens: dict[str, str], port: in
 
     config = base / "metaregistry.toml"
     config.write_text(tomli_w.dumps(raw), encoding="utf-8")
-    return load_settings(config, environ={})
+    return load_settings(config, environ=_options_from_environment())
 
 
 class _Bar:
@@ -171,8 +187,13 @@ def demo_command(
     """Generate a world, start the mock registries, sync, detect, serve the lookup API."""
     from metaregistry.mock.server import spawn
     from metaregistry.mock.world import generate_world
+    from metaregistry.settings import ConfigError, load_settings
     from metaregistry.sync import sync_connectors
 
+    try:  # a bad option stops the demo here, before anything runs
+        load_settings(None, environ=_options_from_environment())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     if fresh and base.exists():
         shutil.rmtree(base)
     base.mkdir(parents=True, exist_ok=True)

@@ -415,6 +415,9 @@ async def sync_connector(
     except FatalSourceError as exc:
         report.outcome, report.error = "failed", str(exc)
         return report
+    except Exception as exc:  # a bad option or a bug in the connector: its report, not ours
+        report.outcome, report.error = "failed", f"{type(exc).__name__}: {exc}"
+        return report
     if not streams:
         report.outcome, report.error = "failed", f"{connector.name} has no HTTP streams"
         return report
@@ -471,8 +474,7 @@ async def sync_connector(
 
 
 def connector_timeout(config: ConnectorConfig, default: float = DEFAULT_TIMEOUT) -> float:
-    value = config.options.get("timeout", default)
-    return float(value)
+    return default if config.timeout is None else config.timeout
 
 
 async def sync_connectors(
@@ -498,17 +500,15 @@ async def sync_connectors(
     with engine.connect() as conn:
         since = max_version_id(conn)
     found = dict(connectors or {})
-    for name in names:
-        if name not in found:
-            found[name] = plugins.load(name)
 
     async def one(name: str) -> SourceReport:
         config = settings.connector(name)
         try:
+            connector = found.get(name) or plugins.load(name)
             return await asyncio.wait_for(
                 sync_connector(
                     engine,
-                    found[name],
+                    connector,
                     config,
                     owner=owner,
                     policy=policy,
@@ -522,6 +522,10 @@ async def sync_connectors(
                 connector=name,
                 outcome="timeout",
                 error=f"did not finish within {connector_timeout(config):.0f}s; resumes next run",
+            )
+        except Exception as exc:  # one source's failure is its report; the others finish
+            return SourceReport(
+                connector=name, outcome="failed", error=f"{type(exc).__name__}: {exc}"
             )
 
     reports = list(await asyncio.gather(*(one(n) for n in names)))
@@ -563,7 +567,7 @@ def publish_checkpoint(engine: Engine, settings: Settings) -> str:
     from metaregistry.log import store as log_store
     from metaregistry.log.keyfile import FileSigner
 
-    signer = FileSigner.open(settings.log_key_file, settings.log_origin)
+    signer = FileSigner.open(settings.log.key_file, settings.log.origin)
     with engine.begin() as conn:
-        signed = log_store.publish_checkpoint(conn, signer, settings.log_origin)
+        signed = log_store.publish_checkpoint(conn, signer, settings.log.origin)
     return signed.note

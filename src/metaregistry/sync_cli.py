@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from metaregistry import plugins
 from metaregistry.cli import settings_of
-from metaregistry.connector import ConnectorError
+from metaregistry.connector import ConnectorError, ConnectorOptions
 from metaregistry.index import store
 from metaregistry.index.db import create_engine, migrate
 from metaregistry.ingest import PageResult, ingest_records, max_version_id
@@ -316,18 +316,36 @@ def connectors_command(as_json: bool) -> None:
 
 
 @click.command("config")
+@click.option(
+    "--reference",
+    is_flag=True,
+    help="Print the settings reference (Markdown, every key with its type, default and "
+    "environment variable) generated from the typed settings model: docs/SETTINGS.md.",
+)
 @click.pass_context
-def config_command(ctx: click.Context) -> None:
-    """Show the effective configuration (file + environment), secrets masked."""
+def config_command(ctx: click.Context, reference: bool) -> None:
+    """Show the effective configuration (file + environment, defaults filled in), secrets
+    masked."""
+    from metaregistry import settings as settings_module
+
+    if reference:
+        click.echo(settings_module.reference(), nl=False)
+        return
     settings = settings_of(ctx)
-    data = dict(settings.raw)
-    data["database_url"] = settings.database_url
-    data.setdefault("log", {})
-    data["log"] = {
-        "key_file": str(settings.log_key_file),
-        "origin": settings.log_origin,
-        **data["log"],
-    }
+    data = settings.model_dump(mode="json", exclude={"connectors"})
+    data["connectors"] = {}
+    for name in settings.connectors:
+        config = settings.connector(name)
+        options = config.options
+        if isinstance(options, ConnectorOptions):
+            options = options.model_dump(mode="json")
+        data["connectors"][name] = {
+            "base_url": config.base_url,
+            "token": config.token,
+            "schedule": config.schedule,
+            "timeout": config.timeout,
+            **options,
+        }
     data["_source"] = str(settings.source) if settings.source else "(defaults and environment)"
     click.echo(json.dumps(mask_secrets(data), indent=2, default=str))
 

@@ -15,7 +15,7 @@ from api_world import Api, World, build_world
 
 from metaregistry.api.app import create_app
 from metaregistry.index.db import create_engine
-from metaregistry.settings import Settings
+from metaregistry.settings import settings_from
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def serve_api(readonly: sa.Engine, world: World, free_port: int) -> ServeApi:
             "database_url": readonly.url.render_as_string(hide_password=False),
             "api": {"rate_limit": 0, **api_settings},
         }
-        app = create_app(Settings(raw=raw), engine=readonly, signer=world.signer)
+        app = create_app(settings_from(raw), engine=readonly, signer=world.signer)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", free_port).start()

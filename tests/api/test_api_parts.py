@@ -7,12 +7,11 @@ import json
 
 import pytest
 
-from metaregistry.api.config import ApiConfig
 from metaregistry.api.cursor import decode_cursor, encode_cursor
 from metaregistry.api.errors import ApiError
 from metaregistry.api.metrics import Gauge, RequestMetrics, render
 from metaregistry.api.query import read_query
-from metaregistry.settings import ConfigError, Settings
+from metaregistry.settings import ConfigError, settings_from
 
 
 @pytest.mark.parametrize(
@@ -77,35 +76,39 @@ def test_a_cursor_that_is_not_ours_is_a_400_naming_it(text: str) -> None:
 
 
 def test_api_settings_have_defaults_and_are_checked() -> None:
-    config = ApiConfig.from_settings(Settings(raw={}))
+    config = settings_from({}).api
     assert (config.port, config.rate_limit, config.burst, config.cors_origins) == (
         8080,
         20.0,
         40.0,
         ("*",),
     )
-    from_env_text = ApiConfig.from_settings(
-        Settings(raw={"api": {"cors_origins": "https://a.example, https://b.example"}})
-    )
+    from_env_text = settings_from(
+        {"api": {"cors_origins": "https://a.example, https://b.example"}}
+    ).api
     assert from_env_text.cors_origins == ("https://a.example", "https://b.example")
 
 
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ({"port": "eighty"}, "[api] port must be an integer, got 'eighty'"),
-        ({"rate_limit": -1}, "[api] rate_limit must be >= 0, got -1"),
-        ({"max_serial_length": 9999}, "[api] max_serial_length must be from 1 to 512"),
-        ({"trust_forwarded_for": "yes"}, "[api] trust_forwarded_for must be true or false"),
-        ({"cors_origins": [1]}, "[api] cors_origins must be a list of origins"),
-        ({"proof_cache_mb": 0}, "[api] proof_cache_mb must be >= 1, got 0"),
-        ({"proof_cache_mb": "64MB"}, "[api] proof_cache_mb must be a number, got '64MB'"),
+        ({"port": "eighty"}, "api.port: Input should be a valid integer"),
+        ({"rate_limit": -1}, "api.rate_limit: Input should be greater than or equal to 0"),
+        ({"max_serial_length": 9999}, "api.max_serial_length: Input should be less than or"),
+        ({"trust_forwarded_for": "maybe"}, "api.trust_forwarded_for: Input should be a valid"),
+        ({"cors_origins": [1]}, "api.cors_origins.0: Input should be a valid string"),
+        ({"proof_cache_mb": 0}, "api.proof_cache_mb: Input should be greater than or equal to 1"),
+        ({"proof_cache_mb": "64MB"}, "api.proof_cache_mb: Input should be a valid number"),
+        ({"public_url": "metaregistry.example.org"}, "api.public_url: must be an http(s) URL"),
+        ({"colour": "red"}, "api.colour: is not a setting here"),
     ],
 )
 def test_bad_api_settings_name_the_key_and_value(table: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        ApiConfig.from_settings(Settings(raw={"api": table}))
+        settings_from({"api": table})
     assert str(caught.value).startswith(message)
+    if "colour" not in table and "cors_origins" not in table:
+        assert repr(next(iter(table.values()))) in str(caught.value)  # the value, named
 
 
 def test_metrics_escape_label_values_and_sort_series() -> None:

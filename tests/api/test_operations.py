@@ -14,7 +14,7 @@ from api_world import ALERT_ID, Api
 
 from metaregistry.api.app import IndexMissingError, create_app
 from metaregistry.api.queries import Db
-from metaregistry.settings import Settings
+from metaregistry.settings import settings_from
 
 pytestmark = pytest.mark.anyio
 
@@ -162,8 +162,8 @@ async def test_unknown_paths_and_methods_answer_json(api: Api) -> None:
 def test_an_app_over_an_empty_database_says_what_to_do(tmp_path: Path) -> None:
     missing = f"sqlite:///{tmp_path / 'missing.db'}"
     with pytest.raises(IndexMissingError, match="cannot open the database"):
-        create_app(Settings(raw={"database_url": missing}))
+        create_app(settings_from({"database_url": missing}))
     sqlite3.connect(tmp_path / "empty.db").close()
     empty = f"sqlite:///{tmp_path / 'empty.db'}"
     with pytest.raises(IndexMissingError, match="has no index tables; run `metaregistry sync`"):
-        create_app(Settings(raw={"database_url": empty}))
+        create_app(settings_from({"database_url": empty}))

@@ -7,8 +7,17 @@ from pathlib import Path
 import pytest
 
 from metaregistry import plugins
-from metaregistry.connector import SLUG, Connector, ConnectorConfig, FatalSourceError, HttpStream
+from metaregistry.connector import (
+    SLUG,
+    Connector,
+    ConnectorConfig,
+    ConnectorOptions,
+    FatalSourceError,
+    HttpStream,
+)
 from metaregistry.schemas import load_schema
+from metaregistry.settings import REFERENCE_COMMAND
+from metaregistry.settings import reference as reference_of
 
 NAMES = plugins.available()
 
@@ -42,6 +51,23 @@ def test_streams_are_http_streams_with_a_base_url(connector: Connector) -> None:
         assert stream.mode in ("snapshot", "incremental")
         first = stream.first_request(None)
         assert first is None or first.url.startswith("http://127.0.0.1:9")
+
+
+def test_options_are_declared_checked_and_documented(connector: Connector) -> None:
+    """Options are a ConnectorOptions model: defaults alone are valid, an unknown key is
+    refused with FatalSourceError naming it, and docs/SETTINGS.md (generated) lists them."""
+    model = connector.options_model
+    assert issubclass(model, ConnectorOptions)
+    assert model.model_config.get("extra") == "forbid"
+    config = ConnectorConfig(name=connector.name, base_url="http://127.0.0.1:9")
+    assert isinstance(connector.options(config), model)
+    bad = ConnectorConfig(name=connector.name, base_url="http://127.0.0.1:9", options={"x_y": 1})
+    with pytest.raises(FatalSourceError, match=rf"connectors\.{connector.name}\.x_y"):
+        connector.options(bad)
+    reference = reference_of({connector.name: model})
+    section = reference[reference.index(f"### `[connectors.{connector.name}]` options") :]
+    docs = (Path(__file__).parents[2] / "docs" / "SETTINGS.md").read_text(encoding="utf-8")
+    assert section in docs, f"docs/SETTINGS.md is stale: run {REFERENCE_COMMAND}"
 
 
 def test_unknown_file_kind_fails_cleanly(connector: Connector, tmp_path: Path) -> None:

@@ -270,7 +270,7 @@ def test_bad_options_fail_clearly() -> None:
     with pytest.raises(FatalSourceError, match="streams"):
         streams(streams=["everything"])
     with pytest.raises(FatalSourceError, match="size"):
-        streams(size="25")
+        streams(size="lots")
 
 
 @respx.mock

@@ -60,3 +60,25 @@ def test_demo_once_syncs_every_registry_and_finds_every_kind(tmp_path: Path) -> 
     for name in ("verra", "gold-standard", "srn-ppi", "tccr", "jcm"):
         assert f"  {name:<14} ok" in result.stdout + result.stderr
     assert (base / "log-key.pem").exists()
+
+
+def test_demo_refuses_a_bad_option_before_anything_runs(tmp_path: Path) -> None:
+    """A bad connector option in the environment, next to four healthy connectors: one line
+    naming it, before a world is generated or a mock started (no traceback)."""
+    import os
+
+    base = tmp_path / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "metaregistry", "demo", "--once", "--dir", str(base)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "METAREGISTRY_CONNECTORS__SRN_PPI__PAGE_SIZE": "lots"},
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.stderr.strip() == (
+        "Error: connectors.srn-ppi.page_size: Input should be a valid integer, unable to "
+        "parse string as an integer (value: 'lots')"
+    )
+    assert not (base / "world").exists()

@@ -100,3 +100,62 @@ def test_webhook_delivery_is_scheduled_when_webhooks_are_configured(
         return found
 
     assert asyncio.run(jobs()) == ["sync:paged", "webhooks"]
+
+
+def test_a_broken_connector_is_a_failed_report_and_the_others_sync(engine: sa.Engine) -> None:
+    """A connector raising in the daemon's job is its own failed report (not an exception
+    lost in the scheduler); the healthy connector's job syncs."""
+    import asyncio
+
+    from paged_source import PagedConnector
+
+    from metaregistry.connector import ConnectorConfig, HttpStream
+    from metaregistry.daemon import Daemon
+    from metaregistry.settings import settings_from
+
+    class Buggy(PagedConnector):
+        name = "buggy"
+
+        def streams(self, config: ConnectorConfig) -> list[HttpStream]:
+            raise KeyError("page_size")
+
+    with serve(PagedSource(n=20, page_size=10)) as source:
+        settings = settings_from(
+            {"connectors": {"paged": {"base_url": source.url}, "buggy": {"base_url": source.url}}}
+        )
+
+        async def run() -> list[tuple[str, str, str | None]]:
+            daemon = Daemon(
+                engine=engine,
+                settings=settings,
+                names=["buggy", "paged", "missing"],
+                connectors={"paged": PagedConnector(), "buggy": Buggy()},
+            )
+            reports = [await daemon.sync_one(n) for n in ("buggy", "paged", "missing")]
+            return [(r.connector, r.outcome, r.error) for r in reports]
+
+        reports = asyncio.run(run())
+    assert reports[0] == ("buggy", "failed", "KeyError: 'page_size'")
+    assert reports[1] == ("paged", "ok", None)
+    assert reports[2][:2] == ("missing", "failed") and "unknown connector" in str(reports[2][2])
+
+
+def test_the_daemon_refuses_a_bad_option_before_it_starts(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from metaregistry.cli import main
+
+    config = tmp_path / "metaregistry.toml"
+    db = tmp_path / "index.db"
+    config.write_text(
+        f'database_url = "sqlite:///{db}"\n'
+        '[connectors.verra]\nbase_url = "http://127.0.0.1:9"\n'
+        '[connectors.tccr]\nbase_url = "http://127.0.0.1:9"\nsource = "ftp"\n'
+    )
+    result = CliRunner().invoke(main, ["--config", str(config), "daemon", "--no-api"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == (
+        f"Error: {config}: connectors.tccr.source: Input should be 'export' or 'api' "
+        "(value: 'ftp')"
+    )
+    assert not db.exists()

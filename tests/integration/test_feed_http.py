@@ -17,7 +17,7 @@ from metaregistry.api.keys import ENGINE_KEY, SETTINGS_KEY
 from metaregistry.feed.routes import add_routes
 from metaregistry.feed.testing import AlertWriter
 from metaregistry.index.db import create_engine
-from metaregistry.settings import Settings
+from metaregistry.settings import settings_from
 
 pytestmark = pytest.mark.anyio
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -57,7 +57,7 @@ class Server:
 async def server(readonly: sa.Engine, free_port: int) -> AsyncIterator[Server]:
     app = web.Application()
     app[ENGINE_KEY] = readonly
-    app[SETTINGS_KEY] = Settings(raw={"feed": {"stream_poll": 0.05, "stream_heartbeat": 0.2}})
+    app[SETTINGS_KEY] = settings_from({"feed": {"stream_poll": 0.05, "stream_heartbeat": 0.2}})
     add_routes(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -272,7 +272,7 @@ async def test_the_api_app_serves_the_feed(
     from metaregistry.api.app import create_app
 
     opened = alerts.open("al_1")
-    app = create_app(Settings(raw={}), engine=readonly)
+    app = create_app(settings_from({}), engine=readonly)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", free_port).start()
@@ -287,3 +287,24 @@ async def test_the_api_app_serves_the_feed(
             assert (await client.get("/v1/alerts/al_1")).json()["id"] == "al_1"
     finally:
         await runner.cleanup()
+
+
+async def test_the_atom_feed_links_through_the_public_url(
+    readonly: sa.Engine, free_port: int, alerts: AlertWriter
+) -> None:
+    """``[api] public_url`` (typed, checked at load) is the origin of the feed's links."""
+    alerts.open("al_1")
+    app = web.Application()
+    app[ENGINE_KEY] = readonly
+    app[SETTINGS_KEY] = settings_from({"api": {"public_url": "https://registry.example.org/"}})
+    add_routes(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", free_port).start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{free_port}") as client:
+            response = await client.get("/v1/alerts/feed.atom")
+    finally:
+        await runner.cleanup()
+    link = ET.fromstring(response.content).find(f"{ATOM}entry/{ATOM}link")
+    assert link is not None and link.get("href") == "https://registry.example.org/v1/alerts/al_1"

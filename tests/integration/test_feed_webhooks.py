@@ -12,12 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from metaregistry.feed import outbox
-from metaregistry.feed.config import WebhookConfig
 from metaregistry.feed.signature import SIGNATURE_HEADER, verify_signature
 from metaregistry.feed.tables import WebhookOutboxRow
 from metaregistry.feed.testing import AlertWriter, ManualClock, WebhookReceiver
 from metaregistry.feed.webhooks import WebhookDeliverer, deliver_pending
-from metaregistry.settings import Settings
+from metaregistry.settings import Settings, WebhookSettings, settings_from
 
 pytestmark = pytest.mark.anyio
 SECRET = "whsec_test"
@@ -41,8 +40,8 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
 
 
 def settings_for(*hooks: dict[str, Any], **feed: Any) -> Settings:
-    return Settings(
-        raw={"webhooks": list(hooks), "feed": {"retry_base": 10, "retry_cap": 60, **feed}}
+    return settings_from(
+        {"webhooks": list(hooks), "feed": {"retry_base": 10, "retry_cap": 60, **feed}}
     )
 
 
@@ -122,7 +121,7 @@ async def test_a_dead_daemons_claim_is_taken_over_after_its_lease(
 ) -> None:
     event = alerts.open("al_1")
     settings = settings_for(hook(receiver), lease=60)
-    config = WebhookConfig.parse(0, hook(receiver))
+    config = WebhookSettings.model_validate(hook(receiver))
     # A daemon claims the delivery and dies before sending it.
     with engine.begin() as conn:
         outbox.register(conn, [config], now=clock.now)

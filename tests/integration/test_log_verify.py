@@ -27,7 +27,7 @@ from metaregistry.log.checkpoint import FileSigner, TreeHead, sign_checkpoint
 from metaregistry.log.leaf import BlockLeaf, EventLeaf, LeafEntry
 from metaregistry.log.routes import key_text
 from metaregistry.log.tables import checkpoints_table
-from metaregistry.settings import Settings
+from metaregistry.settings import settings_from
 
 ORIGIN = "metaregistry.test/log"
 
@@ -100,7 +100,7 @@ def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Log]:
 def served(log: Log) -> Iterator[str]:
     """The real API (create_app, read-only engine) on a free port in a background thread."""
     readonly = create_engine(log.url, readonly=True)
-    settings = Settings(raw={"database_url": log.url, "api": {"rate_limit": 0}})
+    settings = settings_from({"database_url": log.url, "api": {"rate_limit": 0}})
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     state: dict[str, Any] = {}

@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from metaregistry import plugins
-from metaregistry.connector import ConnectorConfig, RawRecord
+from metaregistry.connector import RawRecord
 from metaregistry.index import store
 from metaregistry.mock.server import FaultSpec, malformed_records, spawn
 from metaregistry.mock.server.dataset import MalformedRecord, RecordFormat
@@ -34,7 +34,7 @@ from metaregistry.mock.server.tccr import FORMAT as TCCR
 from metaregistry.mock.server.verra import FORMAT as VERRA
 from metaregistry.mock.world import connector_of, generate_world, world_files, world_records
 from metaregistry.model import UnitBlock
-from metaregistry.settings import Settings
+from metaregistry.settings import settings_from
 from metaregistry.sync import SyncReport, sync_connectors
 
 pytestmark = pytest.mark.slow
@@ -74,8 +74,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _sync(engine: sa.Engine, name: str, url: str, options: dict[str, Any]) -> SyncReport:
-    config = ConnectorConfig(name=name, base_url=url, token=TOKEN, options=options)
-    settings = Settings(raw={}, connectors={name: config})
+    table = {"base_url": url, "token": TOKEN, **options}
+    settings = settings_from({"connectors": {name: table}})
     return asyncio.run(sync_connectors(engine, settings, [name], detect=False, checkpoint=False))
 
 

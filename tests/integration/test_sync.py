@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from metaregistry.connector import ConnectorConfig
+from metaregistry.connector import ConnectorConfig, ConnectorOptions, HttpStream, RawRecord
 from metaregistry.index import store
 from metaregistry.index.db import create_engine, migrate
 from metaregistry.index.tables import SyncStateRow
-from metaregistry.settings import load_settings
+from metaregistry.model import UnitBlock
+from metaregistry.settings import ConfigError, load_settings, settings_from
 from metaregistry.sync import sync_connector, sync_connectors
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -201,3 +202,99 @@ def test_an_unchanged_resync_skips_the_schema_checks_of_stored_records(
         again = asyncio.run(sync_connector(engine, PagedConnector(), config))
     assert (again.outcome, again.seen, again.written) == ("ok", 30, 0)
     assert checked == []
+
+
+class _StrictOptions(ConnectorOptions):
+    page_size: int = 10
+
+
+class _Strict(PagedConnector):
+    """Declares its options: a bad value is refused by the settings or, when the settings
+    could not check it (a connector given in code), by ``options()`` as FatalSourceError."""
+
+    name = "strict"
+    options_model = _StrictOptions
+
+    def streams(self, config: ConnectorConfig) -> list[HttpStream]:
+        options: _StrictOptions = self.options(config)
+        assert options.page_size > 0
+        return super().streams(config)
+
+
+class _Buggy(PagedConnector):
+    """Reads its option the old way and raises what int() raises."""
+
+    name = "buggy"
+
+    def streams(self, config: ConnectorConfig) -> list[HttpStream]:
+        options = config.options
+        assert isinstance(options, dict)
+        int(options.get("page_size", 10))
+        return super().streams(config)
+
+
+class _Crashing(PagedConnector):
+    """A bug in normalize: every record raises something no contract foresaw."""
+
+    name = "crashing"
+
+    def normalize(self, record: RawRecord) -> UnitBlock:
+        raise ZeroDivisionError("a bug")
+
+
+def test_a_bad_option_or_a_bug_fails_only_its_own_connector(engine: sa.Engine) -> None:
+    """One source's exception is its failed report; the others finish (issue 21)."""
+    with serve(PagedSource(n=30, page_size=10)) as source:
+        tables = {
+            "paged": {"base_url": source.url},
+            "strict": {"base_url": source.url, "page_size": "lots"},
+            "buggy": {"base_url": source.url, "page_size": "lots"},
+            "crashing": {"base_url": source.url},
+            "not-installed": {"base_url": source.url},
+        }
+        settings = settings_from({"connectors": tables})
+        report = asyncio.run(
+            sync_connectors(
+                engine,
+                settings,
+                list(tables),
+                connectors={
+                    "paged": PagedConnector(),
+                    "strict": _Strict(),
+                    "buggy": _Buggy(),
+                    "crashing": _Crashing(),
+                },
+                detect=False,
+                checkpoint=False,
+            )
+        )
+    by_name = {s.connector: s for s in report.sources}
+    assert set(by_name) == set(tables)
+    assert (by_name["paged"].outcome, by_name["paged"].written) == ("ok", 30)
+    strict = by_name["strict"]
+    assert strict.outcome == "failed" and strict.error is not None
+    assert "connectors.strict.page_size" in strict.error and "'lots'" in strict.error
+    buggy = by_name["buggy"]
+    assert buggy.outcome == "failed"
+    assert buggy.error == "ValueError: invalid literal for int() with base 10: 'lots'"
+    crashing = by_name["crashing"]
+    assert (crashing.outcome, crashing.error) == ("failed", "ZeroDivisionError: a bug")
+    assert by_name["not-installed"].outcome == "failed"
+    assert "unknown connector 'not-installed'" in (by_name["not-installed"].error or "")
+    assert not report.ok
+
+
+def test_the_settings_refuse_a_bad_option_of_an_installed_connector() -> None:
+    with pytest.raises(ConfigError) as caught:
+        settings_from(
+            {
+                "connectors": {
+                    "verra": {"base_url": "http://127.0.0.1:9"},
+                    "srn-ppi": {"base_url": "http://127.0.0.1:9", "page_size": "lots"},
+                }
+            }
+        )
+    assert str(caught.value) == (
+        "connectors.srn-ppi.page_size: Input should be a valid integer, unable to parse "
+        "string as an integer (value: 'lots')"
+    )

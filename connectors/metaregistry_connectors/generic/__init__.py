@@ -21,7 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from metaregistry.connector import Connector, FatalSourceError, RawRecord, RecordError
+from metaregistry.connector import (
+    Connector,
+    ConnectorOptions,
+    FatalSourceError,
+    RawRecord,
+    RecordError,
+)
 from metaregistry.model import CONTENT_FIELDS, UnitBlock
 from metaregistry.serials import SerialError, parse_serial
 
@@ -33,8 +39,13 @@ _FROM_SERIAL = ("scheme", "scope", "block_start", "block_end")
 MAX_LINE = 1_000_000  # bytes; a longer line is a broken file, not a record
 
 
+class GenericOptions(ConnectorOptions):
+    """``generic`` has no options: it imports files, it syncs nothing."""
+
+
 class GenericConnector(Connector):
     name: ClassVar[str] = "generic"
+    options_model: ClassVar[type[ConnectorOptions]] = GenericOptions
     registries: ClassVar[tuple[str, ...]] = ()
     raw_schema: ClassVar[str | None] = "raw/generic/unit_block.schema.json"
     description: ClassVar[str] = "Unit blocks pushed in the normalized format (NDJSON or CSV)"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import ClassVar, Final, Literal
+
+from pydantic import Field
 
 from metaregistry.connector import (
     Connector,
     ConnectorConfig,
+    ConnectorOptions,
     FatalSourceError,
     HttpStream,
     RawRecord,
@@ -55,6 +58,19 @@ _LISTING: Final = {
 }
 
 
+class GoldStandardOptions(ConnectorOptions):
+    """``[connectors.gold-standard]`` options."""
+
+    size: int = Field(
+        MAX_SIZE, ge=1, description=f"credits per page (the API caps it at {MAX_SIZE})"
+    )
+    streams: tuple[Literal["issued", "retired"], ...] = Field(
+        ("issued", "retired"), min_length=1, description="which lists to sync"
+    )
+    user_agent: str = Field(BROWSER_USER_AGENT, min_length=1, description="User-Agent sent")
+    headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
+
+
 class GoldStandardConnector(Connector):
     """Gold Standard's registry (GS VERs, and CDM CERs transitioned to it).
 
@@ -72,32 +88,22 @@ class GoldStandardConnector(Connector):
     description: ClassVar[str] = "Gold Standard registry: public credits API and export files"
     default_base_url: ClassVar[str | None] = "https://public-api.goldstandard.org"
 
+    options_model: ClassVar[type[ConnectorOptions]] = GoldStandardOptions
+
     def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
-        options: Mapping[str, Any] = config.options
+        options: GoldStandardOptions = self.options(config)
         base_url = config.base_url or self.default_base_url
         if not base_url:
             raise FatalSourceError("gold-standard: no base_url configured")
-        size = options.get("size", MAX_SIZE)
-        if not isinstance(size, int) or isinstance(size, bool):
-            raise FatalSourceError(f"gold-standard: option size must be a number ({size!r})")
-        headers = options.get("headers") or {}
-        if not isinstance(headers, Mapping):
-            raise FatalSourceError(f"gold-standard: option headers must be a table ({headers!r})")
-        wanted = options.get("streams", ["issued", "retired"])
         kinds = {"issued": GoldStandardIssuedCredits, "retired": GoldStandardRetiredCredits}
-        unknown = [s for s in wanted if s not in kinds]
-        if unknown or isinstance(wanted, str):
-            raise FatalSourceError(
-                f"gold-standard: option streams must list issued and/or retired ({wanted!r})"
-            )
         return [
             kinds[s](
                 base_url,
-                size=size,
-                user_agent=str(options.get("user_agent", BROWSER_USER_AGENT)),
-                headers={str(k): str(v) for k, v in headers.items()},
+                size=options.size,
+                user_agent=options.user_agent,
+                headers=options.headers,
             )
-            for s in wanted
+            for s in options.streams
         ]
 
     def read_file(self, path: Path) -> Iterator[RawRecord]:

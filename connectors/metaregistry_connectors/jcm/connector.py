@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import Annotated, Any, ClassVar, Final
 
 import httpx
+from pydantic import Field
 
 from metaregistry.connector import (
     SLUG,
     Connector,
     ConnectorConfig,
+    ConnectorOptions,
     FatalSourceError,
     HttpStream,
     Page,
@@ -110,22 +112,30 @@ class LedgerStream(HttpStream):
         )
 
 
+class JcmOptions(ConnectorOptions):
+    """``[connectors.jcm]`` options."""
+
+    ledgers: tuple[Annotated[str, Field(pattern=SLUG.pattern)], ...] = Field(
+        LEDGERS, min_length=1, description="the ledgers to sync"
+    )
+    page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, description="records per page")
+
+
 class JcmConnector(Connector):
     name: ClassVar[str] = "jcm"
     registries: ClassVar[tuple[str, ...]] = tuple(registry_of(ledger) for ledger in LEDGERS)
     raw_schema: ClassVar[str | None] = "raw/jcm/holding.schema.json"
     description: ClassVar[str] = "JCM registries: Japan's and partners' ledgers (mock API)"
 
+    options_model: ClassVar[type[ConnectorOptions]] = JcmOptions
+
     def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
+        options: JcmOptions = self.options(config)
         if not config.base_url:
             raise FatalSourceError("jcm needs base_url (the JCM registries have no public API)")
-        ledgers = config.options.get("ledgers", LEDGERS)
-        size = int(config.options.get("page_size", DEFAULT_PAGE_SIZE))
-        for ledger in ledgers:
-            if not isinstance(ledger, str) or not SLUG.match(ledger):
-                raise FatalSourceError(f"jcm option ledgers: {ledger!r} is not a ledger name")
         return tuple(
-            LedgerStream(config.base_url, ledger, config.token, size) for ledger in ledgers
+            LedgerStream(config.base_url, ledger, config.token, options.page_size)
+            for ledger in options.ledgers
         )
 
     def read_file(self, path: Path) -> Iterator[RawRecord]:

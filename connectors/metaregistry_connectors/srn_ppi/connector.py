@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any, ClassVar, Final
 
 import httpx
+from pydantic import Field
 
 from metaregistry.connector import (
     Connector,
     ConnectorConfig,
+    ConnectorOptions,
     FatalSourceError,
     HttpStream,
     Page,
@@ -106,17 +108,25 @@ class UnitKarbonStream(HttpStream):
         )
 
 
+class SrnPpiOptions(ConnectorOptions):
+    """``[connectors.srn-ppi]`` options."""
+
+    page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, description="records per page")
+
+
 class SrnPpiConnector(Connector):
     name: ClassVar[str] = "srn-ppi"
     registries: ClassVar[tuple[str, ...]] = (REGISTRY,)
     raw_schema: ClassVar[str | None] = "raw/srn-ppi/unit_karbon.schema.json"
     description: ClassVar[str] = "Indonesia SRN-PPI: SPE-GRK and converted credits (mock API)"
 
+    options_model: ClassVar[type[ConnectorOptions]] = SrnPpiOptions
+
     def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
+        options: SrnPpiOptions = self.options(config)
         if not config.base_url:
             raise FatalSourceError("srn-ppi needs base_url (the SRN-PPI API has no public host)")
-        size = int(config.options.get("page_size", DEFAULT_PAGE_SIZE))
-        return (UnitKarbonStream(config.base_url, config.token, size),)
+        return (UnitKarbonStream(config.base_url, config.token, options.page_size),)
 
     def read_file(self, path: Path) -> Iterator[RawRecord]:
         yield from read_json_records(path, "unit-karbon")

@@ -13,13 +13,15 @@ import datetime as dt
 import io
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Literal
 
 import httpx
+from pydantic import Field
 
 from metaregistry.connector import (
     Connector,
     ConnectorConfig,
+    ConnectorOptions,
     FatalSourceError,
     HttpStream,
     Page,
@@ -207,22 +209,30 @@ class CreditsApiStream(HttpStream):
         )
 
 
+class TccrOptions(ConnectorOptions):
+    """``[connectors.tccr]`` options."""
+
+    source: Literal["export", "api"] = Field(
+        "export", description="`export`: the daily CSV; `api`: the paged JSON API"
+    )
+    page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, description="records per page (`api`)")
+
+
 class TccrConnector(Connector):
     name: ClassVar[str] = "tccr"
     registries: ClassVar[tuple[str, ...]] = (REGISTRY,)
     raw_schema: ClassVar[str | None] = "raw/tccr/credit.schema.json"
     description: ClassVar[str] = "Thailand TCCR: T-VER, Premium T-VER, Article 6 (mock API)"
 
+    options_model: ClassVar[type[ConnectorOptions]] = TccrOptions
+
     def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
+        options: TccrOptions = self.options(config)
         if not config.base_url:
             raise FatalSourceError("tccr needs base_url (TCCR has no public API host)")
-        source = config.options.get("source", "export")
-        if source == "export":
+        if options.source == "export":
             return (CsvExportStream(config.base_url, config.token),)
-        if source == "api":
-            size = int(config.options.get("page_size", DEFAULT_PAGE_SIZE))
-            return (CreditsApiStream(config.base_url, config.token, size),)
-        raise FatalSourceError(f"tccr option source must be 'export' or 'api', not {source!r}")
+        return (CreditsApiStream(config.base_url, config.token, options.page_size),)
 
     def read_file(self, path: Path) -> Iterator[RawRecord]:
         if path.suffix.lower() == ".csv":

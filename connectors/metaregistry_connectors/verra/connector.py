@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Final
+
+from pydantic import Field
 
 from metaregistry.connector import (
     Connector,
     ConnectorConfig,
+    ConnectorOptions,
     FatalSourceError,
     HttpStream,
     RawRecord,
@@ -35,6 +38,22 @@ RAW_SCHEMAS: Final = {
 }
 
 
+class VerraOptions(ConnectorOptions):
+    """``[connectors.verra]`` options."""
+
+    page_size: int = Field(
+        MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="blocks per search request"
+    )
+    search_filter: dict[str, Any] = Field(
+        default_factory=lambda: dict(DEFAULT_FILTER),
+        description="the search body (default: every VCS issuance block)",
+    )
+    search_path: str = Field(SEARCH_PATH, min_length=1, description="the search API's path")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="extra request headers (e.g. a cookie)"
+    )
+
+
 class VerraConnector(Connector):
     """Verra's VCS registry (VCUs; registry-wide block numbering).
 
@@ -52,29 +71,20 @@ class VerraConnector(Connector):
     description: ClassVar[str] = "Verra VCS registry: search API, transactions and holdings files"
     default_base_url: ClassVar[str | None] = "https://registry.verra.org"
 
+    options_model: ClassVar[type[ConnectorOptions]] = VerraOptions
+
     def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
-        options: Mapping[str, Any] = config.options
+        options: VerraOptions = self.options(config)
         base_url = config.base_url or self.default_base_url
         if not base_url:
             raise FatalSourceError("verra: no base_url configured")
-        search_filter = options.get("search_filter", DEFAULT_FILTER)
-        if not isinstance(search_filter, Mapping):
-            raise FatalSourceError(
-                f"verra: option search_filter must be a table (value: {search_filter!r})"
-            )
-        headers = options.get("headers") or {}
-        if not isinstance(headers, Mapping):
-            raise FatalSourceError(f"verra: option headers must be a table (value: {headers!r})")
-        page_size = options.get("page_size", MAX_PAGE_SIZE)
-        if not isinstance(page_size, int) or isinstance(page_size, bool):
-            raise FatalSourceError(f"verra: option page_size must be a number ({page_size!r})")
         return [
             VerraSearchStream(
                 base_url,
-                page_size=page_size,
-                search_filter=search_filter,
-                path=str(options.get("search_path", SEARCH_PATH)),
-                headers={str(k): str(v) for k, v in headers.items()},
+                page_size=options.page_size,
+                search_filter=options.search_filter,
+                path=options.search_path,
+                headers=options.headers,
             )
         ]
 

@@ -31,7 +31,6 @@ from sqlalchemy.engine import Engine
 from metaregistry.api import openapi, page, proofs, routes
 from metaregistry.api.answers import AnswerCache, serial_answer
 from metaregistry.api.batches import Batcher
-from metaregistry.api.config import ApiConfig
 from metaregistry.api.gate import gate_middleware
 from metaregistry.api.keys import ENGINE_KEY, READER_KEY, SETTINGS_KEY, SIGNER_KEY
 from metaregistry.api.limits import CorsPolicy, TokenBucket, cors_on_prepare
@@ -71,7 +70,7 @@ def create_app(
 ) -> web.Application:
     """The API over the index of ``settings`` (or over ``engine``, a read-only engine the
     caller owns). ``signer`` is the log's Signer; only its public key is ever served."""
-    config = ApiConfig.from_settings(settings)
+    config = settings.api
     owned = engine is None
     if engine is None:
         engine = create_engine(settings.database_url, readonly=True)

@@ -10,16 +10,14 @@ import multiprocessing
 import os
 import signal
 import sys
-from pathlib import Path
 from typing import Any, Final, NoReturn
 
 import click
 from aiohttp import web
 
-from metaregistry.api.config import ApiConfig
 from metaregistry.api.errors import ApiError
 from metaregistry.cli import settings_of
-from metaregistry.settings import ConfigError, Settings, load_settings
+from metaregistry.settings import Settings
 
 __all__ = ["register"]
 
@@ -54,10 +52,7 @@ def serve_command(
     daemon writes it.
     """
     settings = _with_overrides(settings_of(ctx), host, port, no_rate_limit)
-    try:
-        config = ApiConfig.from_settings(settings)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    config = settings.api
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     limit = "off" if config.rate_limit == 0 else f"{config.rate_limit:g}/s, burst {config.burst:g}"
     click.echo(
@@ -68,12 +63,9 @@ def serve_command(
     if workers == 1:
         _serve(settings, reuse_port=False)
         return
-    config_path = ctx.find_root().obj.get("config_path") if ctx.find_root().obj else None
     spawn = multiprocessing.get_context("spawn")
     children = [
-        spawn.Process(
-            target=_worker, args=(config_path, dict(settings.raw)), name=f"metaregistry-api-{i}"
-        )
+        spawn.Process(target=_worker, args=(settings,), name=f"metaregistry-api-{i}")
         for i in range(workers)
     ]
     for child in children:
@@ -96,27 +88,26 @@ def serve_command(
 def _with_overrides(
     settings: Settings, host: str | None, port: int | None, no_rate_limit: bool
 ) -> Settings:
-    api = dict(settings.section("api"))
+    api: dict[str, Any] = {}
     if host is not None:
         api["host"] = host
     if port is not None:
         api["port"] = port
     if no_rate_limit:
         api["rate_limit"] = 0
-    return dataclasses.replace(settings, raw={**settings.raw, "api": api})
+    return settings.model_copy(update={"api": settings.api.model_copy(update=api)})
 
 
-def _worker(config_path: Path | None, raw: dict[str, Any]) -> None:
-    # A spawned process starts clean: settings are rebuilt from the parent's merged values.
+def _worker(settings: Settings) -> None:
+    # A spawned process starts clean: it gets the parent's checked settings (pickled).
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    base = load_settings(config_path, environ={})
-    _serve(dataclasses.replace(base, raw=raw), reuse_port=True)
+    _serve(settings, reuse_port=True)
 
 
 def _serve(settings: Settings, *, reuse_port: bool) -> None:
     from metaregistry.api.app import IndexMissingError, create_app
 
-    config = ApiConfig.from_settings(settings)
+    config = settings.api
     try:
         app = create_app(settings, signer=_signer(settings))
     except IndexMissingError as exc:
@@ -137,13 +128,13 @@ def _serve(settings: Settings, *, reuse_port: bool) -> None:
 def _signer(settings: Settings) -> Any:
     """The log's key when its file exists (only the public half is served); the API never
     creates a key: the daemon does, on first sync."""
-    path = settings.log_key_file
+    path = settings.log.key_file
     if not path.is_file():
         return None
     from metaregistry.log.keyfile import FileSigner, KeyFileError
 
     try:
-        return FileSigner.open(path, settings.log_origin)
+        return FileSigner.open(path, settings.log.origin)
     except (KeyFileError, OSError, ValueError) as exc:
         _log.warning("log key %s not loaded (GET /v1/log/key will not answer): %s", path, exc)
         return None
@@ -175,7 +166,7 @@ def lookup_command(ctx: click.Context, serial: str, as_json: bool, limit: int) -
     from metaregistry.index.db import create_engine
 
     settings = settings_of(ctx)
-    config = ApiConfig.from_settings(settings)
+    config = settings.api
     try:
         query = read_query(serial, max_length=config.max_serial_length)
     except ApiError as error:

@@ -6,10 +6,10 @@ from aiohttp import web
 
 from metaregistry.api.answers import AnswerCache
 from metaregistry.api.batches import Batcher
-from metaregistry.api.config import ApiConfig
 from metaregistry.api.lookup import Features
 from metaregistry.api.metrics import RequestMetrics
 from metaregistry.api.registries import IndexStats
+from metaregistry.settings import ApiSettings
 
 __all__ = [
     "ANSWERS_KEY",
@@ -24,7 +24,7 @@ __all__ = [
 ANSWERS_KEY = web.AppKey("api_answers", AnswerCache)
 #: The batches of lookups (of serial_answer: (status, body)).
 BATCHES_KEY = web.AppKey("api_batches", Batcher[tuple[int, bytes]])
-CONFIG_KEY = web.AppKey("api_config", ApiConfig)
+CONFIG_KEY = web.AppKey("api_config", ApiSettings)
 FEATURES_KEY = web.AppKey("api_features", Features)
 METRICS_KEY = web.AppKey("api_metrics", RequestMetrics)
 STATS_KEY = web.AppKey("api_stats", IndexStats)

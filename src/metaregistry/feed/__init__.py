@@ -8,7 +8,6 @@
     outbox      the webhook_outbox table's fill / claim / record (blocking database code)
     signature   the X-Metaregistry-Signature scheme (sign, verify)
     cloudevent  the CloudEvents 1.0 body of a delivery
-    config      [feed] and [[webhooks]] settings
     testing     a webhook receiver and an alert writer for tests and demos
 
 Nothing is imported here, so that the daemon can load the webhooks without aiohttp routes.

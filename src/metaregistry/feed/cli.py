@@ -31,11 +31,10 @@ from sqlalchemy.engine import Engine
 from metaregistry.cli import settings_of
 from metaregistry.detect.cli import alerts_group
 from metaregistry.feed import alert_tables, outbox
-from metaregistry.feed.config import FeedConfig
 from metaregistry.feed.events import iso
 from metaregistry.feed.tables import OutboxState, WebhookOutboxRow, WebhookSubscriberRow
 from metaregistry.index.db import create_engine, migrate
-from metaregistry.settings import ConfigError, mask_secrets
+from metaregistry.settings import mask_secrets
 
 __all__ = ["Delivery", "list_deliveries", "redeliver", "register"]
 
@@ -309,11 +308,7 @@ def webhooks_command(ctx: click.Context, state: str, as_json: bool, limit: int) 
 
 
 def _configured(ctx: click.Context) -> frozenset[str]:
-    try:
-        config = FeedConfig.from_settings(settings_of(ctx))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    return frozenset(h.id for h in config.webhooks)
+    return frozenset(h.id for h in settings_of(ctx).webhooks)
 
 
 def _report(result: Redelivery, configured: frozenset[str], all_failed: bool) -> None:

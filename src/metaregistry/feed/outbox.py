@@ -30,9 +30,9 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from metaregistry.feed.config import WebhookConfig
-from metaregistry.feed.events import AlertEvent, head, read_event, read_events
+from metaregistry.feed.events import AlertEvent, AlertFilter, head, read_event, read_events
 from metaregistry.feed.tables import OutboxState, WebhookOutboxRow, WebhookSubscriberRow
+from metaregistry.settings import WebhookSettings
 
 __all__ = ["Claim", "claim", "fill", "prune", "record_failure", "record_success", "register"]
 
@@ -61,7 +61,7 @@ def _insert(conn: sa.Connection, table: sa.Table) -> sa.Insert:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
-def register(conn: sa.Connection, hooks: Sequence[WebhookConfig], *, now: datetime) -> None:
+def register(conn: sa.Connection, hooks: Sequence[WebhookSettings], *, now: datetime) -> None:
     """Create the subscriber rows of hooks seen for the first time. A new subscriber starts
     after the newest event (``start = "latest"``) or at the beginning (``"earliest"``)."""
     if not hooks:
@@ -87,7 +87,7 @@ def register(conn: sa.Connection, hooks: Sequence[WebhookConfig], *, now: dateti
     conn.execute(_insert(conn, _subscriber), rows)
 
 
-def fill(conn: sa.Connection, hook: WebhookConfig, *, now: datetime, limit: int) -> int:
+def fill(conn: sa.Connection, hook: WebhookSettings, *, now: datetime, limit: int) -> int:
     """Copy up to ``limit`` new events into ``hook``'s outbox; the number of events read."""
     query = sa.select(_subscriber.c.enqueued_through).where(_subscriber.c.id == hook.id)
     if conn.dialect.name == "postgresql":
@@ -97,7 +97,7 @@ def fill(conn: sa.Connection, hook: WebhookConfig, *, now: datetime, limit: int)
     if cursor is None:
         return 0
     events, through = read_events(conn, cursor, limit=limit)
-    wanted = {e.id for e in events if e.alert is None or hook.filter.matches(e.alert)}
+    wanted = {e.id for e in events if e.alert is None or _filter_of(hook).matches(e.alert)}
     if events:
         rows = [
             {
@@ -227,3 +227,9 @@ def prune(conn: sa.Connection, *, before: datetime) -> int:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _filter_of(hook: WebhookSettings) -> AlertFilter:
+    return AlertFilter(
+        registry=hook.registry, kind=hook.kind, severity=hook.severity, status=hook.status
+    )

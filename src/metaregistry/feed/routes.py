@@ -244,11 +244,14 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
             lambda c: events.read_events(c, cursor, limit=EVENT_LIMIT[0], filter=alert_filter),
         )
 
-    settings = request.app[SETTINGS_KEY]
-    poll = float(settings.get("feed", "stream_poll", 1.0))
-    heartbeat = float(settings.get("feed", "stream_heartbeat", 15.0))
+    feed = request.app[SETTINGS_KEY].feed
     return await sse.stream_events(
-        request, read, after, request.app[STOP_KEY], poll=poll, heartbeat=heartbeat
+        request,
+        read,
+        after,
+        request.app[STOP_KEY],
+        poll=feed.stream_poll,
+        heartbeat=feed.stream_heartbeat,
     )
 
 
@@ -286,7 +289,7 @@ async def atom_feed(request: web.Request) -> web.StreamResponse:
 def _public_base(request: web.Request) -> str:
     """The origin clients reach the API at: ``[api] public_url`` when set (behind a proxy),
     else the one of this request."""
-    configured = request.app[SETTINGS_KEY].get("api", "public_url")
-    if isinstance(configured, str) and configured:
+    configured = request.app[SETTINGS_KEY].api.public_url
+    if configured:
         return configured.rstrip("/")
     return str(request.url.origin())

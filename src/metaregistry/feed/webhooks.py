@@ -41,9 +41,8 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from metaregistry.feed import cloudevent, outbox
-from metaregistry.feed.config import FeedConfig, WebhookConfig
 from metaregistry.feed.signature import SIGNATURE_HEADER, signature_header
-from metaregistry.settings import Settings
+from metaregistry.settings import FeedSettings, Settings, WebhookSettings
 
 __all__ = ["WebhookDeliverer", "deliver_pending", "retry_delay"]
 
@@ -63,7 +62,7 @@ class _Outcome:
         return self.error is None
 
 
-def retry_delay(attempt: int, config: FeedConfig, rng: random.Random) -> float:
+def retry_delay(attempt: int, config: FeedSettings, rng: random.Random) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (1-based): capped exponential
     backoff with the upper half jittered, so it is never below half the nominal wait."""
     nominal = min(config.retry_cap, config.retry_base * 2.0 ** min(attempt - 1, 62))
@@ -84,14 +83,14 @@ async def deliver_pending(
     rng: random.Random | None = None,
 ) -> int:
     """One delivery pass with the writer ``engine``; the number of events delivered.
-    Raises :class:`~metaregistry.settings.ConfigError` for bad ``[feed]``/``[[webhooks]]``."""
-    config = FeedConfig.from_settings(settings)
-    if not config.webhooks:
+    ``[feed]`` and ``[[webhooks]]`` were checked when the settings loaded."""
+    config = settings.feed
+    if not settings.webhooks:
         return 0
-    claims = await asyncio.to_thread(_prepare, engine, config, owner)
+    claims = await asyncio.to_thread(_prepare, engine, settings, owner)
     if not claims:
         return 0
-    hooks = {h.id: h for h in config.webhooks}
+    hooks = {h.id: h for h in settings.webhooks}
     outcomes = await asyncio.gather(
         *(_post(client, hooks[c.subscriber_id], c, config) for c in claims)
     )
@@ -99,18 +98,19 @@ async def deliver_pending(
     return sum(1 for o in outcomes if o.ok)
 
 
-def _prepare(engine: Engine, config: FeedConfig, owner: str) -> list[outbox.Claim]:
+def _prepare(engine: Engine, settings: Settings, owner: str) -> list[outbox.Claim]:
     now = outbox.utcnow()
+    config = settings.feed
     with engine.begin() as conn:
-        outbox.register(conn, config.webhooks, now=now)
+        outbox.register(conn, settings.webhooks, now=now)
         outbox.prune(conn, before=now - timedelta(days=config.keep_days))
-    for hook in config.webhooks:
+    for hook in settings.webhooks:
         with engine.begin() as conn:
             outbox.fill(conn, hook, now=now, limit=500)
     with engine.begin() as conn:
         return outbox.claim(
             conn,
-            [h.id for h in config.webhooks],
+            [h.id for h in settings.webhooks],
             owner=owner,
             now=outbox.utcnow(),
             lease=config.lease,
@@ -119,7 +119,7 @@ def _prepare(engine: Engine, config: FeedConfig, owner: str) -> list[outbox.Clai
 
 
 async def _post(
-    client: httpx.AsyncClient, hook: WebhookConfig, claim: outbox.Claim, config: FeedConfig
+    client: httpx.AsyncClient, hook: WebhookSettings, claim: outbox.Claim, config: FeedSettings
 ) -> _Outcome:
     if claim.event is None:
         return _Outcome(claim, None, "the alert event no longer exists")
@@ -144,7 +144,7 @@ async def _post(
 
 def _record(
     engine: Engine,
-    config: FeedConfig,
+    config: FeedSettings,
     owner: str,
     outcomes: list[_Outcome],
     rng: random.Random,
@@ -190,7 +190,6 @@ class WebhookDeliverer:
         client: httpx.AsyncClient | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        FeedConfig.from_settings(settings)  # fail at start-up, not in the first job
         self.engine = engine
         self.settings = settings
         self.owner = owner or default_owner()

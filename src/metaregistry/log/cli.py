@@ -34,7 +34,7 @@ def register(group: click.Group) -> None:
 def _signer(ctx: click.Context) -> FileSigner:
     settings = settings_of(ctx)
     try:
-        return FileSigner.open(settings.log_key_file, settings.log_origin)
+        return FileSigner.open(settings.log.key_file, settings.log.origin)
     except (KeyFileError, NoteError) as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -67,7 +67,7 @@ def checkpoint_command(ctx: click.Context) -> None:
     engine = _engine(ctx)
     try:
         with engine.begin() as conn:
-            signed = store.publish_checkpoint(conn, signer, settings_of(ctx).log_origin)
+            signed = store.publish_checkpoint(conn, signer, settings_of(ctx).log.origin)
     except NoteError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:

@@ -4,12 +4,11 @@ from typing import Any
 
 import pytest
 
-from metaregistry.feed.config import FeedConfig
-from metaregistry.settings import ConfigError, Settings
+from metaregistry.settings import ConfigError, Settings, settings_from
 
 
-def config(webhooks: list[Any], **feed: Any) -> FeedConfig:
-    return FeedConfig.from_settings(Settings(raw={"webhooks": webhooks, "feed": feed}))
+def config(webhooks: list[Any], **feed: Any) -> Settings:
+    return settings_from({"webhooks": webhooks, "feed": feed})
 
 
 def test_a_webhook_table_is_read_with_its_filters() -> None:
@@ -25,25 +24,25 @@ def test_a_webhook_table_is_read_with_its_filters() -> None:
         retry_cap=60,
     )
     (hook,) = parsed.webhooks
-    assert hook.filter.registry == {"verra"}
-    assert hook.filter.kind == {"double_use", "double_issuance"}
+    assert hook.registry == {"verra"}
+    assert hook.kind == {"double_use", "double_issuance"}
     assert hook.start == "latest"
-    assert parsed.retry_cap == 60.0
-    assert parsed.lease == 120.0
+    assert parsed.feed.retry_cap == 60.0
+    assert parsed.feed.lease == 120.0
 
 
 @pytest.mark.parametrize(
     ("webhooks", "feed", "message"),
     [
-        ([{"secret": "s"}], {}, r"webhooks\[0\].url must be an http\(s\) URL, got None"),
-        ([{"url": "ftp://x", "secret": "s"}], {}, r"webhooks\[0\].url .* got 'ftp://x'"),
-        ([{"url": "https://x.test"}], {}, r"webhooks\[0\].secret must be"),
-        ([{"url": "https://x.test", "secret": "s", "kind": 3}], {}, r"webhooks\[0\].kind"),
-        ([{"url": "https://x.test", "secret": "s", "colour": "red"}], {}, r"\.colour is not"),
-        ([{"url": "https://x.test", "secret": "s", "start": "now"}], {}, r"start .* 'now'"),
+        ([{"secret": "s"}], {}, r"webhooks\.0\.url: Field required"),
+        ([{"url": "ftp://x", "secret": "s"}], {}, r"webhooks\.0\.url: .*http.* 'ftp://x'"),
+        ([{"url": "https://x.test"}], {}, r"webhooks\.0\.secret: Field required"),
+        ([{"url": "https://x.test", "secret": "s", "kind": 3}], {}, r"webhooks\.0\.kind"),
+        ([{"url": "https://x.test", "secret": "s", "colour": "red"}], {}, r"\.colour: is not"),
+        ([{"url": "https://x.test", "secret": "s", "start": "now"}], {}, r"start: .* 'now'"),
         ([{"url": "https://x.test", "secret": "s"}] * 2, {}, "configured twice"),
-        ([], {"retry_base": -1}, r"feed.retry_base must be a positive number, got -1"),
-        ([], {"batch": 2.5}, r"feed.batch must be a positive integer, got 2.5"),
+        ([], {"retry_base": -1}, r"feed.retry_base: Input should be greater than 0 \(value: -1\)"),
+        ([], {"batch": 2.5}, r"feed.batch: Input should be a valid integer.* \(value: 2.5\)"),
         (
             [{"url": "https://x.test", "secret": "s", "timeout": 30}],
             {"lease": 20},

@@ -6,16 +6,16 @@ import pytest
 import sqlalchemy as sa
 
 from metaregistry.feed import outbox
-from metaregistry.feed.config import WebhookConfig
 from metaregistry.feed.tables import WebhookOutboxRow
 from metaregistry.feed.testing import AlertWriter
+from metaregistry.settings import WebhookSettings
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 _outbox = WebhookOutboxRow.__table__  # type: ignore[attr-defined]
 
 
-def hook(url: str = "http://127.0.0.1:9/hook", **extra: object) -> WebhookConfig:
-    return WebhookConfig.parse(0, {"url": url, "secret": "s", **extra})
+def hook(url: str = "http://127.0.0.1:9/hook", **extra: object) -> WebhookSettings:
+    return WebhookSettings.model_validate({"url": url, "secret": "s", **extra})
 
 
 def states(engine: sa.Engine) -> list[tuple[int, str]]:
@@ -24,7 +24,7 @@ def states(engine: sa.Engine) -> list[tuple[int, str]]:
         return [(int(r[0]), str(r[1])) for r in rows]
 
 
-def fill(engine: sa.Engine, *hooks: WebhookConfig) -> None:
+def fill(engine: sa.Engine, *hooks: WebhookSettings) -> None:
     with engine.begin() as conn:
         outbox.register(conn, hooks, now=NOW)
     for h in hooks:
@@ -62,7 +62,7 @@ def test_filling_twice_adds_nothing_and_filtered_events_are_skipped(
     assert states(feed_engine) == [(use, "pending"), (issuance, "skipped"), (later, "pending")]
 
 
-def claim(engine: sa.Engine, h: WebhookConfig, owner: str, at: datetime) -> list[outbox.Claim]:
+def claim(engine: sa.Engine, h: WebhookSettings, owner: str, at: datetime) -> list[outbox.Claim]:
     with engine.begin() as conn:
         return outbox.claim(conn, [h.id], owner=owner, now=at, lease=60, limit=10)
 
