@@ -154,8 +154,11 @@ class HttpStream(abc.ABC):
 
     ``mode`` is ``"snapshot"`` when a completed run has seen every record the source holds
     (records absent from it are marked withdrawn) or ``"incremental"`` when the cursor only
-    brings changes. ``sorted_by_cursor``: an unsorted source only moves its cursor when the
-    whole stream finished."""
+    brings changes. ``sorted_by_cursor`` (incremental streams): False when the pages are not
+    in cursor order, so a cursor committed after a page is no watermark; the engine then
+    commits the cursor only when the whole stream completed (a run stopped midway starts
+    again from the previous one; the upserts are idempotent). A snapshot stream resumes after
+    its last committed page either way: it is whole only when a run completes."""
 
     name: ClassVar[str] = "default"
     mode: ClassVar[Literal["snapshot", "incremental"]] = "snapshot"

@@ -303,13 +303,21 @@ class _StreamRun:
         observed_at = utc_stamp()
         prepared = prepare_page(self.connector, page.records, observed_at, self.known)
         cursor = dict(page.cursor)
-        if page.next_request is None:
+        last = page.next_request is None
+        if last:
             cursor["_complete"] = True
+        # An incremental stream whose pages are not in cursor order (the newest change can
+        # sit on any page) cannot resume after a page: its cursor moves only when the stream
+        # completed, and a run stopped midway starts again from the previous one.
+        keep_cursor = last or self.stream.mode == "snapshot" or self.stream.sorted_by_cursor
         with self.engine.begin() as conn:
             stored = store_page(conn, self.connector, prepared, observed_at=observed_at)
             if self.snapshot_id is not None and prepared.blocks:
                 self._mark_seen(conn, prepared.blocks)
-            _save_cursor(conn, self.connector.name, self.stream.name, cursor, self.snapshot_id)
+            if keep_cursor:
+                _save_cursor(
+                    conn, self.connector.name, self.stream.name, cursor, self.snapshot_id
+                )
             report.pages += 1
             report.seen += len(page.records)
             report.written += stored.written

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -22,7 +23,7 @@ from metaregistry.settings import ConfigError, load_settings, settings_from
 from metaregistry.sync import sync_connector, sync_connectors
 
 sys.path.insert(0, str(Path(__file__).parent))
-from paged_source import PagedConnector, PagedSource, serve
+from paged_source import PagedConnector, PagedSource, PagedStream, serve
 
 WORKER = Path(__file__).parent / "paged_source.py"
 sync_state: sa.Table = SyncStateRow.__table__  # type: ignore[attr-defined]
@@ -298,3 +299,132 @@ def test_the_settings_refuse_a_bad_option_of_an_installed_connector() -> None:
         "connectors.srn-ppi.page_size: Input should be a valid integer, unable to parse "
         "string as an integer (value: 'lots')"
     )
+
+
+class _ChangesStream(PagedStream):
+    """The paged source read as an incremental stream of changes."""
+
+    mode = "incremental"
+    sorted_by_cursor = True
+
+
+class _UnsortedChangesStream(_ChangesStream):
+    sorted_by_cursor = False
+
+
+def _changes_connector(stream: type[PagedStream]) -> PagedConnector:
+    class Changes(PagedConnector):
+        def streams(self, config: ConnectorConfig) -> list[HttpStream]:
+            return [stream(config.base_url or "", self.owner)]
+
+    return Changes()
+
+
+@pytest.mark.parametrize(
+    ("stream", "cursor_after_stop"),
+    [(_ChangesStream, {"page": 2}), (_UnsortedChangesStream, None)],
+    ids=["sorted", "unsorted"],
+)
+def test_an_unsorted_incremental_stream_moves_its_cursor_only_when_complete(
+    engine: sa.Engine, stream: type[PagedStream], cursor_after_stop: dict[str, int] | None
+) -> None:
+    """sorted_by_cursor: a sorted stream commits its cursor with every page; an unsorted
+    one keeps the previous cursor until it completes (its records are stored either way)."""
+    with serve(PagedSource(n=50, page_size=10)) as source:
+        config = ConnectorConfig("paged", base_url=source.url)
+        stop = asyncio.Event()
+
+        def progress(name: str, pages: int, records: int) -> None:
+            if pages == 2:
+                stop.set()
+
+        stopped = asyncio.run(
+            sync_connector(engine, _changes_connector(stream), config, progress=progress, stop=stop)
+        )
+        assert (stopped.outcome, stopped.pages, stopped.written) == ("stopped", 2, 20)
+        with engine.connect() as conn:
+            saved = conn.execute(sa.select(sync_state.c.cursor)).scalar()
+        assert (None if saved is None else json.loads(saved)) == cursor_after_stop
+        done = asyncio.run(sync_connector(engine, _changes_connector(stream), config))
+        # the sorted stream resumed after page 2; the unsorted one started again
+        assert (done.outcome, done.pages) == ("ok", 3 if cursor_after_stop else 5)
+        with engine.connect() as conn:
+            saved = conn.execute(sa.select(sync_state.c.cursor)).scalar()
+        assert json.loads(saved) == {"page": 5, "_complete": True}
+    assert counts(engine)[0] == 50
+
+
+def _running_row(engine: sa.Engine, connector: str, owner: str, beat_ago: float) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from metaregistry.index.tables import SyncRunRow
+
+    sync_run: sa.Table = SyncRunRow.__table__  # type: ignore[attr-defined]
+    beat = datetime.now(UTC) - timedelta(seconds=beat_ago)
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                sync_run.insert().values(
+                    connector=connector,
+                    owner=owner,
+                    started_at=beat,
+                    heartbeat_at=beat,
+                    outcome="running",
+                    pages=0,
+                    records_seen=0,
+                    records_written=0,
+                    quarantined=0,
+                    withdrawn=0,
+                )
+            ).inserted_primary_key[0]
+        )
+
+
+def _outcome_of(engine: sa.Engine, run_id: int) -> str:
+    from metaregistry.index.tables import SyncRunRow
+
+    sync_run: sa.Table = SyncRunRow.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        return str(
+            conn.execute(sa.select(sync_run.c.outcome).where(sync_run.c.id == run_id)).scalar()
+        )
+
+
+def test_sqlite_a_live_lease_locks_the_connector_and_only_that_one(engine: sa.Engine) -> None:
+    """SQLite's lease on the sync_run row: a run renewed within the lease holds the
+    connector against another process; other connectors sync meanwhile."""
+    from metaregistry.index.db import is_postgres
+
+    if is_postgres(engine):
+        pytest.skip("PostgreSQL holds an advisory lock instead of a lease")
+    holder = _running_row(engine, "paged", "elsewhere:4242", beat_ago=1)
+
+    class Other(PagedConnector):
+        name = "other"
+
+    with serve(PagedSource(n=10, page_size=10)) as source:
+        config = ConnectorConfig("paged", base_url=source.url)
+        locked = asyncio.run(sync_connector(engine, PagedConnector(), config, owner="here:1"))
+        other = asyncio.run(
+            sync_connector(engine, Other(), ConnectorConfig("other", base_url=source.url))
+        )
+    assert locked.outcome == "locked" and locked.pages == 0
+    assert f"run {holder} of elsewhere:4242" in (locked.error or "")
+    assert _outcome_of(engine, holder) == "running"  # the holder's run is left alone
+    assert (other.outcome, other.written) == ("ok", 10)
+
+
+def test_sqlite_a_lease_not_renewed_for_longer_than_the_lease_is_taken_over(
+    engine: sa.Engine,
+) -> None:
+    from metaregistry.index.db import is_postgres
+    from metaregistry.sync import LEASE
+
+    if is_postgres(engine):
+        pytest.skip("PostgreSQL holds an advisory lock instead of a lease")
+    dead = _running_row(engine, "paged", "crashed:99", beat_ago=LEASE.total_seconds() + 60)
+    with serve(PagedSource(n=10, page_size=5)) as source:
+        config = ConnectorConfig("paged", base_url=source.url)
+        report = asyncio.run(sync_connector(engine, PagedConnector(), config, owner="here:1"))
+    assert (report.outcome, report.written) == ("ok", 10)
+    assert _outcome_of(engine, dead) != "running"
