@@ -315,9 +315,7 @@ class _StreamRun:
             if self.snapshot_id is not None and prepared.blocks:
                 self._mark_seen(conn, prepared.blocks)
             if keep_cursor:
-                _save_cursor(
-                    conn, self.connector.name, self.stream.name, cursor, self.snapshot_id
-                )
+                _save_cursor(conn, self.connector.name, self.stream.name, cursor, self.snapshot_id)
             report.pages += 1
             report.seen += len(page.records)
             report.written += stored.written
