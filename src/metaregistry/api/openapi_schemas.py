@@ -203,7 +203,7 @@ def schemas() -> dict[str, Any]:
                     "derived: a block whose `origin` is this serial; "
                     "else the kind of move detection recorded "
                     "(conversion, transition, mirror, tokenization, "
-                    "compliance_move).",
+                    "compliance_move, custody).",
                 },
                 "direction": {
                     "type": "string",

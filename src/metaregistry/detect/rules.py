@@ -16,7 +16,8 @@ Conditions:
 * ``first`` / ``second``: status groups, :data:`LIVE` (issued, pending, buffer), :data:`USED`
   (retired) and :data:`GONE` (cancelled, transferred, expired), as in :mod:`metaregistry.model`;
 * ``link``: :data:`LINKED` (the second's origin points at the first), :data:`UNLINKED` (no
-  origin points either way) or :data:`ANY`;
+  origin points either way), :data:`FORWARD` (either of those: never the first pointing at
+  the second) or :data:`ANY`;
 * ``reason``: a class of the first block's ``status_reason`` (:data:`REASONS`: ``bridge``,
   ``compliance``, ``transition``, ``ambiguous``);
 * ``scheme``: the numbering scheme of both blocks (``jcm``, ``cdm``);
@@ -41,6 +42,7 @@ from metaregistry.model import GONE_STATUSES, LIVE_STATUSES, USED_STATUSES, Stat
 __all__ = [
     "ALERT_KINDS",
     "ANY",
+    "FORWARD",
     "GONE",
     "LINKED",
     "LINK_KINDS",
@@ -64,6 +66,10 @@ USED: Final = "used"
 GONE: Final = "gone"
 LINKED: Final = "linked"
 UNLINKED: Final = "unlinked"
+#: Linked or unlinked, but not reversed: the first block is not the one whose origin points
+#: at the second (a bridge's own record, whose reason names the bridge, is never the source).
+FORWARD: Final = "forward"
+REVERSED: Final = "reversed"
 ANY: Final = "any"
 
 ALERT_KINDS: Final = (
@@ -73,7 +79,14 @@ ALERT_KINDS: Final = (
     "quantity_mismatch",
     "internal_overlap",
 )
-LINK_KINDS: Final = ("conversion", "transition", "mirror", "tokenization", "compliance_move")
+LINK_KINDS: Final = (
+    "conversion",
+    "transition",
+    "mirror",
+    "tokenization",
+    "compliance_move",
+    "custody",
+)
 #: Severities, least severe first.
 SEVERITIES: Final = ("low", "medium", "high", "critical")
 
@@ -201,6 +214,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "tokenized",
         "used",
         "*",
+        link=FORWARD,
         reason="bridge",
         link_kind="tokenization",
         template="{first} was retired to bridge the {units} to {second_registry}.",
@@ -290,6 +304,16 @@ RULES: Final[tuple[Rule, ...]] = (
         "the same tonnes.",
     ),
     _rule(
+        "custody",
+        "live",
+        "live",
+        link=LINKED,
+        reason="bridge",
+        link_kind="custody",
+        template="{first} holds the {units} in a bridge's custody sub-account while "
+        "{second} circulates tokens backed by them: one set of units, held in custody.",
+    ),
+    _rule(
         "double-issuance-live",
         "live",
         "live",
@@ -332,7 +356,10 @@ def _matches(rule: Rule, first: UnitBlock, second: UnitBlock, link: str) -> bool
         rule.second
     ):
         return False
-    if rule.link not in (ANY, link):
+    if rule.link == FORWARD:
+        if link == REVERSED:
+            return False
+    elif rule.link not in (ANY, link):
         return False
     if rule.reason is not None and rule.reason not in reason_classes(first.status_reason):
         return False
@@ -347,8 +374,8 @@ def classify(a: UnitBlock, b: UnitBlock, rules: Sequence[Rule] = RULES) -> Verdi
     b_from_a = points_at(b, a)
     a_from_b = points_at(a, b)
     orders = (
-        (a, b, LINKED if b_from_a else UNLINKED if not a_from_b else "reversed"),
-        (b, a, LINKED if a_from_b else UNLINKED if not b_from_a else "reversed"),
+        (a, b, LINKED if b_from_a else UNLINKED if not a_from_b else REVERSED),
+        (b, a, LINKED if a_from_b else UNLINKED if not b_from_a else REVERSED),
     )
     for rule in rules:
         for first, second, link in orders:

@@ -27,7 +27,8 @@ logged as an ``alert_event`` leaf whose ``event_id`` is the decimal ``id``.
 
 ``alert_side``: which records an alert involves (to find an alert from a record).
 ``block_link``: a legitimate move between two blocks (``kind`` ``conversion``, ``transition``,
-``mirror``, ``tokenization``, ``compliance_move``), source and target, over a range.
+``mirror``, ``tokenization``, ``compliance_move``, ``custody``), source and target, over a
+range.
 ``detect_run``: one detection run and its counts; the last one's ``upto_version_id`` is where
 ``metaregistry detect`` (without ``--full``) continues.
 """

@@ -156,6 +156,14 @@ CASES: dict[str, tuple[list[UnitBlock], str | None, tuple[str, str]]] = {
         "double_use",
         ("toucan", "verra"),
     ),
+    "custody": (
+        [
+            _verra("issued", "held in sub-account: 11273 (CARBON Pool | stellarcarbon.io)"),
+            _held("stellar"),
+        ],
+        "custody",
+        ("verra", "stellar"),
+    ),
     "double-issuance-live": (
         [_verra("issued"), _held("srn-ppi")],
         "double_issuance",
@@ -248,6 +256,25 @@ def test_explanation_names_both_registries_serials_overlap_and_statuses() -> Non
         assert b.serial in text
         assert f"({b.status})" in text
     assert "100 units (100-199) of vcs" in text
+
+
+def test_a_bridge_record_naming_the_bridge_is_never_the_source_of_a_tokenization() -> None:
+    # Stellarcarbon's retirement names stellarcarbon.io, and its origin points at the Verra
+    # block; Verra retired the same units for someone else: two claims, not a bridge.
+    verra = _verra("retired", "Environmental Benefit")
+    token = _held("stellar", "retired", status_reason="beneficiary: G... via stellarcarbon.io")
+    verdict = classify(verra, token)
+    assert verdict is not None and verdict.rule.name == "double-use"
+
+
+def test_custody_needs_the_verra_side_to_name_the_bridge() -> None:
+    held = _verra("issued", "held in sub-account: 4242 (Some Trader Ltd)")
+    verdict = classify(held, _held("stellar"))
+    assert verdict is not None and verdict.rule.name == "double-issuance-live"
+    # ... and the token to name the Verra block (its origin).
+    named = _verra("issued", "held in sub-account: 11273 (CARBON Pool | stellarcarbon.io)")
+    verdict = classify(named, _held("stellar", origin=None))
+    assert verdict is not None and verdict.rule.name == "double-issuance-live"
 
 
 def test_itmo_with_corresponding_adjustment_is_no_use_after_transfer() -> None:

@@ -1,0 +1,286 @@
+"""Bridges as links, not alarms, on the real samples, read through the connectors.
+
+* All real files of all registries in one index: ``detect --full`` raises no alert and no
+  link, because the samples share no units: the Verra export (2026 issuances and
+  retirements) holds none of the units of projects 934, 612, 1218 (Regen C01) or 1360
+  (Stellarcarbon), and Moss's MCO2 sub-account blocks overlap nothing. The test checks that
+  fact itself, so a sample that starts sharing units makes it say so.
+* The Verra side of the bridges, as Verra's own exports would show it, is built here from the
+  bridge data (never copied into the project): Stellarcarbon's ``retirements`` are Verra
+  retirement certificates (Verra's columns: serial, beneficiary "… via stellarcarbon.io",
+  details "stellarcarbon.io <hash>"), its ``minted_blocks`` are Verra blocks held in
+  sub-account 11273 "CARBON Pool | stellarcarbon.io". Written as a Verra transactions export
+  and a holdings report and imported with the ``verra`` connector next to the ``stellar``
+  files, they come out as **tokenization** links (each retirement: one claim seen from both
+  ledgers) and **custody** links (the units still in the pool: live in Verra's custody
+  sub-account and as tokens), and no alert. Two claims on the same units are still alerts.
+* Regen C01 batches name the Verra retirement serial they were issued from; a Verra
+  retirement that names the bridge makes them tokenization links.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from metaregistry import plugins
+from metaregistry.detect.alerts import list_alerts, list_links
+from metaregistry.detect.engine import detect_full
+from metaregistry.index import store
+from metaregistry.ingest import chunked, store_page, utc_stamp
+from metaregistry.model import UnitBlock
+
+pytestmark = pytest.mark.realdata
+
+OFFSETS = "carbonplan-offsetsdb"
+STELLAR = "stellarcarbon-sc-data"
+REGEN = "regen-c01-verra-bridge/c01_credit_batches.csv"
+
+#: Every real file of every registry, by connector (connectors not installed are skipped).
+ALL_FILES: dict[str, tuple[str, ...]] = {
+    "verra": (f"{OFFSETS}/verra/transactions.csv", "moss-mco2-verra/mco2_verra_subaccount_holdings.csv"),
+    "gold-standard": (f"{OFFSETS}/gold-standard/issuances.csv", f"{OFFSETS}/gold-standard/retirements.csv"),
+    "cercarbono": (f"{OFFSETS}/cercarbono/issuances.csv", f"{OFFSETS}/cercarbono/retirements.csv"),
+    "regen": (REGEN,),
+    "stellar": (f"{STELLAR}/minted_blocks.csv", f"{STELLAR}/retirements.csv"),
+    "acr": tuple(f"{OFFSETS}/american-carbon-registry/{n}.csv" for n in ("issuances", "retirements", "cancellations")),
+    "car": tuple(f"{OFFSETS}/climate-action-reserve/{n}.csv" for n in ("issuances", "retirements", "cancellations")),
+    "art-trees": tuple(f"{OFFSETS}/art-trees/{n}.csv" for n in ("issuances", "retirements", "cancellations")),
+    "carb": (f"{OFFSETS}/arb/nc-arboc_issuance_sheet3.csv", "carb-arboc-issuance/arboc_issuance_table_2024-11-27.csv"),
+}  # fmt: skip
+
+VERRA_TRANSACTIONS = (
+    "Issuance Date", "Sustainable Development Goals", "Vintage Start", "Vintage End", "ID",
+    "Name", "Country/Area", "Project Type", "Methodology", "Total Vintage Quantity",
+    "Quantity Issued", "Serial Number", "Additional Certifications",
+    "Retirement/Cancellation Date", "Retirement Beneficiary", "Retirement Reason",
+    "Retirement Details",
+)  # fmt: skip
+VERRA_HOLDINGS = (
+    "Report Type", "Vintage", "Project ID", "Project Name", "Project Type",
+    "Quantity of Credits", "Serial Number", "Sub-Account ID", "Sub-Account Name",
+)  # fmt: skip
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write(path: Path, header: Iterable[str], table: Iterable[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(header))
+        writer.writeheader()
+        writer.writerows(table)
+    return path
+
+
+def load(engine: sa.Engine, connector_name: str, path: Path) -> int:
+    connector = plugins.load(connector_name)
+    count = 0
+    for chunk in chunked(connector.read_file(path), 500):
+        with engine.begin() as conn:
+            result = store_page(conn, connector, chunk, observed_at=utc_stamp())
+        assert result.quarantined == [], (path.name, result.quarantined[:1])
+        count += len(chunk)
+    return count
+
+
+def blocks(engine: sa.Engine) -> list[UnitBlock]:
+    with engine.connect() as conn:
+        return list(store.blocks(conn))
+
+
+def test_all_real_files_together_raise_no_alert(engine: sa.Engine, real_data: Path) -> None:
+    installed = set(plugins.available())
+    loaded = 0
+    for name, files in ALL_FILES.items():
+        if name in installed:
+            for relative in files:
+                loaded += load(engine, name, real_data / relative)
+    summary = detect_full(engine)
+    assert summary.blocks_checked == loaded
+    with engine.connect() as conn:
+        assert list_alerts(conn) == []
+        assert list_links(conn) == []
+    # Why there is no link either: no Verra record holds a unit of the bridges' blocks.
+    stored = blocks(engine)
+    verra = [b for b in stored if b.registry == "verra"]
+    bridged = [b for b in stored if b.registry in ("regen", "stellar")]
+    assert len(bridged) == 13 + 9 + 17
+    assert not [
+        (v.serial, b.serial)
+        for v in verra
+        for b in bridged
+        if (v.scheme, v.scope) == (b.scheme, b.scope)
+        and v.block_start <= b.block_end
+        and b.block_start <= v.block_end
+    ]
+
+
+def verra_side_of_stellar(real_data: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """Verra's exports of the Stellarcarbon units: the pool's holdings and the retirements."""
+    folder = real_data / STELLAR
+    holdings = write(
+        tmp_path / "carbon_pool_holdings.csv",
+        VERRA_HOLDINGS,
+        (
+            {
+                "Report Type": "Report 1",
+                "Vintage": "01/07/2013-30/06/2014",
+                "Project ID": row["vcs_project_id"],
+                "Project Name": "Forest Management to reduce deforestation (Ucayali)",
+                "Project Type": "Agriculture Forestry and Other Land Use",
+                "Quantity of Credits": str(int(row["block_end"]) - int(row["block_start"]) + 1),
+                "Serial Number": row["serial_number"],
+                "Sub-Account ID": row["sub_account_id"],
+                "Sub-Account Name": row["sub_account_name"],
+            }
+            for row in rows(folder / "minted_blocks.csv")
+        ),
+    )
+    retirements = write(
+        tmp_path / "stellarcarbon_retirements.csv",
+        VERRA_TRANSACTIONS,
+        (verra_retirement(row) for row in rows(folder / "retirements.csv")),
+    )
+    return holdings, retirements
+
+
+def verra_retirement(row: dict[str, str], beneficiary: str | None = None) -> dict[str, str]:
+    return {
+        "Issuance Date": row["issuance_date"][:10],
+        "Vintage Start": row["vintage_start"][:10],
+        "Vintage End": row["vintage_end"][:10],
+        "ID": row["vcs_project_id"],
+        "Name": "Forest Management to reduce deforestation (Ucayali)",
+        "Country/Area": "Peru",
+        "Total Vintage Quantity": row["total_vintage_quantity"],
+        "Quantity Issued": row["vcu_amount"],
+        "Serial Number": row["serial_number"],
+        "Retirement/Cancellation Date": row["retirement_date"][:10],
+        "Retirement Beneficiary": beneficiary or row["retirement_beneficiary"],
+        "Retirement Details": "" if beneficiary else row["retirement_details"],
+    }
+
+
+def load_stellar(engine: sa.Engine, real_data: Path) -> None:
+    for name in ("minted_blocks", "retirements"):
+        load(engine, "stellar", real_data / STELLAR / f"{name}.csv")
+
+
+def test_stellarcarbon_next_to_verra_is_custody_and_tokenization(
+    engine: sa.Engine, real_data: Path, tmp_path: Path
+) -> None:
+    holdings, retirements = verra_side_of_stellar(real_data, tmp_path)
+    load(engine, "verra", holdings)
+    load(engine, "verra", retirements)
+    load_stellar(engine, real_data)
+    detect_full(engine)
+    with engine.connect() as conn:
+        assert list_alerts(conn) == []
+        links = list_links(conn)
+    retired = rows(real_data / STELLAR / "retirements.csv")
+    tokenized = [link for link in links if link["kind"] == "tokenization"]
+    custody = [link for link in links if link["kind"] == "custody"]
+    assert len(tokenized) + len(custody) == len(links)
+    # Each retirement certificate: Verra's record and Stellarcarbon's, one claim.
+    assert sorted(link["source_record_id"] for link in tokenized) == sorted(
+        r["serial_number"] for r in retired
+    )
+    assert {(link["source_registry"], link["target_registry"]) for link in links} == {
+        ("verra", "stellar")
+    }
+    assert sum(link["overlap_end"] - link["overlap_start"] + 1 for link in tokenized) == 31
+    # The units still in the pool: live in sub-account 11273 and as tokens (202 minted).
+    assert sum(link["overlap_end"] - link["overlap_start"] + 1 for link in custody) == 202 - 31
+
+
+def test_two_claims_on_stellarcarbon_units_are_still_alerts(
+    engine: sa.Engine, real_data: Path, tmp_path: Path
+) -> None:
+    holdings, _ = verra_side_of_stellar(real_data, tmp_path)
+    retired = rows(real_data / STELLAR / "retirements.csv")
+    minted = rows(real_data / STELLAR / "minted_blocks.csv")
+    # Verra shows certificate 188439 (9 VCUs) retired for someone else while Stellarcarbon
+    # sank tokens for it: two claims. And a unit still in the pool (449402305, its token
+    # live) retired in Verra for a buyer: live tokens on units Verra shows used.
+    live_unit = {
+        **retired[0],
+        "vcu_amount": "1",
+        "serial_number": "8040-449402305-449402305-VCU-042-MER-PE-14-1360-01072013-30062014-1",
+    }
+    assert any(int(m["block_start"]) <= 449402305 <= int(m["block_end"]) for m in minted)
+    verra = write(
+        tmp_path / "verra.csv",
+        VERRA_TRANSACTIONS,
+        [
+            *(
+                verra_retirement(r, beneficiary="Acme Corporation")
+                if r["certificate_id"] == "188439"
+                else verra_retirement(r)
+                for r in retired
+            ),
+            verra_retirement(live_unit, beneficiary="Acme Corporation"),
+        ],
+    )
+    load(engine, "verra", holdings)
+    load(engine, "verra", verra)
+    load_stellar(engine, real_data)
+    detect_full(engine)
+    with engine.connect() as conn:
+        alerts = list_alerts(conn)
+        links = list_links(conn)
+    # The transactions export cannot tell a retirement from a cancellation, so Verra's side is
+    # "retired or cancelled" and the rule says use after transfer (check the source registry)
+    # rather than double use; either way an alert, never a link.
+    found = {(alert["kind"], alert["overlap_start"], alert["overlap_end"]) for alert in alerts}
+    assert found == {
+        ("use_after_transfer", 449402283, 449402291),
+        ("use_after_transfer", 449402305, 449402305),
+    }
+    assert not [
+        link
+        for link in links
+        if link["overlap_start"] <= 449402291 and link["overlap_end"] >= 449402283
+    ]
+    # The other 16 certificates stay tokenization links.
+    assert sum(1 for link in links if link["kind"] == "tokenization") == len(retired) - 1
+
+
+def test_regen_batches_next_to_the_verra_retirements_they_name(
+    engine: sa.Engine, real_data: Path, tmp_path: Path
+) -> None:
+    table = rows(real_data / REGEN)
+    verra = write(
+        tmp_path / "verra.csv",
+        VERRA_TRANSACTIONS,
+        (
+            {
+                "Serial Number": row["vcs_retirement_serial_number"],
+                "ID": row["vcs_project_id"],
+                "Quantity Issued": row["quantity_derived"],
+                "Additional Certifications": row["additional_certifications"],
+                "Retirement/Cancellation Date": "2022-05-01",
+                "Retirement Beneficiary": "Regen Network Development",
+                "Retirement Details": "Retired for bridging to Regen Ledger (C01 credit class)",
+            }
+            for row in table
+        ),
+    )
+    load(engine, "verra", verra)
+    load(engine, "regen", real_data / REGEN)
+    detect_full(engine)
+    with engine.connect() as conn:
+        assert list_alerts(conn) == []
+        links = list_links(conn)
+    assert {(link["kind"], link["source_registry"], link["target_registry"]) for link in links} == {
+        ("tokenization", "verra", "regen")
+    }
+    assert sorted(link["target_record_id"] for link in links) == sorted(
+        row["regen_batch_metadata_file"] for row in table
+    )
