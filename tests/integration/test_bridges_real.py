@@ -41,17 +41,24 @@ STELLAR = "stellarcarbon-sc-data"
 REGEN = "regen-c01-verra-bridge/c01_credit_batches.csv"
 
 #: Every real file of every registry, by connector (connectors not installed are skipped).
+_KINDS = ("issuances", "retirements", "cancellations")
 ALL_FILES: dict[str, tuple[str, ...]] = {
-    "verra": (f"{OFFSETS}/verra/transactions.csv", "moss-mco2-verra/mco2_verra_subaccount_holdings.csv"),
-    "gold-standard": (f"{OFFSETS}/gold-standard/issuances.csv", f"{OFFSETS}/gold-standard/retirements.csv"),
-    "cercarbono": (f"{OFFSETS}/cercarbono/issuances.csv", f"{OFFSETS}/cercarbono/retirements.csv"),
+    "verra": (
+        f"{OFFSETS}/verra/transactions.csv",
+        "moss-mco2-verra/mco2_verra_subaccount_holdings.csv",
+    ),
+    "gold-standard": tuple(f"{OFFSETS}/gold-standard/{n}.csv" for n in _KINDS[:2]),
+    "cercarbono": tuple(f"{OFFSETS}/cercarbono/{n}.csv" for n in _KINDS[:2]),
     "regen": (REGEN,),
     "stellar": (f"{STELLAR}/minted_blocks.csv", f"{STELLAR}/retirements.csv"),
-    "acr": tuple(f"{OFFSETS}/american-carbon-registry/{n}.csv" for n in ("issuances", "retirements", "cancellations")),
-    "car": tuple(f"{OFFSETS}/climate-action-reserve/{n}.csv" for n in ("issuances", "retirements", "cancellations")),
-    "art-trees": tuple(f"{OFFSETS}/art-trees/{n}.csv" for n in ("issuances", "retirements", "cancellations")),
-    "carb": (f"{OFFSETS}/arb/nc-arboc_issuance_sheet3.csv", "carb-arboc-issuance/arboc_issuance_table_2024-11-27.csv"),
-}  # fmt: skip
+    "acr": tuple(f"{OFFSETS}/american-carbon-registry/{n}.csv" for n in _KINDS),
+    "car": tuple(f"{OFFSETS}/climate-action-reserve/{n}.csv" for n in _KINDS),
+    "art-trees": tuple(f"{OFFSETS}/art-trees/{n}.csv" for n in _KINDS),
+    "carb": (
+        f"{OFFSETS}/arb/nc-arboc_issuance_sheet3.csv",
+        "carb-arboc-issuance/arboc_issuance_table_2024-11-27.csv",
+    ),
+}
 
 VERRA_TRANSACTIONS = (
     "Issuance Date", "Sustainable Development Goals", "Vintage Start", "Vintage End", "ID",
