@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from metaregistry.cli import main
-from metaregistry.connector import Connector, ConnectorConfig
+from metaregistry.connector import Connector, ConnectorConfig, FatalSourceError
 from metaregistry.index import store
 from metaregistry.model import UnitBlock
 from metaregistry.retry import RetryPolicy
@@ -190,10 +190,10 @@ def test_cercarbono_resumes_with_the_feed_after_the_project_list() -> None:
 
 
 def test_cercarbono_options_are_checked() -> None:
-    with pytest.raises(ValueError, match="standard"):
+    with pytest.raises(FatalSourceError, match=r"connectors\.cercarbono\.standard"):
         cercarbono.options(ConnectorConfig(name="cercarbono", options={"standard": "Not A Slug"}))
-    with pytest.raises(ValueError, match=r"unknown_key|extra"):
-        cercarbono.options(ConnectorConfig(name="cercarbono", options={"unknown_key": 1}))
+    with pytest.raises(FatalSourceError, match=r"connectors\.regen\.limit"):
+        regen.options(ConnectorConfig(name="regen", options={"limit": 1000}))
 
 
 # --- Regen Ledger (ecocredit REST) -------------------------------------------------------

@@ -38,13 +38,18 @@ RAW_SCHEMAS: Final = {
 
 
 class CercarbonoOptions(ConnectorOptions):
-    """``[connectors.cercarbono]``: ``standard`` (the EcoRegistry standard slug whose projects
-    are read; default ``cercarbono-co2``, the tCO2e credits) and extra ``headers``."""
+    """``[connectors.cercarbono]`` options (EcoRegistry's front-end API)."""
 
     standard: str = pydantic.Field(
-        default="cercarbono-co2", min_length=1, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$"
+        default="cercarbono-co2",
+        min_length=1,
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        description="the EcoRegistry standard whose projects are read (cercarbono-co2: tCO2e)",
     )
-    headers: dict[str, str] = pydantic.Field(default_factory=dict)
+    headers: dict[str, str] = pydantic.Field(
+        default_factory=dict,
+        description="extra request headers (platform, lng, Origin are sent already)",
+    )
 
 
 class CercarbonoConnector(Connector):
@@ -59,13 +64,8 @@ class CercarbonoConnector(Connector):
     default_base_url: ClassVar[str | None] = "https://api-front.ecoregistry.io"
     options_model: ClassVar[type[ConnectorOptions]] = CercarbonoOptions
 
-    def options(self, config: ConnectorConfig) -> CercarbonoOptions:
-        options = super().options(config)
-        assert isinstance(options, CercarbonoOptions)
-        return options
-
     def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
-        options = self.options(config)
+        options: CercarbonoOptions = self.options(config)
         base_url = config.base_url or self.default_base_url
         if not base_url:
             raise FatalSourceError("cercarbono: no base_url configured")

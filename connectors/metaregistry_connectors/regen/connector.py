@@ -35,12 +35,18 @@ RAW_SCHEMAS: Final = {
 
 
 class RegenOptions(ConnectorOptions):
-    """``[connectors.regen]``: ``limit`` (batches a page, 1-100), ``classes`` (credit class
-    ids to keep, e.g. ``["C01"]``; empty keeps every class) and extra ``headers``."""
+    """``[connectors.regen]`` options (a Regen Ledger REST endpoint)."""
 
-    limit: int = pydantic.Field(default=MAX_LIMIT, ge=1, le=MAX_LIMIT)
-    classes: list[str] = pydantic.Field(default_factory=list)
-    headers: dict[str, str] = pydantic.Field(default_factory=dict)
+    limit: int = pydantic.Field(
+        default=MAX_LIMIT, ge=1, le=MAX_LIMIT, description="batches per page (pagination.limit)"
+    )
+    classes: list[str] = pydantic.Field(
+        default_factory=list,
+        description='credit classes to keep, e.g. ["C01"] (empty: every class)',
+    )
+    headers: dict[str, str] = pydantic.Field(
+        default_factory=dict, description="extra request headers"
+    )
 
 
 class RegenConnector(Connector):
@@ -54,13 +60,8 @@ class RegenConnector(Connector):
     default_base_url: ClassVar[str | None] = "https://regen-api.polkachu.com"
     options_model: ClassVar[type[ConnectorOptions]] = RegenOptions
 
-    def options(self, config: ConnectorConfig) -> RegenOptions:
-        options = super().options(config)
-        assert isinstance(options, RegenOptions)
-        return options
-
     def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
-        options = self.options(config)
+        options: RegenOptions = self.options(config)
         base_url = config.base_url or self.default_base_url
         if not base_url:
             raise FatalSourceError("regen: no base_url configured")

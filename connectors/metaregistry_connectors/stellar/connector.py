@@ -38,9 +38,11 @@ RAW_SCHEMAS: Final = {
 
 
 class StellarOptions(ConnectorOptions):
-    """``[connectors.stellar]``: extra ``headers`` for the sc-data downloads."""
+    """``[connectors.stellar]`` options (the sc-data NDJSON downloads)."""
 
-    headers: dict[str, str] = pydantic.Field(default_factory=dict)
+    headers: dict[str, str] = pydantic.Field(
+        default_factory=dict, description="extra request headers"
+    )
 
 
 class StellarConnector(Connector):
@@ -55,13 +57,8 @@ class StellarConnector(Connector):
     default_base_url: ClassVar[str | None] = DEFAULT_BASE_URL
     options_model: ClassVar[type[ConnectorOptions]] = StellarOptions
 
-    def options(self, config: ConnectorConfig) -> StellarOptions:
-        options = super().options(config)
-        assert isinstance(options, StellarOptions)
-        return options
-
     def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
-        options = self.options(config)
+        options: StellarOptions = self.options(config)
         base_url = config.base_url or self.default_base_url
         if not base_url:
             raise FatalSourceError("stellar: no base_url configured")
