@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import inspect
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,8 +18,11 @@ from metaregistry.connector import (
     ConnectorOptions,
     FatalSourceError,
     HttpStream,
+    RawRecord,
 )
-from metaregistry.schemas import load_schema
+from metaregistry.model import UnitBlock
+from metaregistry.pipeline import UNIT_BLOCK_SCHEMA
+from metaregistry.schemas import load_schema, validator
 from metaregistry.settings import REFERENCE_COMMAND
 from metaregistry.settings import reference as reference_of
 
@@ -77,20 +84,49 @@ def test_unknown_file_kind_fails_cleanly(connector: Connector, tmp_path: Path) -
         list(connector.read_file(odd))
 
 
-def test_normalize_is_pure(connector: Connector) -> None:
-    # Normalizing the same raw record twice gives equal blocks and leaves the input untouched.
-    from metaregistry.connector import RawRecord, RecordError
+def sample_of(connector: Connector) -> dict[str, Any]:
+    """The connector's ``sample.json`` (beside its module): provenance and a few records."""
+    path = Path(inspect.getfile(type(connector))).parent / "sample.json"
+    assert path.is_file(), f"{connector.name} ships no sample.json beside {path.parent}"
+    sample: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return sample
 
-    payload = {"registry": "x", "record_id": "1", "serial": "bad", "status": "issued"}
-    snapshot = dict(payload)
-    outcomes = []
-    for _ in range(2):
-        try:
-            outcomes.append(connector.normalize(RawRecord(dict(payload), "t:1")))
-        except (RecordError, ValueError, KeyError, TypeError) as exc:
-            outcomes.append(type(exc).__name__)
-    assert outcomes[0] == outcomes[1]
-    assert payload == snapshot
+
+def check_normalize_is_pure(connector: Connector, sample: dict[str, Any]) -> None:
+    """Each sample record passes its raw schema, normalizes to a block that passes the
+    normalized schema, twice to equal blocks, and leaves its input as it was (compared with
+    a deep copy taken before: a connector that edits or wipes its input fails)."""
+    unit_block = validator(UNIT_BLOCK_SCHEMA)
+    for number, item in enumerate(sample["records"], start=1):
+        record = RawRecord(item["payload"], f"sample.json:{number}", item["stream"])
+        before = copy.deepcopy(record.payload)
+        schema = connector.raw_schema_for(record)
+        if schema is not None:
+            assert validator(schema).errors(record.payload) == [], (number, schema)
+        first = connector.normalize(record)
+        assert record.payload == before, f"record {number}: normalize changed its input"
+        assert connector.normalize(record) == first, number
+        assert unit_block.errors(first.content()) == [], (number, first)
+
+
+def test_normalize_is_pure_on_the_connectors_own_sample(connector: Connector) -> None:
+    sample = sample_of(connector)
+    assert len(sample.get("provenance", "")) > 40, "say where the sample comes from"
+    assert 1 <= len(sample["records"]) <= 20
+    check_normalize_is_pure(connector, sample)
+
+
+def test_the_purity_check_catches_a_connector_that_edits_its_input() -> None:
+    verra = plugins.load("verra")
+
+    class Wiping(type(verra)):  # type: ignore[misc]
+        def normalize(self, record: RawRecord) -> UnitBlock:
+            block = super().normalize(record)
+            record.payload.clear()
+            return block
+
+    with pytest.raises(AssertionError, match="changed its input"):
+        check_normalize_is_pure(Wiping(), sample_of(verra))
 
 
 def test_unknown_connector_names_the_installed_ones() -> None:
