@@ -29,7 +29,7 @@ import os
 import socket
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -234,6 +234,62 @@ def _save_cursor(
         )
 
 
+class StreamPages:
+    """The engine's paging of one stream: from ``first_request(cursor)`` along each page's
+    ``next_request``, every request through :func:`~metaregistry.retry.fetch` (retries,
+    Retry-After) and the stream's ``parse_page``, refusing a page token that comes back (a
+    paginator going in circles). ``completed`` once the stream's last page was yielded."""
+
+    def __init__(self, stream: HttpStream, cursor: Mapping[str, Any] | None, *, label: str):
+        self.stream = stream
+        self.cursor = cursor
+        self.label = label
+        self.completed = False
+
+    async def run(
+        self,
+        client: httpx.AsyncClient,
+        policy: RetryPolicy,
+        *,
+        stop: asyncio.Event | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_retry: Callable[[int, str, float], None] | None = None,
+    ) -> AsyncIterator[Page]:
+        """The pages, one by one; ends early (not completed) once ``stop`` is set."""
+        request = self.stream.first_request(self.cursor)
+        tokens: set[str] = set()
+        while request is not None:
+            if stop is not None and stop.is_set():
+                return
+            if request.token:
+                if request.token in tokens:
+                    raise FatalSourceError(
+                        f"{self.label}: page token {request.token!r} came back; stopping "
+                        "instead of looping"
+                    )
+                tokens.add(request.token)
+            page = await self._fetch(client, request, policy, sleep, on_retry)
+            request = page.next_request
+            yield page
+        self.completed = True
+
+    async def _fetch(
+        self,
+        client: httpx.AsyncClient,
+        request: RequestSpec,
+        policy: RetryPolicy,
+        sleep: Callable[[float], Awaitable[None]],
+        on_retry: Callable[[int, str, float], None] | None,
+    ) -> Page:
+        parsed: list[Page] = []
+
+        async def parse(response: httpx.Response) -> None:
+            parsed.append(self.stream.parse_page(response, request))
+
+        await fetch(client, request, policy=policy, parse=parse, sleep=sleep, on_retry=on_retry)
+        return parsed[-1]
+
+
 class _StreamRun:
     """One stream of one connector in one run."""
 
@@ -266,33 +322,11 @@ class _StreamRun:
             # A snapshot resumed after a crash keeps the id it started with, so the records
             # seen before the crash still count as seen.
             self.snapshot_id = snapshot if (resuming and snapshot) else self.run_id
-        request = self.stream.first_request(cursor)
-        tokens: set[str] = set()
-        while request is not None:
-            if stop is not None and stop.is_set():
-                return  # graceful shutdown: the last page is committed, resume from it
-            if request.token:
-                if request.token in tokens:
-                    raise FatalSourceError(
-                        f"{self.connector.name}/{self.stream.name}: page token "
-                        f"{request.token!r} came back; stopping instead of looping"
-                    )
-                tokens.add(request.token)
-            page = await self._fetch_page(client, request, policy)
+        pages = StreamPages(self.stream, cursor, label=f"{self.connector.name}/{self.stream.name}")
+        async for page in pages.run(client, policy, stop=stop):
             await asyncio.to_thread(self._store, page)
-            request = page.next_request
-        self.completed = True
-
-    async def _fetch_page(
-        self, client: httpx.AsyncClient, request: RequestSpec, policy: RetryPolicy
-    ) -> Page:
-        parsed: list[Page] = []
-
-        async def parse(response: httpx.Response) -> None:
-            parsed.append(self.stream.parse_page(response, request))
-
-        await fetch(client, request, policy=policy, parse=parse)
-        return parsed[-1]
+        # stopped (graceful shutdown) before the end: the last page is committed, resume there
+        self.completed = pages.completed
 
     def _load(self) -> tuple[Any, int | None]:
         with self.engine.connect() as conn:
