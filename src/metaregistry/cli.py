@@ -7,7 +7,6 @@ only builds the group and the shared options.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -20,7 +19,6 @@ __all__ = ["main", "settings_of"]
 
 _COMMAND_MODULES = (
     "metaregistry.serials.cli",
-    "metaregistry.index.cli",
     "metaregistry.sync_cli",
     "metaregistry.daemon",
     "metaregistry.demo",
@@ -82,16 +80,24 @@ def settings_of(ctx: click.Context) -> Settings:
     return settings
 
 
-def _register_commands(group: click.Group) -> None:
-    for name in _COMMAND_MODULES:
-        parent = name.rpartition(".")[0]
+class CommandModuleError(RuntimeError):
+    """A module of ``_COMMAND_MODULES`` is missing or has no ``register(group)``."""
+
+
+def _register_commands(group: click.Group, modules: tuple[str, ...] = _COMMAND_MODULES) -> None:
+    """Every listed module's commands; a listed module that is missing or cannot register
+    is an error (a command must never disappear silently)."""
+    for name in modules:
         try:
-            if importlib.util.find_spec(parent) is None or importlib.util.find_spec(name) is None:
-                continue
-        except ModuleNotFoundError:
-            continue
-        module = importlib.import_module(name)
-        module.register(group)
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                raise CommandModuleError(f"command module {name} does not exist") from exc
+            raise
+        register = getattr(module, "register", None)
+        if not callable(register):
+            raise CommandModuleError(f"command module {name} has no register(group)")
+        register(group)
 
 
 if __name__ == "__main__":  # pragma: no cover

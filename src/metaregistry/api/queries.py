@@ -327,10 +327,6 @@ class Db:
         sql = _TOTALS.format(where="WHERE project_id = :project")
         return self.rows(sql, {"project": project_id})
 
-    def registry_totals(self) -> list[Row]:
-        """Blocks and units per (registry, status) of the whole index (a full scan)."""
-        return self.rows(_TOTALS.format(where=""))
-
     def ping(self) -> bool:
         return self.values("SELECT 1") == [1]
 

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from metaregistry.model import GONE_STATUSES, LIVE_STATUSES, USED_STATUSES, Status, UnitBlock
+from metaregistry.model import GONE_STATUSES, LIVE_STATUSES, USED_STATUSES, UnitBlock
 
 __all__ = [
     "ALERT_KINDS",
@@ -346,10 +346,6 @@ class Verdict:
     def is_alert(self) -> bool:
         return self.rule.alert_kind is not None
 
-    @property
-    def is_link(self) -> bool:
-        return self.rule.link_kind is not None
-
 
 def _matches(rule: Rule, first: UnitBlock, second: UnitBlock, link: str) -> bool:
     if _GROUPS.get(first.status) not in rule.first or _GROUPS.get(second.status) not in (
@@ -382,7 +378,3 @@ def classify(a: UnitBlock, b: UnitBlock, rules: Sequence[Rule] = RULES) -> Verdi
             if _matches(rule, first, second, link):
                 return Verdict(rule=rule, first=first, second=second)
     return None
-
-
-def is_withdrawn(block: UnitBlock) -> bool:
-    return block.status == Status.WITHDRAWN
