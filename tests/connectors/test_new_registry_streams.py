@@ -375,3 +375,34 @@ def test_stellar_line_of_the_wrong_width_fails_the_source(engine: sa.Engine) -> 
     )
     report = sync(engine, stellar, SC_DATA)
     assert report.outcome == "failed" and "expected an array of 12 values" in (report.error or "")
+
+
+def test_a_regen_batch_metadata_file_gives_the_block_of_its_table_row(
+    real_data: Path, tmp_path: Path
+) -> None:
+    # The JSON-LD shape of regen-registry-standards/ops/C01/credit-batch-metadata/*.jsonld.
+    row = rows(real_data / REGEN)[7]
+    document = {
+        "@type": "regen:C01-CreditBatch",
+        "@context": {"regen": "https://schema.regen.network#", "schema": "http://schema.org/"},
+        "regen:vcsProjectId": int(row["vcs_project_id"]),
+        "regen:additionalCertifications": [
+            {"schema:name": name.strip()} for name in row["additional_certifications"].split(";")
+        ],
+        "regen:vcsRetirementSerialNumber": row["vcs_retirement_serial_number"],
+    }
+    path = tmp_path / f"{row['regen_batch_metadata_file']}.jsonld"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    (record,) = regen.read_file(path)
+    from_metadata = regen.normalize(record)
+    (table_row,) = [
+        r
+        for r in regen.read_file(real_data / REGEN)
+        if r.payload["regen_batch_metadata_file"] == row["regen_batch_metadata_file"]
+    ]
+    assert from_metadata == regen.normalize(table_row)
+    assert from_metadata.record_id == "C01-002-20190101-20191231-002"
+    other = tmp_path / "class.jsonld"
+    other.write_text(json.dumps({"@type": "regen:C01-CreditClass"}), encoding="utf-8")
+    with pytest.raises(FatalSourceError, match="not a C01 credit batch"):
+        list(regen.read_file(other))

@@ -20,6 +20,7 @@ from metaregistry.connector import (
 from metaregistry.model import UnitBlock
 from metaregistry_connectors.regen.api import MAX_LIMIT, RegenBatches
 from metaregistry_connectors.regen.blocks import api_batch_block, file_batch_block
+from metaregistry_connectors.regen.metadata import batch_metadata_record
 from metaregistry_connectors.verra.tabular import FileKind, read_table
 
 __all__ = ["FILE_KINDS", "RAW_SCHEMAS", "RegenConnector", "RegenOptions"]
@@ -75,6 +76,8 @@ class RegenConnector(Connector):
         ]
 
     def read_file(self, path: Path) -> Iterator[RawRecord]:
+        if path.suffix.lower() in (".jsonld", ".json"):
+            return iter([batch_metadata_record(path)])
         return read_table(path, FILE_KINDS, "Regen Ledger batch")
 
     def raw_schema_for(self, record: RawRecord) -> str | None:
