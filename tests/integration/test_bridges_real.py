@@ -14,6 +14,8 @@
   files, they come out as **tokenization** links (each retirement: one claim seen from both
   ledgers) and **custody** links (the units still in the pool: live in Verra's custody
   sub-account and as tokens), and no alert. Two claims on the same units are still alerts.
+* Moss keeps MCO2's VCUs in Verra sub-accounts the holdings report names: a token record
+  naming a held block is a custody link, one naming nothing is double issuance.
 * Regen C01 batches name the Verra retirement serial they were issued from; a Verra
   retirement that names the bridge makes them tokenization links.
 """
@@ -21,6 +23,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -33,6 +36,9 @@ from metaregistry.detect.engine import detect_full
 from metaregistry.index import store
 from metaregistry.ingest import chunked, store_page, utc_stamp
 from metaregistry.model import UnitBlock
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "detect"))
+from detect_support import block
 
 pytestmark = pytest.mark.realdata
 
@@ -291,3 +297,41 @@ def test_regen_batches_next_to_the_verra_retirements_they_name(
     assert sorted(link["target_record_id"] for link in links) == sorted(
         row["regen_batch_metadata_file"] for row in table
     )
+
+
+def test_moss_mco2_holdings_are_custody_for_tokens_that_name_them(
+    engine: sa.Engine, real_data: Path
+) -> None:
+    """Moss keeps the VCUs behind MCO2 live in its Verra sub-accounts ("MCO2 Supply", "MCO2
+    Supply B2B Retirement"). MCO2 is a fungible ERC-20 with no per-serial public record, so no
+    connector reads its side; a token record that names a held block (its origin) is a custody
+    link, one that names no block next to the same units is double issuance."""
+    path = real_data / "moss-mco2-verra" / "mco2_verra_subaccount_holdings.csv"
+    load(engine, "verra", path)
+    held = [b for b in blocks(engine) if b.registry == "verra"]
+    tokens = [
+        block(
+            "mco2",
+            f"mco2-{index}",
+            unit.block_start,
+            unit.block_end,
+            scheme=unit.scheme,
+            scope=unit.scope,
+            serial=unit.serial,
+            origin=unit.serial if index else None,  # the first names nothing
+        )
+        for index, unit in enumerate(held)
+    ]
+    with engine.begin() as conn:
+        store.upsert_blocks(conn, tokens, connector="test")
+    detect_full(engine)
+    with engine.connect() as conn:
+        alerts = list_alerts(conn)
+        links = list_links(conn)
+    assert {link["kind"] for link in links} == {"custody"}
+    assert sorted(link["source_record_id"] for link in links) == sorted(
+        b.record_id for b in held[1:]
+    )
+    (alert,) = alerts
+    assert alert["kind"] == "double_issuance"
+    assert held[0].serial in alert["explanation"] and "mco2" in alert["explanation"]
