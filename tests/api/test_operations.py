@@ -3,6 +3,7 @@ page and the mounted alert feed."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sqlite3
 from pathlib import Path
@@ -10,7 +11,9 @@ from typing import Any
 
 import jsonschema
 import pytest
+import referencing
 from api_world import ALERT_ID, Api
+from referencing.jsonschema import DRAFT202012
 
 from metaregistry.api.app import IndexMissingError, create_app
 from metaregistry.api.queries import Db
@@ -167,3 +170,39 @@ def test_an_app_over_an_empty_database_says_what_to_do(tmp_path: Path) -> None:
     empty = f"sqlite:///{tmp_path / 'empty.db'}"
     with pytest.raises(IndexMissingError, match="has no index tables; run `metaregistry sync`"):
         create_app(settings_from({"database_url": empty}))
+
+
+async def test_the_block_schema_is_the_unit_block_schema_and_answers_fit_it(api: Api) -> None:
+    """``Block`` is built from schemas/normalized/unit_block.schema.json: every field of the
+    model is in it (content) or in ``Provenance`` (computed), stated as that schema states
+    it, and blocks the API serves validate against it, bounds and patterns included."""
+    from metaregistry.model import ALL_FIELDS, COMPUTED_FIELDS, CONTENT_FIELDS, UnitBlock
+    from metaregistry.schemas import load_schema
+
+    document = (await api.get("/openapi.json")).json()
+    components = document["components"]["schemas"]
+    block, provenance = components["Block"], components["Provenance"]
+    unit = load_schema("normalized/unit_block.schema.json")
+    fields = [f.name for f in dataclasses.fields(UnitBlock)]
+    assert set(fields) == set(ALL_FIELDS)
+    for name in fields:
+        where = block if name in CONTENT_FIELDS else provenance
+        assert name in where["properties"], name
+        assert where["properties"][name] == unit["properties"][name], name
+    assert set(COMPUTED_FIELDS) <= set(provenance["required"])
+    assert set(unit["required"]) <= set(block["required"])
+    assert block["properties"]["block_start"]["maximum"] == 2**63 - 1  # bounds came along
+
+    registry = referencing.Registry().with_resource(
+        "urn:openapi",
+        referencing.Resource.from_contents(document, default_specification=DRAFT202012),
+    )
+    validator = jsonschema.Draft202012Validator(
+        {"$ref": "urn:openapi#/components/schemas/Block"}, registry=registry
+    )
+    page = (await api.get("/v1/blocks", params={"scheme": "vcs"})).json()
+    assert page["blocks"]
+    for served in page["blocks"]:
+        validator.validate(served)
+    bad = {**page["blocks"][0], "block_start": -1}
+    assert not validator.is_valid(bad)

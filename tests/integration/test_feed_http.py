@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from aiohttp import web
 
+from metaregistry.api.gate import errors_middleware
 from metaregistry.api.keys import ENGINE_KEY, SETTINGS_KEY
 from metaregistry.feed.routes import add_routes
 from metaregistry.feed.testing import AlertWriter
@@ -55,7 +56,7 @@ class Server:
 
 @pytest.fixture
 async def server(readonly: sa.Engine, free_port: int) -> AsyncIterator[Server]:
-    app = web.Application()
+    app = web.Application(middlewares=[errors_middleware])
     app[ENGINE_KEY] = readonly
     app[SETTINGS_KEY] = settings_from({"feed": {"stream_poll": 0.05, "stream_heartbeat": 0.2}})
     add_routes(app)
@@ -294,7 +295,7 @@ async def test_the_atom_feed_links_through_the_public_url(
 ) -> None:
     """``[api] public_url`` (typed, checked at load) is the origin of the feed's links."""
     alerts.open("al_1")
-    app = web.Application()
+    app = web.Application(middlewares=[errors_middleware])
     app[ENGINE_KEY] = readonly
     app[SETTINGS_KEY] = settings_from({"api": {"public_url": "https://registry.example.org/"}})
     add_routes(app)

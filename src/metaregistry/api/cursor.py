@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from metaregistry.api.errors import ApiError
@@ -25,9 +26,16 @@ def encode_cursor(tag: str, *key: Any) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode_cursor(text: str, tag: str, types: tuple[type, ...]) -> list[Any]:
+def decode_cursor(
+    text: str,
+    tag: str,
+    types: tuple[type, ...] = (),
+    *,
+    parse: Callable[[Sequence[Any]], list[Any] | None] | None = None,
+) -> list[Any]:
     """The key stored in ``text``; 400 naming the ``cursor`` parameter when it is not one of
-    ours for this list (``types`` are the expected types of the key's parts)."""
+    ours for this list. The key's parts must have ``types``, or ``parse`` turns them into
+    the key (None when they are not one)."""
     problem = ApiError.bad_parameter("cursor", text, "is not a cursor of this list")
     if len(text) > _MAX_CURSOR:
         raise problem
@@ -36,9 +44,16 @@ def decode_cursor(text: str, tag: str, types: tuple[type, ...]) -> list[Any]:
         value = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise problem from None
-    if not isinstance(value, list) or len(value) != len(types) + 1 or value[0] != tag:
+    if not isinstance(value, list) or not value or value[0] != tag:
         raise problem
     key = value[1:]
+    if parse is not None:
+        parsed = parse(key)
+        if parsed is None:
+            raise problem
+        return parsed
+    if len(key) != len(types):
+        raise problem
     for part, kind in zip(key, types, strict=True):
         # bool is an int subclass in Python; a cursor never holds booleans.
         if not isinstance(part, kind) or isinstance(part, bool):

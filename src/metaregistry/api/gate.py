@@ -23,7 +23,7 @@ from metaregistry.api.errors import ApiError, QueryTimeoutError, error_response
 from metaregistry.api.limits import CorsPolicy, TokenBucket, check_rate, check_request, preflight
 from metaregistry.api.metrics import RequestMetrics, route_of
 
-__all__ = ["error_answer", "gate_middleware"]
+__all__ = ["error_answer", "errors_middleware", "gate_middleware"]
 
 _log = logging.getLogger("metaregistry.api.app")
 
@@ -65,6 +65,16 @@ def gate_middleware(
             metrics.observe(route_of(request), request.method, status, time.perf_counter() - began)
 
     return gate
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Only the gate's last step, failures to their JSON answers: for an application that
+    mounts some routes without the API's limits (tests of one area's routes)."""
+    try:
+        return await handler(request)
+    except Exception as exc:
+        return error_answer(request, exc)
 
 
 def error_answer(request: web.Request, exc: Exception) -> web.Response:

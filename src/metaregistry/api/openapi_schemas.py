@@ -4,28 +4,14 @@ field is not a breaking change."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Final
 
 from metaregistry.api.openapi_parts import nullable, ref
-from metaregistry.model import REQUIRED_FIELDS, Status
+from metaregistry.model import COMPUTED_FIELDS, CONTENT_FIELDS
+from metaregistry.schemas import load_schema
 
 __all__ = ["REGISTRIES_SCHEMA", "schemas"]
-
-_TEXT_FIELDS: Final = (
-    "project_id",
-    "vintage_start",
-    "vintage_end",
-    "country",
-    "status_reason",
-    "status_date",
-    "origin",
-    "authorization_id",
-    "authorized_purpose",
-    "corresponding_adjustment",
-    "first_transfer_date",
-    "itmo_id",
-)
-
 
 _RUN: Final = {
     "type": ["object", "null"],
@@ -114,22 +100,42 @@ REGISTRIES_SCHEMA: Final = {
 }
 
 
-def schemas() -> dict[str, Any]:
-    block_props: dict[str, Any] = {
-        "registry": {"type": "string", "description": "Registry slug (kebab-case)."},
-        "record_id": {"type": "string", "description": "The registry's own id of the row."},
-        "serial": {"type": "string", "description": "The serial as the registry publishes it."},
-        "scheme": {"type": "string"},
-        "scope": {"type": "string", "description": "What makes numbers unique in the scheme."},
-        "block_start": {"type": "integer"},
-        "block_end": {"type": "integer"},
-        "quantity": {"type": "integer"},
-        "status": {"type": "string", "enum": [s.value for s in Status]},
-        **{name: nullable("string") for name in _TEXT_FIELDS},
-        "version": {"type": "integer", "minimum": 1},
-        "provenance": ref("Provenance"),
-        "overlap": ref("Range"),
+UNIT_BLOCK_SCHEMA: Final = "normalized/unit_block.schema.json"
+
+
+def block_schema() -> dict[str, Any]:
+    """``Block``: the content fields exactly as ``schemas/normalized/unit_block.schema.json``
+    states them (types, bounds, patterns, enums, descriptions), not restated here; then what
+    the API adds (version, provenance: the computed fields, overlap)."""
+    unit = load_schema(UNIT_BLOCK_SCHEMA)
+    properties: dict[str, Any] = {
+        name: copy.deepcopy(unit["properties"][name]) for name in CONTENT_FIELDS
     }
+    properties["version"] = {"type": "integer", "minimum": 1}
+    properties["provenance"] = ref("Provenance")
+    properties["overlap"] = ref("Range")
+    return {
+        "type": "object",
+        "description": unit.get("description", ""),
+        "required": [*unit["required"], "version", "provenance"],
+        "properties": properties,
+    }
+
+
+def provenance_schema() -> dict[str, Any]:
+    """``Provenance``: the connector and the computed fields of the unit block schema."""
+    unit = load_schema(UNIT_BLOCK_SCHEMA)
+    return {
+        "type": "object",
+        "required": ["connector", *COMPUTED_FIELDS],
+        "properties": {
+            "connector": {"type": "string"},
+            **{name: copy.deepcopy(unit["properties"][name]) for name in COMPUTED_FIELDS},
+        },
+    }
+
+
+def schemas() -> dict[str, Any]:
     return {
         "Error": {
             "type": "object",
@@ -152,21 +158,8 @@ def schemas() -> dict[str, Any]:
                 "quantity": {"type": "integer", "minimum": 1},
             },
         },
-        "Provenance": {
-            "type": "object",
-            "required": ["connector", "raw_hash", "record_hash", "observed_at"],
-            "properties": {
-                "connector": {"type": "string"},
-                "raw_hash": {"type": "string", "description": "SHA-256 of the raw record."},
-                "record_hash": {"type": "string", "description": "SHA-256 of its content."},
-                "observed_at": {"type": "string", "description": "When it was seen (UTC)."},
-            },
-        },
-        "Block": {
-            "type": "object",
-            "required": [*REQUIRED_FIELDS, "version", "provenance"],
-            "properties": block_props,
-        },
+        "Provenance": provenance_schema(),
+        "Block": block_schema(),
         "HistoryEntry": {
             "type": "object",
             "required": [

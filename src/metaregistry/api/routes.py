@@ -18,6 +18,7 @@ from aiohttp import web
 
 from metaregistry.api import alerts as alert_source
 from metaregistry.api import lookup as lookups
+from metaregistry.api import params
 from metaregistry.api.answers import AnswerCache, encode, serial_answer
 from metaregistry.api.cursor import decode_cursor, encode_cursor
 from metaregistry.api.errors import ApiError
@@ -38,7 +39,6 @@ from metaregistry.model import MAX_BLOCK_NUMBER, Status
 __all__ = ["add_routes", "json_response"]
 
 PAGE: Final = (100, 1000)  # default, maximum page size
-_MAX_TEXT: Final = 256
 _STATUSES: Final = frozenset(s.value for s in Status)
 
 
@@ -62,31 +62,8 @@ def json_response(body: Any, status: int = 200) -> web.Response:
 # -- parameters ---------------------------------------------------------------------------
 
 
-def _int(request: web.Request, name: str, default: int | None, low: int, high: int) -> int:
-    text = request.query.get(name)
-    if text is None:
-        if default is None:
-            raise ApiError.bad_parameter(name, None, "is required")
-        return default
-    stripped = text.strip()
-    body = stripped[1:] if stripped[:1] == "-" else stripped
-    if not body.isdigit() or not body.isascii() or len(body) > 19:
-        raise ApiError.bad_parameter(name, text, "must be an integer")
-    value = int(stripped)
-    if not low <= value <= high:
-        raise ApiError.bad_parameter(name, text, f"must be from {low} to {high}")
-    return value
-
-
-def _text(request: web.Request, name: str, default: str | None) -> str | None:
-    value = request.query.get(name, default)
-    if value is not None and len(value) > _MAX_TEXT:
-        raise ApiError.bad_parameter(name, value, f"is longer than {_MAX_TEXT} characters")
-    return value
-
-
 def _limit(request: web.Request) -> int:
-    return _int(request, "limit", PAGE[0], 1, PAGE[1])
+    return params.integer(request, "limit", PAGE[0], low=1, high=PAGE[1])
 
 
 def _range_cursor(request: web.Request, tag: str) -> tuple[int, int] | None:
@@ -128,16 +105,16 @@ async def get_serial(request: web.Request) -> web.Response:
 
 async def list_blocks(request: web.Request) -> web.Response:
     """Blocks of one numbering intersecting [start, end], in (block_start, id) order."""
-    scheme = _text(request, "scheme", None)
+    scheme = params.text(request, "scheme", None)
     if not scheme:
         raise ApiError.bad_parameter("scheme", scheme, "is required (vcs, gs, cdm, ...)")
-    scope = _text(request, "scope", "") or ""
-    start = _int(request, "start", 0, 0, MAX_BLOCK_NUMBER)
-    end = _int(request, "end", MAX_BLOCK_NUMBER, 0, MAX_BLOCK_NUMBER)
+    scope = params.text(request, "scope", "") or ""
+    start = params.integer(request, "start", 0, low=0, high=MAX_BLOCK_NUMBER)
+    end = params.integer(request, "end", MAX_BLOCK_NUMBER, low=0, high=MAX_BLOCK_NUMBER)
     if start > end:
         raise ApiError.bad_parameter("start", start, f"is after end ({end})")
-    registry = _text(request, "registry", None)
-    status = _text(request, "status", None)
+    registry = params.text(request, "registry", None)
+    status = params.text(request, "status", None)
     if status is not None and status not in _STATUSES:
         raise ApiError.bad_parameter("status", status, f"is not one of {', '.join(_STATUSES)}")
     limit = _limit(request)

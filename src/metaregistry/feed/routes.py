@@ -12,17 +12,17 @@ filter are alternatives, different filters must all match. On event routes the f
 apply to the alert as it was right after the event.
 
 A bad parameter is answered 400 with ``{"error": "invalid_parameter", "message": "...",
-"field": NAME, "value": VALUE}``; an unknown alert 404 with ``"error": "not_found"``.
+"field": NAME, "value": VALUE}``; an unknown alert 404 with ``"error": "not_found"``. The
+routes raise :class:`~metaregistry.api.errors.ApiError` and read parameters with
+:mod:`metaregistry.api.params`; the API's gate middleware turns errors into those answers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import json
-import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -30,15 +30,15 @@ import sqlalchemy as sa
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
+from metaregistry.api import params
+from metaregistry.api.cursor import decode_cursor, encode_cursor
+from metaregistry.api.errors import ApiError
 from metaregistry.api.keys import ENGINE_KEY, READER_KEY, SETTINGS_KEY
 from metaregistry.feed import alert_tables, atom, events, sse
-from metaregistry.feed.cursor import decode_alert_cursor, encode_alert_cursor
-from metaregistry.feed.errors import FeedRequestError
 
 __all__ = ["STOP_KEY", "add_routes"]
 
 T = TypeVar("T")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: Set on shutdown: open event streams end.
 STOP_KEY = web.AppKey("feed_stop", asyncio.Event)
@@ -46,7 +46,7 @@ STOP_KEY = web.AppKey("feed_stop", asyncio.Event)
 ALERT_LIMIT = (50, 500)  # default, maximum
 EVENT_LIMIT = (100, 1000)
 ATOM_LIMIT = (50, 200)
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+CURSOR_TAG = "alerts"
 
 
 def add_routes(app: web.Application) -> None:
@@ -63,17 +63,6 @@ def add_routes(app: web.Application) -> None:
 
 async def _stop_streams(app: web.Application) -> None:
     app[STOP_KEY].set()
-
-
-def _answers_errors(handler: Handler) -> Handler:
-    @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except FeedRequestError as error:
-            return web.json_response(error.body(), status=error.status)
-
-    return wrapped
 
 
 async def _read(app: web.Application, fn: Callable[[sa.Connection], T]) -> T:
@@ -94,50 +83,13 @@ async def _read(app: web.Application, fn: Callable[[sa.Connection], T]) -> T:
 # -- parameters ---------------------------------------------------------------------------
 
 
-def _values(request: web.Request, name: str, allowed: frozenset[str] | None) -> frozenset[str]:
-    out: set[str] = set()
-    for raw in request.query.getall(name, []):
-        for part in raw.split(","):
-            value = part.strip()
-            ok = value in allowed if allowed is not None else bool(_SLUG.match(value))
-            if not ok:
-                hint = (
-                    f"is not one of {', '.join(sorted(allowed))}"
-                    if allowed is not None
-                    else "is not a registry slug"
-                )
-                raise FeedRequestError.bad_parameter(name, value, hint)
-            out.add(value)
-    return frozenset(out)
-
-
 def _filter(request: web.Request) -> events.AlertFilter:
     return events.AlertFilter(
-        registry=_values(request, "registry", None),
-        kind=_values(request, "kind", alert_tables.KINDS),
-        severity=_values(request, "severity", alert_tables.SEVERITIES),
-        status=_values(request, "status", alert_tables.STATUSES),
+        registry=params.values(request, "registry", None),
+        kind=params.values(request, "kind", alert_tables.KINDS),
+        severity=params.values(request, "severity", alert_tables.SEVERITIES),
+        status=params.values(request, "status", alert_tables.STATUSES),
     )
-
-
-def _int(request: web.Request, name: str, default: int | None, *, low: int, high: int) -> int:
-    text = request.query.get(name)
-    if text is None:
-        if default is None:
-            raise FeedRequestError.bad_parameter(name, None, "is required")
-        return default
-    if not (text.isascii() and text.isdigit()) or len(text) > 9 or not low <= int(text) <= high:
-        raise FeedRequestError.bad_parameter(name, text, f"must be an integer from {low} to {high}")
-    return int(text)
-
-
-_MAX_ID = 2**63 - 1  # BIGINT
-
-
-def _event_id(name: str, text: str) -> int:
-    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > _MAX_ID:
-        raise FeedRequestError.bad_parameter(name, text, "must be an event id (an integer >= 0)")
-    return int(text)
 
 
 def _dumps(value: Any) -> str:
@@ -147,7 +99,6 @@ def _dumps(value: Any) -> str:
 # -- handlers -----------------------------------------------------------------------------
 
 
-@_answers_errors
 async def list_alerts(request: web.Request) -> web.StreamResponse:
     """``GET /v1/alerts?registry=&kind=&severity=&status=&limit=&cursor=``
 
@@ -161,22 +112,23 @@ async def list_alerts(request: web.Request) -> web.StreamResponse:
     timestamps (RFC 3339, UTC) and any further column of the ``alert`` table.
     """
     alert_filter = _filter(request)
-    limit = _int(request, "limit", ALERT_LIMIT[0], low=1, high=ALERT_LIMIT[1])
+    limit = params.integer(request, "limit", ALERT_LIMIT[0], low=1, high=ALERT_LIMIT[1])
     cursor = request.query.get("cursor")
-    after = decode_alert_cursor(cursor) if cursor else None
+    after = (
+        decode_cursor(cursor, CURSOR_TAG, parse=alert_tables.decode_order_key) if cursor else None
+    )
     page, last = await _read(
         request.app, lambda c: events.read_alerts(c, alert_filter, after=after, limit=limit)
     )
     return web.json_response(
         {
             "alerts": [dict(a.data) for a in page],
-            "next_cursor": encode_alert_cursor(last) if last is not None else None,
+            "next_cursor": encode_cursor(CURSOR_TAG, *last) if last is not None else None,
         },
         dumps=_dumps,
     )
 
 
-@_answers_errors
 async def get_alert(request: web.Request) -> web.StreamResponse:
     """``GET /v1/alerts/{id}``
 
@@ -186,16 +138,15 @@ async def get_alert(request: web.Request) -> web.StreamResponse:
     """
     alert_id = request.match_info["id"]
     if len(alert_id) > 256:
-        raise FeedRequestError.bad_parameter("id", alert_id, "is longer than 256 characters")
+        raise ApiError.bad_parameter("id", alert_id, "is longer than 256 characters")
     found = await _read(request.app, lambda c: events.read_alert_with_events(c, alert_id))
     if found is None:
-        raise FeedRequestError(404, "not_found", f"no alert with id {alert_id!r}")
+        raise ApiError(404, "not_found", f"no alert with id {alert_id!r}")
     alert, history = found
     body = {**alert.data, "events": [e.to_json(with_alert=False) for e in history]}
     return web.json_response(body, dumps=_dumps)
 
 
-@_answers_errors
 async def list_events(request: web.Request) -> web.StreamResponse:
     """``GET /v1/alerts/events?since=CURSOR&limit=&registry=&kind=&severity=&status=``
 
@@ -210,8 +161,8 @@ async def list_events(request: web.Request) -> web.StreamResponse:
     ``event_hash``, the hash logged in the tamper-evident log as leaf ``alert_event`` ``id``.
     """
     alert_filter = _filter(request)
-    since = _event_id("since", request.query.get("since", "0"))
-    limit = _int(request, "limit", EVENT_LIMIT[0], low=1, high=EVENT_LIMIT[1])
+    since = params.parse_integer("since", request.query.get("since", "0"))
+    limit = params.integer(request, "limit", EVENT_LIMIT[0], low=1, high=EVENT_LIMIT[1])
     found, cursor = await _read(
         request.app, lambda c: events.read_events(c, since, limit=limit, filter=alert_filter)
     )
@@ -220,7 +171,6 @@ async def list_events(request: web.Request) -> web.StreamResponse:
     )
 
 
-@_answers_errors
 async def stream_events(request: web.Request) -> web.StreamResponse:
     """``GET /v1/alerts/stream`` (``Accept: text/event-stream``), same filters as events.
 
@@ -236,7 +186,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
         after = await _read(request.app, events.head)
     else:
         name = "Last-Event-ID" if "Last-Event-ID" in request.headers else "since"
-        after = _event_id(name, resume)
+        after = params.parse_integer(name, resume)
 
     async def read(cursor: int) -> tuple[list[events.AlertEvent], int]:
         return await _read(
@@ -255,7 +205,6 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     )
 
 
-@_answers_errors
 async def atom_feed(request: web.Request) -> web.StreamResponse:
     """``GET /v1/alerts/feed.atom?limit=`` and the filters of ``/v1/alerts``.
 
@@ -264,7 +213,7 @@ async def atom_feed(request: web.Request) -> web.StreamResponse:
     ``If-None-Match`` (304) with the ``ETag`` it sends.
     """
     alert_filter = _filter(request)
-    limit = _int(request, "limit", ATOM_LIMIT[0], low=1, high=ATOM_LIMIT[1])
+    limit = params.integer(request, "limit", ATOM_LIMIT[0], low=1, high=ATOM_LIMIT[1])
     found = await _read(
         request.app,
         lambda c: events.read_events(c, 0, limit=limit, filter=alert_filter, newest_first=True)[0],

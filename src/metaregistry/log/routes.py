@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from metaregistry.api import params
 from metaregistry.api.errors import ApiError
 from metaregistry.api.keys import READER_KEY, SIGNER_KEY
 from metaregistry.api.queries import Db
@@ -30,7 +31,6 @@ from metaregistry.log.note import Signer, Verifier
 __all__ = ["add_routes", "key_text"]
 
 MAX_LEAVES: Final = 1000
-_MAX_SIZE: Final = 2**63 - 1
 _HEX_HASH: Final = re.compile(r"[0-9a-f]{64}")
 
 
@@ -59,18 +59,6 @@ def _json(body: dict[str, Any], status: int = 200) -> web.Response:
     return web.Response(
         text=json.dumps(body, separators=(",", ":")), status=status, content_type="application/json"
     )
-
-
-def _integer(request: web.Request, name: str, *, low: int = 0) -> int:
-    text = request.query.get(name)
-    if text is None or text == "":
-        raise ApiError.bad_parameter(name, None, "is required")
-    if not text.isascii() or not text.isdigit():
-        raise ApiError.bad_parameter(name, text, "must be a whole number")
-    value = int(text)
-    if not low <= value <= _MAX_SIZE:
-        raise ApiError.bad_parameter(name, text, f"must be from {low} to {_MAX_SIZE}")
-    return value
 
 
 def _within_tree(name: str, value: int, tree_size: int) -> None:
@@ -112,7 +100,7 @@ async def get_inclusion_proof(request: web.Request) -> web.Response:
     leaf = request.query.get("leaf", "")
     if not _HEX_HASH.fullmatch(leaf):
         raise ApiError.bad_parameter("leaf", leaf or None, "must be 64 lowercase hex digits")
-    size = _integer(request, "size", low=1)
+    size = params.integer(request, "size", low=1)
     body = await request.app[READER_KEY].run(_inclusion, bytes.fromhex(leaf), size)
     return _json(body)
 
@@ -125,7 +113,7 @@ def _consistency(db: Db, old: int, new: int) -> dict[str, Any]:
 
 
 async def get_consistency_proof(request: web.Request) -> web.Response:
-    old, new = _integer(request, "from"), _integer(request, "to")
+    old, new = params.integer(request, "from"), params.integer(request, "to")
     if old > new:
         raise ApiError.bad_parameter("from", old, f"must not be larger than to ({new})")
     return _json(await request.app[READER_KEY].run(_consistency, old, new))
@@ -166,7 +154,7 @@ async def get_leaves(request: web.Request) -> web.Response:
             missing = "record_id" if registry else "registry"
             raise ApiError.bad_parameter(missing, None, "is required with registry / record_id")
         return _json(await reader.run(_record, registry, record_id))
-    start, end = _integer(request, "start"), _integer(request, "end")
+    start, end = params.integer(request, "start"), params.integer(request, "end")
     if end < start:
         raise ApiError.bad_parameter("end", end, f"must not be smaller than start ({start})")
     if end - start > MAX_LEAVES:

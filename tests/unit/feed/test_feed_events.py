@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from metaregistry.api.cursor import decode_cursor, encode_cursor
+from metaregistry.api.errors import ApiError
 from metaregistry.feed import alert_tables
-from metaregistry.feed.cursor import decode_alert_cursor, encode_alert_cursor
-from metaregistry.feed.errors import FeedRequestError
+from metaregistry.feed.alert_tables import decode_order_key
 from metaregistry.feed.events import (
     AlertFilter,
     head,
@@ -92,7 +93,7 @@ def test_alert_pages_never_repeat_or_skip_while_alerts_change(
         alerts.change(unacknowledged.pop(rng.randrange(len(unacknowledged))), "acknowledged")
         if last is None:
             break
-        after = decode_alert_cursor(encode_alert_cursor(last))
+        after = decode_cursor(encode_cursor("alerts", *last), "alerts", parse=decode_order_key)
     assert seen == expected
     assert expected[0] == "a39"  # newest first
     with feed_engine.connect() as conn:
@@ -102,11 +103,11 @@ def test_alert_pages_never_repeat_or_skip_while_alerts_change(
 
 
 @pytest.mark.parametrize(
-    "text", ["", "x", encode_alert_cursor(["2026-01-01T00:00:00Z"]), "W1siYmxvY2tzIiwxXQ"]
+    "text", ["", "x", encode_cursor("alerts", "2026-01-01T00:00:00Z"), "W1siYmxvY2tzIiwxXQ"]
 )
 def test_a_foreign_or_broken_cursor_is_a_400_naming_it(feed_engine: sa.Engine, text: str) -> None:
-    with pytest.raises(FeedRequestError) as caught:
-        decode_alert_cursor(text)
+    with pytest.raises(ApiError) as caught:
+        decode_cursor(text, "alerts", parse=decode_order_key)
     assert caught.value.status == 400
     assert caught.value.body()["field"] == "cursor"
 
