@@ -143,3 +143,26 @@ def test_serve_answers_lookups_read_only(served: str) -> None:
     # Every request of a burst is answered, whichever worker takes it.
     statuses = {httpx.get(f"{served}/v1/registries", timeout=10).status_code for _ in range(10)}
     assert statuses == {200}
+
+
+@pytest.mark.parametrize("served", [2], indirect=True, ids=["two-workers"])
+def test_every_scrape_of_two_workers_counts_the_requests_of_both(served: str) -> None:
+    """``serve --workers 2``: a scrape lands on either worker (one port, SO_REUSEPORT) and
+    reports the requests both answered (prometheus-client multiprocess mode); the start time
+    has one series per worker. Without the shared files a scrape would count one worker's
+    share: 40 connections all on one worker, and 8 scrapes all on it, are not a chance."""
+    import re
+
+    for _ in range(40):  # a new connection each: the kernel spreads them over the workers
+        assert httpx.get(f"{served}/v1/registries", timeout=10).status_code == 200
+    for _ in range(8):
+        text = httpx.get(f"{served}/metrics", timeout=10).text
+        counts = re.findall(
+            r'^metaregistry_http_requests_total\{method="GET",route="/v1/registries",'
+            r'status="200"\} (\S+)$',
+            text,
+            re.MULTILINE,
+        )
+        assert [float(c) for c in counts] == [40.0], text
+        pids = re.findall(r'^metaregistry_api_start_time_seconds\{pid="(\d+)"\}', text, re.M)
+        assert len(set(pids)) == 2, text

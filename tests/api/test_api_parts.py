@@ -118,11 +118,12 @@ def test_metrics_escape_label_values_and_sort_series() -> None:
     text = render(metrics, [Gauge("g", "A gauge.", 1.5, (("name", 'a"b\\c\nd'),))])
     assert 'g{name="a\\"b\\\\c\\nd"} 1.5' in text
     assert (
-        'metaregistry_http_request_duration_seconds_bucket{route="/v1/x",method="GET",'
-        'status="200",le="0.001"} 1'
+        'metaregistry_http_request_duration_seconds_bucket{le="0.001",method="GET",'
+        'route="/v1/x",status="200"} 1.0'
     ) in text
     assert (
-        'metaregistry_http_request_duration_seconds_bucket{route="/v1/x",method="GET",'
-        'status="200",le="+Inf"} 2'
+        'metaregistry_http_request_duration_seconds_bucket{le="+Inf",method="GET",'
+        'route="/v1/x",status="200"} 2.0'
     ) in text
+    assert 'metaregistry_http_requests_total{method="GET",route="/v1/x",status="200"} 2.0' in text
     assert text.count("# TYPE g gauge") == 1

@@ -43,12 +43,19 @@ async def test_health_is_503_when_the_database_does_not_answer(
 
 
 def sample(text: str, name: str, **labels: str) -> float:
-    """The value of the one sample of ``name`` with exactly these labels."""
-    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    pattern = re.escape(name) + (r"\{" + re.escape(wanted) + r"\}" if labels else "")
-    found = re.findall(r"^" + pattern + r" (\S+)$", text, re.MULTILINE)
-    assert len(found) == 1, f"{name}{{{wanted}}} in\n{text}"
-    return float(found[0])
+    """The value of the one sample of ``name`` with exactly these labels (in any order)."""
+    found = []
+    for line in text.splitlines():
+        match = re.fullmatch(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)", line)
+        if match is None or match.group(1) != name:
+            continue
+        pairs = dict(
+            re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', match.group(2) or "")
+        )
+        if pairs == labels:
+            found.append(float(match.group(3)))
+    assert len(found) == 1, f"{name}{labels} in\n{text}"
+    return found[0]
 
 
 async def test_metrics_count_requests_by_route_and_status(api: Api) -> None:

@@ -104,8 +104,23 @@ def create_app(
     app[CONFIG_KEY] = config
     app[FEATURES_KEY] = features
     app[METRICS_KEY] = request_metrics
-    app[ANSWERS_KEY] = AnswerCache(int(config.answer_cache_mb * 2**20))
-    app[BATCHES_KEY] = Batcher(reader, serial_answer)
+    answers = app[ANSWERS_KEY] = AnswerCache(int(config.answer_cache_mb * 2**20))
+    batches = app[BATCHES_KEY] = Batcher(reader, serial_answer)
+    for name, help, read in (
+        ("answer_cache_hits", "Lookups answered from the answer cache.", lambda: answers.hits),
+        ("answer_cache_misses", "Lookups computed (cache on, no answer).", lambda: answers.misses),
+        (
+            "lookup_batches",
+            "Batches of lookups run, each in one read transaction.",
+            lambda: batches.batches,
+        ),
+        (
+            "lookup_batched",
+            "Lookups run in those batches (over the batches: the mean batch size).",
+            lambda: batches.calls,
+        ),
+    ):
+        request_metrics.track(f"metaregistry_{name}", help, read)
     app[STATS_KEY] = IndexStats(
         reader, sorted(settings.connectors), ttl=config.stats_ttl, with_log=features.log
     )

@@ -8,14 +8,18 @@ import json
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
+from collections.abc import Sequence
 from typing import Any, Final, NoReturn
 
 import click
 from aiohttp import web
 
 from metaregistry.api.errors import ApiError
+from metaregistry.api.metrics import MULTIPROCESS_ENV
 from metaregistry.cli import settings_of
 from metaregistry.settings import Settings
 
@@ -63,11 +67,24 @@ def serve_command(
     if workers == 1:
         _serve(settings, reuse_port=False)
         return
+    # The workers keep their metrics in files of one directory, so that any of them can
+    # answer /metrics for all (prometheus-client's multiprocess mode; see api/metrics.py).
+    own_dir = not os.environ.get(MULTIPROCESS_ENV)
+    if own_dir:
+        os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="metaregistry-metrics-")
     spawn = multiprocessing.get_context("spawn")
     children = [
         spawn.Process(target=_worker, args=(settings,), name=f"metaregistry-api-{i}")
         for i in range(workers)
     ]
+    try:
+        _run_workers(children)
+    finally:
+        if own_dir:
+            shutil.rmtree(os.environ.pop(MULTIPROCESS_ENV), ignore_errors=True)
+
+
+def _run_workers(children: Sequence[multiprocessing.process.BaseProcess]) -> None:
     for child in children:
         child.start()
 

@@ -1,26 +1,44 @@
 """Prometheus metrics of the API, in the text exposition format (version 0.0.4).
 
-Kept by hand rather than with a client library: a few counters and one histogram, updated on
-the event loop (so without locks) and rendered on scrape. Routes are labelled by their
-template (``/v1/serials/{serial}``), never by the path asked, so a scan of random URLs cannot
-blow up the number of series; paths that match no route share ``route="unmatched"``.
+Request counts and latencies are prometheus-client metrics, labelled by route template
+(``/v1/serials/{serial}``), never by the path asked, so a scan of random URLs cannot blow up
+the number of series; paths that match no route share ``route="unmatched"``.
+
+With ``serve --workers N`` the N processes share one port and a scrape reaches one of them at
+random, so the workers keep their metrics in prometheus-client's multiprocess mode: each
+process writes its values to files in ``PROMETHEUS_MULTIPROC_DIR`` (``serve`` makes one for
+its workers) and whichever worker answers ``/metrics`` reports the sum over all of them;
+``metaregistry_api_start_time_seconds`` then has one series per worker (label ``pid``).
+Per-process counts kept elsewhere (the answer cache's hits, the lookup batches) are copied
+into the metrics at most once a second and before each scrape (:meth:`RequestMetrics.track`).
+Gauges computed from the database (index size, sync freshness) are the same on every
+process and are rendered by the answering one.
 """
 
 from __future__ import annotations
 
-import bisect
+import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
+import prometheus_client
 from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import Gauge as PromGauge
+from prometheus_client.multiprocess import MultiProcessCollector
 
-__all__ = ["CONTENT_TYPE", "Gauge", "RequestMetrics", "render", "route_of"]
+__all__ = ["CONTENT_TYPE", "MULTIPROCESS_ENV", "Gauge", "RequestMetrics", "render", "route_of"]
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 #: Histogram bucket bounds in seconds: fine where lookups land (the target p99 is 25 ms).
 BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+#: The environment variable naming the directory of the workers' metric files.
+MULTIPROCESS_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
+_SYNC_EVERY: Final = 1.0  # seconds between copies of the tracked per-process counts
+
+prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,45 +52,59 @@ class Gauge:
 
 
 class RequestMetrics:
-    """Request counts and latency histograms by route, method and status."""
+    """Request counts and latency histograms by route, method and status, and the tracked
+    per-process counts; summed over the workers in multiprocess mode."""
 
     def __init__(self) -> None:
         self.started = time.time()
-        self._counts: dict[tuple[str, str, str], list[float]] = {}
+        self.directory = os.environ.get(MULTIPROCESS_ENV) or None
+        self.registry = CollectorRegistry(auto_describe=True)
+        labels = ("route", "method", "status")
+        self._requests = Counter(
+            "metaregistry_http_requests", "HTTP requests answered.", labels, registry=self.registry
+        )
+        self._duration = Histogram(
+            "metaregistry_http_request_duration_seconds",
+            "Time to answer a request.",
+            labels,
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        start = PromGauge(
+            "metaregistry_api_start_time_seconds",
+            "When this API process started (Unix time).",
+            registry=self.registry,
+            multiprocess_mode="all",
+        )
+        start.set(self.started)
+        self._tracked: list[tuple[PromGauge, Callable[[], float]]] = []
+        self._synced = 0.0
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        key = (route, method, str(status))
-        series = self._counts.get(key)
-        if series is None:
-            # bucket counts (not cumulative), then sum, then count
-            series = self._counts[key] = [0.0] * (len(BUCKETS) + 3)
-        series[bisect.bisect_left(BUCKETS, seconds)] += 1
-        series[-2] += seconds
-        series[-1] += 1
+        code = str(status)
+        self._requests.labels(route, method, code).inc()
+        self._duration.labels(route, method, code).observe(seconds)
+        if self._tracked and time.monotonic() - self._synced > _SYNC_EVERY:
+            self._sync()
 
-    def lines(self) -> list[str]:
-        out = [
-            "# HELP metaregistry_http_requests_total HTTP requests answered.",
-            "# TYPE metaregistry_http_requests_total counter",
-        ]
-        for (route, method, status), series in sorted(self._counts.items()):
-            labels = _labels((("route", route), ("method", method), ("status", status)))
-            out.append(f"metaregistry_http_requests_total{labels} {int(series[-1])}")
-        out += [
-            "# HELP metaregistry_http_request_duration_seconds Time to answer a request.",
-            "# TYPE metaregistry_http_request_duration_seconds histogram",
-        ]
-        name = "metaregistry_http_request_duration_seconds"
-        for (route, method, status), series in sorted(self._counts.items()):
-            base = (("route", route), ("method", method), ("status", status))
-            running = 0.0
-            for bound, count in zip((*BUCKETS, float("inf")), series, strict=False):
-                running += count
-                le = "+Inf" if bound == float("inf") else repr(bound)
-                out.append(f"{name}_bucket{_labels((*base, ('le', le)))} {int(running)}")
-            out.append(f"{name}_sum{_labels(base)} {series[-2]:.6f}")
-            out.append(f"{name}_count{_labels(base)} {int(series[-1])}")
-        return out
+    def track(self, name: str, help: str, read: Callable[[], float]) -> None:
+        """Report ``read()`` (a count this process keeps) as ``name``, summed over workers."""
+        gauge = PromGauge(name, help, registry=self.registry, multiprocess_mode="sum")
+        self._tracked.append((gauge, read))
+
+    def _sync(self) -> None:
+        self._synced = time.monotonic()
+        for gauge, read in self._tracked:
+            gauge.set(read())
+
+    def exposition(self) -> str:
+        """This process's metrics, or in multiprocess mode every worker's, summed."""
+        self._sync()
+        if self.directory is None:
+            return generate_latest(self.registry).decode()
+        merged = CollectorRegistry(auto_describe=True)
+        MultiProcessCollector(merged, path=self.directory)  # type: ignore[no-untyped-call]
+        return generate_latest(merged).decode()
 
 
 def route_of(request: web.Request) -> str:
@@ -82,12 +114,8 @@ def route_of(request: web.Request) -> str:
 
 
 def render(metrics: RequestMetrics, gauges: Iterable[Gauge]) -> str:
-    lines = metrics.lines()
-    lines += [
-        "# HELP metaregistry_api_start_time_seconds When this API process started (Unix time).",
-        "# TYPE metaregistry_api_start_time_seconds gauge",
-        f"metaregistry_api_start_time_seconds {metrics.started:.3f}",
-    ]
+    """The scrape: the request metrics, then ``gauges`` (computed by this process)."""
+    lines = [metrics.exposition().rstrip("\n")]
     described: set[str] = set()
     for gauge in sorted(gauges, key=lambda g: (g.name, g.labels)):
         if gauge.name not in described:

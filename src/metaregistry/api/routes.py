@@ -23,7 +23,7 @@ from metaregistry.api.answers import AnswerCache, encode, serial_answer
 from metaregistry.api.cursor import decode_cursor, encode_cursor
 from metaregistry.api.errors import ApiError
 from metaregistry.api.keys import READER_KEY
-from metaregistry.api.metrics import CONTENT_TYPE, Gauge, render
+from metaregistry.api.metrics import CONTENT_TYPE, render
 from metaregistry.api.queries import MIN_KEY, Db
 from metaregistry.api.query import read_query
 from metaregistry.api.state import (
@@ -232,29 +232,5 @@ async def metrics(request: web.Request) -> web.Response:
         gauges = (await request.app[STATS_KEY].get()).gauges()
     except Exception:  # the request counters are still worth scraping without the index
         gauges = []
-    answers = request.app[ANSWERS_KEY]
-    batches = request.app[BATCHES_KEY]
-    gauges += [
-        Gauge(
-            "metaregistry_answer_cache_hits",
-            "Lookups answered from the answer cache.",
-            answers.hits,
-        ),
-        Gauge(
-            "metaregistry_answer_cache_misses",
-            "Lookups computed (cache on, no answer).",
-            answers.misses,
-        ),
-        Gauge(
-            "metaregistry_lookup_batches",
-            "Batches of lookups run, each in one read transaction.",
-            batches.batches,
-        ),
-        Gauge(
-            "metaregistry_lookup_batched",
-            "Lookups run in those batches (over the batches: the mean batch size).",
-            batches.calls,
-        ),
-    ]
     text = render(request.app[METRICS_KEY], gauges)
     return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
