@@ -125,7 +125,9 @@ class ConnectorOptions(pydantic.BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class RequestSpec:
-    """One HTTP request of a stream. ``token`` identifies the page for loop detection."""
+    """One HTTP request of a stream. ``token`` identifies the page for loop detection;
+    ``accept`` lists error statuses the stream's ``parse_page`` handles itself (a 404 that
+    means "no such document" rather than a broken source)."""
 
     method: str
     url: str
@@ -133,6 +135,7 @@ class RequestSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
     json: Any = None
     token: str = ""
+    accept: frozenset[int] = frozenset()
 
 
 @dataclass(slots=True)

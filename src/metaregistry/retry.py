@@ -96,7 +96,8 @@ async def fetch(
                 headers=dict(request.headers) or None,
                 json=request.json,
             )
-            classify(response)
+            if response.status_code not in request.accept:
+                classify(response)
             if parse is not None:
                 await parse(response)
             return response

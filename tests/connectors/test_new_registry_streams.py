@@ -208,7 +208,8 @@ def batch_info(row: dict[str, str]) -> dict[str, Any]:
         "issuer": "regen1v2ncquer9r2ytlkxh2djmmsq3e8we6rjc9snfn",
         "project_id": "-".join(denom.split("-")[:2]),
         "denom": denom,
-        "metadata": "regen:13toVgF84kQwSX11DdhDasYtMFU1Yb6qQwQvtv1rvH8pf5E8UTyajCX.rdf",
+        # IRIs are content hashes of the metadata; these stand-ins keep one per batch.
+        "metadata": f"regen:13toV{denom.replace('-', '')}.rdf",
         "start_date": f"{start[:4]}-{start[4:6]}-{start[6:]}T00:00:00Z",
         "end_date": f"{end[:4]}-{end[4:6]}-{end[6:]}T00:00:00Z",
         "issuance_date": "2022-05-06T04:26:37Z",
@@ -242,6 +243,25 @@ class Ledger:
                 next_key = self.key(offset)  # the same key again: a loop
             body = {"batches": page, "pagination": {"next_key": next_key, "total": "13"}}
             return httpx.Response(200, json=body)
+        if path.startswith("/data/v2/metadata-graph/"):
+            iri = path.rsplit("/", 1)[-1]
+            row = next(
+                (
+                    r
+                    for r in self.table
+                    if batch_info(r)["metadata"] == iri
+                    and "-003-" not in r["regen_batch_metadata_file"]
+                ),
+                None,
+            )
+            if row is None:
+                return httpx.Response(404, json={"error": "not found"})
+            document = {
+                "@type": "regen:C01-CreditBatch",
+                "regen:vcsProjectId": int(row["vcs_project_id"]),
+                "regen:vcsRetirementSerialNumber": row["vcs_retirement_serial_number"],
+            }
+            return httpx.Response(200, json=document)
         if path.startswith(BATCHES_PATH + "/") and path.endswith("/supply"):
             self.supply_calls += 1
             denom = path.split("/")[-2]
@@ -277,6 +297,31 @@ def test_regen_stream_pages_by_key_and_asks_each_batch_supply(
     assert (retired.status, retired.quantity, retired.scheme) == ("retired", 3525, "regen")
     assert blocks["C01-003-20150701-20160630-001"].status == "issued"
     assert blocks["C01-003-20150701-20160630-001"].project_id == "C01-003"
+
+
+@respx.mock
+def test_regen_metadata_numbers_c01_batches_by_their_verra_serial(
+    real_data: Path, engine: sa.Engine
+) -> None:
+    ledger = Ledger(real_data)
+    respx.route(host="regen-lcd.test").mock(side_effect=ledger)
+    resolver = LEDGER + "/data/v2/metadata-graph/{iri}"
+    report = sync(engine, regen, LEDGER, limit=5, metadata_url=resolver)
+    assert (report.outcome, report.error, report.quarantined) == ("ok", None, 0)
+    blocks = {b.record_id: b for b in stored(engine, "regen")}
+    numbered = {d: b for d, b in blocks.items() if b.scheme == "vcs"}
+    # Every batch with a metadata document is numbered by its Verra serial, as the table does.
+    assert len(numbered) == 12
+    for row in ledger.table:
+        block = blocks[row["regen_batch_metadata_file"]]
+        if "-003-" in row["regen_batch_metadata_file"]:
+            assert (block.scheme, block.origin) == ("regen", None)  # the resolver's 404
+            continue
+        assert block.origin == row["vcs_retirement_serial_number"]
+        assert (block.block_start, block.block_end) == (
+            int(row["block_start"]),
+            int(row["block_end"]),
+        )
 
 
 @respx.mock

@@ -124,3 +124,17 @@ def test_transport_errors_are_retried_and_4xx_is_not() -> None:
     with pytest.raises(FatalSourceError, match="HTTP 401") as caught:
         run(RetryPolicy(attempts=3), Sleeps())
     assert not isinstance(caught.value, GiveUpError)
+
+
+@respx.mock
+def test_a_status_the_request_accepts_is_handed_back_not_raised() -> None:
+    respx.get(URL).mock(return_value=httpx.Response(404, json={"error": "no such document"}))
+
+    async def go(accept: frozenset[int]) -> httpx.Response:
+        async with httpx.AsyncClient() as client:
+            spec = RequestSpec("GET", URL, accept=accept)
+            return await fetch(client, spec, policy=RetryPolicy(attempts=2), sleep=Sleeps())
+
+    assert asyncio.run(go(frozenset({404}))).status_code == 404
+    with pytest.raises(FatalSourceError, match="HTTP 404"):
+        asyncio.run(go(frozenset({410})))

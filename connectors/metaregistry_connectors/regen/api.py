@@ -10,7 +10,11 @@ Shapes (regen-ledger ``regen/ecocredit/v1/query.proto``; see README.md for what 
   ``retired_amount``, ``cancelled_amount`` (decimal strings).
 
 A batch list states no amounts, so the stream asks for each batch's supply before it hands
-the batch on: one page of batches, then one request per batch, then the next page. The
+the batch on: one page of batches, then one request per batch, then the next page. With a
+metadata resolver configured (``metadata_url``, a template with ``{iri}``, e.g. the registry
+server's ``…/metadata-graph/{iri}``), it also fetches each batch's metadata document; a C01
+document's ``regen:vcsRetirementSerialNumber`` then numbers the batch in the Verra scheme, as
+the batch table does (a 404 leaves the batch unnumbered). The
 batches still to fetch and the next page key are the cursor, so a run stopped anywhere
 resumes at the batch it stopped at. Key paging: a ``next_key`` seen before in this run is
 a loop and stops the stream.
@@ -30,6 +34,8 @@ from metaregistry_connectors.verra.paging import json_body
 __all__ = ["BATCHES_PATH", "MAX_LIMIT", "RegenBatches"]
 
 BATCHES_PATH: Final = "/regen/ecocredit/v1/batches"
+#: The metadata field naming the Verra retirement a C01 batch was issued from.
+METADATA_SERIAL: Final = "regen:vcsRetirementSerialNumber"
 #: The gateway's default page limit is 100; larger pages are allowed but slow on public nodes.
 MAX_LIMIT: Final = 100
 
@@ -49,8 +55,10 @@ class RegenBatches(HttpStream):
         limit: int = MAX_LIMIT,
         classes: frozenset[str] = frozenset(),
         headers: Mapping[str, str] | None = None,
+        metadata_url: str | None = None,
     ) -> None:
         self.base = base_url.rstrip("/")
+        self.metadata_url = metadata_url
         self.limit = limit
         self.classes = classes
         self.headers = {"Accept": "application/json", **(headers or {})}
@@ -95,7 +103,10 @@ class RegenBatches(HttpStream):
 
     def _next(self) -> RequestSpec | None:
         if self._pending:
-            return self._supply(self._pending[0])
+            batch = self._pending[0]
+            if "supply" not in batch:
+                return self._supply(batch)
+            return self._metadata(batch)
         if self._following:
             return self._page(self._following)
         return None
@@ -111,19 +122,51 @@ class RegenBatches(HttpStream):
             token=f"supply:{denom}",
         )
 
+    def _metadata(self, batch: Mapping[str, Any]) -> RequestSpec:
+        """The batch's metadata document, when a resolver is configured and the batch names
+        an IRI; the answer's ``regen:vcsRetirementSerialNumber`` numbers a C01 batch."""
+        return RequestSpec(
+            method="GET",
+            url=str(self.metadata_url).replace("{iri}", quote(str(batch["metadata"]), safe=":")),
+            headers=self.headers,
+            token=f"metadata:{batch['denom']}",
+            accept=frozenset({404, 410}),
+        )
+
+    def _wants_metadata(self, batch: Mapping[str, Any]) -> bool:
+        return bool(self.metadata_url and batch.get("metadata"))
+
     def parse_page(self, response: httpx.Response, request: RequestSpec) -> Page:
         where = f"regen {request.token}"
+        kind, _, denom = request.token.partition(":")
+        if kind != "page" and (not self._pending or self._pending[0].get("denom") != denom):
+            raise FatalSourceError(f"{where}: an answer the stream did not ask for")
+        if kind == "metadata" and response.status_code in (404, 410):
+            return self._emit(where)  # no document behind the IRI: the batch stays unnumbered
         body = json_body(response, where)
         if not isinstance(body, dict):
             raise FatalSourceError(f"{where}: expected a JSON object, got {type(body).__name__}")
-        if request.token.startswith("page:"):
+        if kind == "page":
             return self._batches(body, where)
-        if not self._pending or request.token != f"supply:{self._pending[0].get('denom')}":
-            raise FatalSourceError(f"{where}: a supply answer the stream did not ask for")
+        batch = self._pending[0]
+        if kind == "supply":
+            batch["supply"] = {
+                key: body.get(key)
+                for key in ("tradable_amount", "retired_amount", "cancelled_amount")
+            }
+            if self._wants_metadata(batch):
+                return self._after([])
+            return self._emit(where)
+        serial = body.get(METADATA_SERIAL)
+        if isinstance(serial, str) and serial.strip():
+            batch["vcs_retirement_serial_number"] = serial.strip()
+            project = body.get("regen:vcsProjectId")
+            if isinstance(project, int | str) and str(project).strip():
+                batch["vcs_project_id"] = str(project).strip()
+        return self._emit(where)
+
+    def _emit(self, where: str) -> Page:
         batch = self._pending.pop(0)
-        batch["supply"] = {
-            key: body.get(key) for key in ("tradable_amount", "retired_amount", "cancelled_amount")
-        }
         return self._after([RawRecord(batch, where, self.name)])
 
     def _batches(self, body: Mapping[str, Any], where: str) -> Page:

@@ -10,7 +10,8 @@ have no numbers of their own.
 
 A batch read from the ledger API (``/regen/ecocredit/v1/batches``) carries only its metadata
 IRI, not the Verra serial: it is a quantity of its own (tradable + retired + cancelled from
-the batch supply), not numbered, and never compared by range.
+the batch supply), not numbered, and never compared by range, unless the stream resolved its
+metadata document: then it is numbered by the Verra serial, like a table row.
 """
 
 from __future__ import annotations
@@ -114,15 +115,36 @@ def api_batch_block(payload: Mapping[str, Any]) -> UnitBlock:
         )
     )
     project = cell(payload, "project_id") or denom.project_id
+    scheme, scope, start, end, origin, country = SCHEME, denom.denom, 1, units, None, None
+    if cell(payload, "vcs_retirement_serial_number"):
+        # The resolved metadata names the Verra retirement: numbered as the batch table does.
+        numbered = file_batch_block(
+            {
+                "regen_batch_metadata_file": denom.denom,
+                "vcs_retirement_serial_number": payload["vcs_retirement_serial_number"],
+                "vcs_project_id": cell(payload, "vcs_project_id"),
+            }
+        )
+        if numbered.quantity != units:
+            raise RecordError(
+                f"holds {units} credits, the Verra serial it names {numbered.quantity}",
+                field="supply",
+                value=supply,
+            )
+        scheme, scope = numbered.scheme, numbered.scope
+        start, end, origin = numbered.block_start, numbered.block_end, numbered.origin
+        country = numbered.country
     return UnitBlock(
         registry=REGISTRY,
         record_id=denom.denom,
         serial=denom.denom,
-        scheme=SCHEME,
-        scope=denom.denom,
-        block_start=1,
-        block_end=units,
+        scheme=scheme,
+        scope=scope,
+        block_start=start,
+        block_end=end,
         quantity=units,
+        origin=origin,
+        country=country,
         project_id=project or None,
         vintage_start=day(payload.get("start_date"), "start_date") or denom.start_date,
         vintage_end=day(payload.get("end_date"), "end_date") or denom.end_date,

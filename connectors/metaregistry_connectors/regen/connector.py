@@ -48,6 +48,12 @@ class RegenOptions(ConnectorOptions):
     headers: dict[str, str] = pydantic.Field(
         default_factory=dict, description="extra request headers"
     )
+    metadata_url: str | None = pydantic.Field(
+        default=None,
+        pattern=r"^https?://.*\{iri\}",
+        description="a metadata resolver URL with {iri}; C01 batches are then numbered by "
+        "their Verra serial (default: not resolved)",
+    )
 
 
 class RegenConnector(Connector):
@@ -72,6 +78,7 @@ class RegenConnector(Connector):
                 limit=options.limit,
                 classes=frozenset(options.classes),
                 headers=options.headers,
+                metadata_url=options.metadata_url,
             )
         ]
 
