@@ -295,7 +295,10 @@ def test_a_first_version_history_from_the_row_equals_the_versions_table(
         rows = db.rows(f"SELECT {', '.join(BLOCK_COLUMNS)} FROM unit_block WHERE version = 1")
         versions = db.versions_of([(r["registry"], r["record_id"]) for r in rows])
         return [
-            ([first_version_json(r)], history_json(versions[(r["registry"], r["record_id"])]))
+            (
+                [first_version_json(r)],
+                history_json(versions[(r["registry"], r["record_id"])], current=1),
+            )
             for r in rows
         ]
 

@@ -20,20 +20,51 @@ from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from metaregistry.api.app import create_app
+from metaregistry.canonical import hash_json
 from metaregistry.cli import main
 from metaregistry.index.db import create_engine, migrate
+from metaregistry.index.store import upsert_blocks
 from metaregistry.log import store
 from metaregistry.log.checkpoint import FileSigner, TreeHead, sign_checkpoint
 from metaregistry.log.leaf import BlockLeaf, EventLeaf, LeafEntry
 from metaregistry.log.routes import key_text
 from metaregistry.log.tables import checkpoints_table
+from metaregistry.model import UnitBlock
 from metaregistry.settings import settings_from
 
 ORIGIN = "metaregistry.test/log"
 
 
+#: The unit block behind each block leaf made here, by record_hash: Log.sync stores them in
+#: the index too, so that the API serves what the log holds (verify --record checks both).
+UNITS: dict[str, UnitBlock] = {}
+
+
+def unit(i: int, version: int, salt: str) -> UnitBlock:
+    made = UnitBlock(
+        registry="verra",
+        record_id=f"VCS-{i}",
+        serial=f"VCS-{i}",
+        scheme="vcs",
+        scope="",
+        block_start=100 * i + 1,
+        block_end=100 * i + 100,
+        quantity=100,
+        status="issued" if version == 1 else "retired",
+        status_reason=salt or None,
+        observed_at="2026-01-02T03:04:05Z",
+        raw_hash=f"{i:064x}",
+    )
+    made.record_hash = hash_json(made.content())
+    UNITS[made.record_hash] = made
+    return made
+
+
 def blocks(start: int, end: int, version: int = 1, salt: str = "") -> list[LeafEntry]:
-    return [BlockLeaf("verra", f"VCS-{i}", version, f"{salt}{i:064x}") for i in range(start, end)]
+    return [
+        BlockLeaf("verra", f"VCS-{i}", version, unit(i, version, salt).record_hash or "")
+        for i in range(start, end)
+    ]
 
 
 def first_sync() -> list[LeafEntry]:
@@ -59,8 +90,13 @@ class Log:
             "METAREGISTRY_LOG__ORIGIN": ORIGIN,
         }
 
-    def sync(self, entries: list[LeafEntry], signer: FileSigner | None = None) -> str:
+    def sync(
+        self, entries: list[LeafEntry], signer: FileSigner | None = None, *, index: bool = True
+    ) -> str:
         with self.engine.begin() as conn:
+            if index:
+                stored = [UNITS[e.record_hash] for e in entries if isinstance(e, BlockLeaf)]
+                upsert_blocks(conn, stored, connector="verra")
             store.append_leaves(conn, entries)
             return store.publish_checkpoint(conn, signer or self.signer, ORIGIN).note
 
@@ -257,7 +293,7 @@ def rewrite_history(log: Log, entries: list[LeafEntry]) -> None:
     """The operator, who holds the key, rebuilds the log with other leaves and re-signs."""
     for table in ("log_checkpoints", "log_leaf_hashes", "log_nodes", "log_leaves"):
         log.sql(f"DELETE FROM {table}")
-    log.sync(entries)
+    log.sync(entries, index=False)
 
 
 def test_a_rewritten_history_is_not_consistent_with_a_saved_checkpoint(log: Log) -> None:

@@ -4,6 +4,15 @@ of them, with status, history, origin links, open alerts, provenance and inclusi
 One function, :func:`lookup`, serves ``GET /v1/serials/{serial}`` and ``metaregistry lookup``
 so the terminal and the API give the same answer. It runs inside one read transaction (a
 :class:`~metaregistry.api.queries.Db`), so every part of an answer is of the same moment.
+
+Every answer is checkable, and checked before it is served. A block's content fields hash
+(RFC 8785, nulls omitted) to ``provenance.record_hash``, and its proof's ``leaf_hash`` is the
+hash of the block leaf ``(registry, record_id, version, record_hash)``; each history entry
+carries its version's ``record_hash`` and, but for the current version (whose content is the
+block's), its ``content``. The lookup recomputes both hashes of every block it serves (about
+5 us a block: :mod:`metaregistry.log.binding`) and of every older version it shows (against
+the log's leaf of that version), and answers 500 ``integrity_error`` naming the record and
+the fields that differ instead of serving a row the log does not back.
 """
 
 from __future__ import annotations
@@ -17,11 +26,18 @@ from typing import Any, Final
 from metaregistry.api import alerts as alert_source
 from metaregistry.api import proofs
 from metaregistry.api.cursor import encode_cursor
+from metaregistry.api.errors import ApiError
 from metaregistry.api.queries import EXTRA_ALERTS, EXTRA_LEAF, EXTRA_LINKS, MIN_KEY, Db, Row
 from metaregistry.api.query import UnitQuery
+from metaregistry.log.binding import (
+    block_leaf_hash,
+    content_of,
+    describe_differences,
+    record_hash_of,
+)
 from metaregistry.model import CONTENT_FIELDS
 
-__all__ = ["CURSOR_TAG", "Features", "block_json", "lookup"]
+__all__ = ["CURSOR_TAG", "Features", "block_json", "check_row", "lookup", "record_answer"]
 
 CURSOR_TAG: Final = "serial"
 _PROVENANCE: Final = ("connector", "raw_hash", "record_hash", "observed_at")
@@ -77,7 +93,9 @@ def lookup(
     keys = [(r["registry"], r["record_id"]) for r in rows]
     # Only blocks with more than one version, or that detection linked or alerted on (the
     # overlap query says which), cost another statement.
-    versions = db.versions_of([k for k, r in zip(keys, rows, strict=True) if r["version"] > 1])
+    versions = db.versions_of(
+        [k for k, r in zip(keys, rows, strict=True) if r["version"] > 1], leaf=features.log
+    )
     links = origin_links(db, rows)
     if features.links:
         linked = [k for k, r in zip(keys, rows, strict=True) if r["any_links"]]
@@ -101,9 +119,12 @@ def lookup(
     )
     blocks = []
     for key, row in zip(keys, rows, strict=True):
+        check_row(db, row, proved.get(key))
         block = block_json(row, (query.start, query.end))
         block["history"] = (
-            history_json(versions.get(key, [])) if row["version"] > 1 else [first_version_json(row)]
+            checked_history(row, versions.get(key, []))
+            if row["version"] > 1
+            else [first_version_json(row)]
         )
         block["links"] = links.get(key, [])
         block["alerts"] = alerts.get(key, [])
@@ -123,6 +144,124 @@ def lookup(
     }
 
 
+def record_answer(
+    db: Db, registry: str, record_id: str, *, features: Features = Features()
+) -> dict[str, Any] | None:
+    """One record as a lookup serves it (``GET /v1/records/{registry}/{record_id}``): its
+    block with history and proof, and the checkpoint; None when the index has no such
+    record. What ``metaregistry verify --url --record`` recomputes."""
+    rows = db.block_by_key(registry, record_id, extras=features.extras)
+    if not rows:
+        return None
+    row = rows[0]
+    key = (registry, record_id)
+    checkpoint = proofs.latest_checkpoint(db) if features.log else None
+    proved = (
+        proofs.proofs_for(db, [(key, row["leaf_index"])], checkpoint, features.nodes)
+        if features.log
+        else {}
+    )
+    check_row(db, row, proved.get(key))
+    block = block_json(row)
+    if row["version"] > 1:
+        block["history"] = checked_history(row, db.versions_of([key], leaf=features.log)[key])
+    else:
+        block["history"] = [first_version_json(row)]
+    block["proof"] = proved.get(key)
+    return {"block": block, "checkpoint": proofs.checkpoint_json(checkpoint)}
+
+
+def _integrity_error(record: str, problem: str) -> ApiError:
+    return ApiError(
+        500,
+        "integrity_error",
+        f"record {record}: {problem}; the index was changed outside metaregistry, so this "
+        "answer is not served",
+        hint="the operator can list every row that disagrees with the log: metaregistry audit",
+    )
+
+
+def check_row(db: Db, row: Row, proof: dict[str, Any] | None) -> None:
+    """Raise a 500 ``integrity_error`` unless the current row ``row`` is what the log
+    holds: its content hashes to its ``record_hash``, and (when its version is logged: the
+    proof) that hash and version make the leaf the proof proves."""
+    record_hash = row["record_hash"]
+    if record_hash_of(row) != record_hash:
+        raise _row_mismatch(db, row, "its content does not hash to its record_hash")
+    if proof is not None:
+        leaf = block_leaf_hash(row["registry"], row["record_id"], row["version"], record_hash)
+        if leaf is None or leaf.hex() != proof["leaf_hash"]:
+            raise _row_mismatch(
+                db,
+                row,
+                f"version {row['version']} with record_hash {record_hash} is not the leaf "
+                "the log holds for it",
+            )
+
+
+def _row_mismatch(db: Db, row: Row, problem: str) -> ApiError:
+    """The error for a current row that fails its check, naming the fields that differ from
+    the stored version it claims to be (read only on this rare path)."""
+    key = (row["registry"], row["record_id"])
+    record = f"{key[0]}/{key[1]}"
+    stored = [v for v in db.versions_of([key])[key] if v["version"] == row["version"]]
+    if stored:
+        try:
+            content = json.loads(stored[0]["content"])
+        except ValueError:
+            content = {}
+        differences = describe_differences(
+            row, content, "the index row", f"stored version {row['version']}"
+        )
+        problem = f"{problem} ({differences})"
+    return _integrity_error(record, problem)
+
+
+def checked_history(row: Row, versions: Sequence[Row]) -> list[dict[str, Any]]:
+    """:func:`history_json` of ``versions`` after checking each against the log: its content
+    hashes to its ``record_hash``, that is the leaf the log holds for the version (when the
+    rows carry ``leaf_hash``), and the newest is the current row's version."""
+    record = f"{row['registry']}/{row['record_id']}"
+    if not versions or (versions[-1]["version"], versions[-1]["record_hash"]) != (
+        row["version"],
+        row["record_hash"],
+    ):
+        raise _integrity_error(
+            record,
+            f"the current row is version {row['version']} with record_hash {row['record_hash']},"
+            " which is not the newest stored version",
+        )
+    contents: list[dict[str, Any]] = []
+    for version in versions:
+        number = version["version"]
+        try:
+            content = json.loads(version["content"])
+        except ValueError:
+            raise _integrity_error(record, f"stored version {number} is not JSON") from None
+        contents.append(content)
+        if not isinstance(content, dict) or record_hash_of(content) != version["record_hash"]:
+            raise _integrity_error(
+                record, f"stored version {number} does not hash to its record_hash"
+            )
+        if (content.get("registry"), content.get("record_id")) != (
+            row["registry"],
+            row["record_id"],
+        ):
+            raise _integrity_error(record, f"stored version {number} is of another record")
+        logged = version.get("leaf_hash")
+        if logged is not None:
+            leaf = block_leaf_hash(
+                row["registry"], row["record_id"], number, version["record_hash"]
+            )
+            if leaf != bytes(logged):
+                raise _integrity_error(
+                    record,
+                    f"stored version {number} with record_hash {version['record_hash']} is not "
+                    "the leaf the log holds for it",
+                )
+    return history_json(versions, current=int(row["version"]), contents=contents)
+
+
 def block_json(row: Row, wanted: tuple[int, int] | None = None) -> dict[str, Any]:
     """A block as the API shows it: its content fields (null when unset), version,
     provenance and, given the range asked for, the part of it the block covers."""
@@ -136,12 +275,19 @@ def block_json(row: Row, wanted: tuple[int, int] | None = None) -> dict[str, Any
     return out
 
 
-def history_json(versions: Sequence[Row]) -> list[dict[str, Any]]:
-    """Every version, oldest first, each with what changed from the one before."""
+def history_json(
+    versions: Sequence[Row],
+    current: int | None = None,
+    contents: Sequence[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Every version, oldest first, each with what changed from the one before and, but for
+    the ``current`` version (whose content is the block's own), its ``content``: the fields
+    its ``record_hash`` covers, so that a client can recompute it. ``contents``: each
+    version's parsed content, when the caller has it already."""
     out: list[dict[str, Any]] = []
     previous: dict[str, Any] | None = None
-    for row in versions:
-        content = json.loads(row["content"])
+    for i, row in enumerate(versions):
+        content = contents[i] if contents is not None else json.loads(row["content"])
         changes = (
             {}
             if previous is None
@@ -151,18 +297,19 @@ def history_json(versions: Sequence[Row]) -> list[dict[str, Any]]:
                 if previous.get(name) != content.get(name)
             }
         )
-        out.append(
-            {
-                "version": int(row["version"]),
-                "status": content.get("status"),
-                "status_date": content.get("status_date"),
-                "observed_at": row["observed_at"],
-                "record_hash": row["record_hash"],
-                "raw_hash": row["raw_hash"],
-                "connector": row["connector"],
-                "changes": changes,
-            }
-        )
+        entry = {
+            "version": int(row["version"]),
+            "status": content.get("status"),
+            "status_date": content.get("status_date"),
+            "observed_at": row["observed_at"],
+            "record_hash": row["record_hash"],
+            "raw_hash": row["raw_hash"],
+            "connector": row["connector"],
+            "changes": changes,
+        }
+        if int(row["version"]) != current:
+            entry["content"] = content_of(content)
+        out.append(entry)
         previous = content
     return out
 

@@ -58,6 +58,27 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/v1/records/{registry}/{record_id}": {
+            "get": {
+                "operationId": "getRecord",
+                "summary": "One record, as lookups serve it",
+                "description": "The current block of one record with its history and "
+                "inclusion proof: what `metaregistry verify --record` recomputes.",
+                "parameters": [
+                    {
+                        "name": name,
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 256},
+                    }
+                    for name in ("registry", "record_id")
+                ],
+                "responses": {
+                    "200": json_body(ref("Record"), "The record."),
+                    **errors(400, 404),
+                },
+            }
+        },
         "/v1/blocks": {
             "get": {
                 "operationId": "searchBlocks",

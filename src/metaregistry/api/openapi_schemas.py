@@ -184,6 +184,12 @@ def schemas() -> dict[str, Any]:
                     "description": "Fields changed from the previous version: {from, to}.",
                     "additionalProperties": {"type": "object", "required": ["from", "to"]},
                 },
+                "content": {
+                    "type": "object",
+                    "description": "The version's content fields (nulls omitted), which hash "
+                    "to `record_hash`; absent for the current version, whose content is "
+                    "the block's.",
+                },
             },
         },
         "Link": {
@@ -271,6 +277,22 @@ def schemas() -> dict[str, Any]:
                 "links": {"type": "array", "items": ref("Link")},
                 "alerts": {"type": "array", "items": ref("Alert")},
                 "proof": {"oneOf": [ref("Proof"), {"type": "null"}]},
+            },
+        },
+        "Record": {
+            "type": "object",
+            "required": ["block", "checkpoint"],
+            "properties": {
+                "block": {
+                    "allOf": [ref("Block")],
+                    "type": "object",
+                    "required": ["history", "proof"],
+                    "properties": {
+                        "history": {"type": "array", "items": ref("HistoryEntry")},
+                        "proof": {"oneOf": [ref("Proof"), {"type": "null"}]},
+                    },
+                },
+                "checkpoint": {"oneOf": [ref("Checkpoint"), {"type": "null"}]},
             },
         },
         "Query": {

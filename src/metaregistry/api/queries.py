@@ -137,6 +137,14 @@ def _overlap_lateral_sql(by_registry: bool, by_status: bool, extras: tuple[str, 
 
 
 @functools.cache
+def _by_key_sql(extras: tuple[str, ...]) -> str:
+    return (
+        f"SELECT {_columns(extras)} FROM unit_block"
+        " WHERE registry = :registry AND record_id = :record_id"
+    )
+
+
+@functools.cache
 def _in_sql(template: str, count: int) -> str:
     """``template`` with ``{in}`` replaced by ``:v0, :v1, ...`` (count placeholders)."""
     return template.replace("{in}", ", ".join(f":v{i}" for i in range(count)))
@@ -155,6 +163,16 @@ _VERSIONS: Final = (
     "SELECT registry, record_id, version, content, record_hash, raw_hash, observed_at, connector"
     " FROM unit_block_version WHERE registry = :registry AND record_id IN ({in})"
     " ORDER BY version"
+)
+#: The same, with the log's leaf hash of each version (None when it was never logged): the
+#: lookup checks each version it serves against the log (see lookup.py).
+_VERSIONS_LEAF: Final = (
+    "SELECT v.registry, v.record_id, v.version, v.content, v.record_hash, v.raw_hash,"
+    " v.observed_at, v.connector, (SELECT l.leaf_hash FROM log_leaves l WHERE"
+    " l.registry = v.registry AND l.record_id = v.record_id AND l.version = v.version"
+    " ORDER BY l.idx LIMIT 1) AS leaf_hash"
+    " FROM unit_block_version v WHERE v.registry = :registry AND v.record_id IN ({in})"
+    " ORDER BY v.version"
 )
 _BY_SERIAL: Final = f"SELECT {_COLS} FROM unit_block WHERE serial IN ({{in}})"
 _PROJECT_PAGE: Final = (
@@ -294,8 +312,12 @@ class Db:
         """Whether the index holds any block numbered in ``scheme``/``scope``."""
         return bool(self.values(_SCOPE_KNOWN, {"scheme": scheme, "scope": scope}))
 
-    def versions_of(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Row]]:
-        """Every stored version of each (registry, record_id), oldest first."""
+    def versions_of(
+        self, keys: Iterable[tuple[str, str]], *, leaf: bool = False
+    ) -> dict[tuple[str, str], list[Row]]:
+        """Every stored version of each (registry, record_id), oldest first; with ``leaf``
+        each carries ``leaf_hash``, the log's leaf hash of that version (None if unlogged)."""
+        template = _VERSIONS_LEAF if leaf else _VERSIONS
         out: dict[tuple[str, str], list[Row]] = {}
         by_registry: dict[str, list[str]] = {}
         for registry, record_id in keys:
@@ -305,9 +327,15 @@ class Db:
             for i in range(0, len(ids), 256):
                 size, params = _in_params(ids[i : i + 256])
                 params["registry"] = registry
-                for row in self.rows(_in_sql(_VERSIONS, size), params):
+                for row in self.rows(_in_sql(template, size), params):
                     out[(row["registry"], row["record_id"])].append(row)
         return out
+
+    def block_by_key(
+        self, registry: str, record_id: str, *, extras: tuple[str, ...] = ()
+    ) -> list[Row]:
+        """The current row of one record (a list of one, or empty), with ``extras``."""
+        return self.rows(_by_key_sql(extras), {"registry": registry, "record_id": record_id})
 
     def blocks_by_serial(self, serials: Iterable[str]) -> list[Row]:
         """Current blocks whose published serial is one of ``serials``."""

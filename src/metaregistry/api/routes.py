@@ -1,6 +1,7 @@
 """The lookup API's own routes (the alert feed and the log add theirs, see ``app.py``).
 
     GET /v1/serials/{serial}     where the units of a serial live (see query.py for spellings)
+    GET /v1/records/{registry}/{record_id}   one record as lookups serve it (for verifiers)
     GET /v1/blocks               range search in one numbering (scheme, scope, start, end)
     GET /v1/projects/{id}        a project's blocks across registries, units by status, alerts
     GET /v1/registries           connectors, freshness, counts, last error
@@ -44,6 +45,7 @@ _STATUSES: Final = frozenset(s.value for s in Status)
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/serials/{serial}", get_serial)
+    app.router.add_get("/v1/records/{registry}/{record_id}", get_record)
     app.router.add_get("/v1/blocks", list_blocks)
     app.router.add_get("/v1/projects/{project_id}", get_project)
     app.router.add_get("/v1/registries", list_registries)
@@ -103,6 +105,27 @@ async def get_serial(request: web.Request) -> web.Response:
     return web.Response(body=body, status=status, content_type="application/json")
 
 
+async def get_record(request: web.Request) -> web.Response:
+    """One record's current block with history and proof (what a verifier recomputes)."""
+    registry, record_id = request.match_info["registry"], request.match_info["record_id"]
+    for name, value in (("registry", registry), ("record_id", record_id)):
+        if len(value) > _MAX_TEXT:
+            raise ApiError.bad_parameter(name, value, f"is longer than {_MAX_TEXT} characters")
+    features = request.app[FEATURES_KEY]
+    found = await request.app[READER_KEY].run(
+        lookups.record_answer, registry, record_id, features=features
+    )
+    if found is None:
+        raise ApiError(
+            404,
+            "not_found",
+            f"no record {registry}/{record_id} in the index",
+            field="record_id",
+            value=record_id,
+        )
+    return json_response(found)
+
+
 async def list_blocks(request: web.Request) -> web.Response:
     """Blocks of one numbering intersecting [start, end], in (block_start, id) order."""
     scheme = params.text(request, "scheme", None)
@@ -121,7 +144,7 @@ async def list_blocks(request: web.Request) -> web.Response:
     after = _range_cursor(request, "blocks") or MIN_KEY
 
     def page(db: Db) -> list[dict[str, Any]]:
-        return db.overlap_page(
+        rows = db.overlap_page(
             scheme,
             scope,
             start,
@@ -131,6 +154,9 @@ async def list_blocks(request: web.Request) -> web.Response:
             registry=registry,
             status=status,
         )
+        for row in rows:
+            lookups.check_row(db, row, None)  # content hashes to record_hash, or 500
+        return rows
 
     rows = await request.app[READER_KEY].run(page)
     more = len(rows) > limit
@@ -165,6 +191,8 @@ async def get_project(request: web.Request) -> web.Response:
     def read(db: Db) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Any]]:
         totals = db.project_totals(project_id)
         rows = db.project_page(project_id, after=after, limit=limit + 1) if totals else []
+        for row in rows:
+            lookups.check_row(db, row, None)  # content hashes to record_hash, or 500
         alerts = alert_source.alerts_of_project(db, project_id) if features.alerts else []
         return totals, rows, alerts
 

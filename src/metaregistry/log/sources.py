@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -107,6 +108,28 @@ class HttpSource:
             return response.json()
         except ValueError as exc:
             raise LogSourceError(f"GET {response.request.url}: the answer is not JSON") from exc
+
+    def served(self, path: str) -> tuple[int, Any]:
+        """(status, JSON body) of a lookup route: what the server serves, to be checked
+        (``metaregistry.log.served``). Any status is returned; a body that is not JSON is
+        an error."""
+        url = f"{self.url}{path}"
+        try:
+            response = self._client.get(url)
+        except httpx.HTTPError as exc:
+            raise LogSourceError(f"GET {url}: {exc}") from exc
+        try:
+            return response.status_code, response.json()
+        except ValueError as exc:
+            raise LogSourceError(
+                f"GET {url}: HTTP {response.status_code}, the answer is not JSON"
+            ) from exc
+
+    def served_record(self, registry: str, record_id: str) -> tuple[int, Any]:
+        return self.served(f"/v1/records/{quote(registry, safe='')}/{quote(record_id, safe='')}")
+
+    def served_serial(self, serial: str) -> tuple[int, Any]:
+        return self.served(f"/v1/serials/{quote(serial, safe='')}")
 
     def checkpoint(self) -> str:
         response = self._get("/v1/log/checkpoint")

@@ -6,7 +6,10 @@ Checks, each failing with a :class:`VerificationError` that says which and why:
 2. it is consistent with a checkpoint saved earlier: the log only grew (a fork, a rewrite
    or a rollback fails);
 3. each named record's logged versions are included in the signed tree, at the index the
-   log lists them (a changed, deleted or moved leaf fails);
+   log lists them (a changed, deleted or moved leaf fails); from a server (``--url``), the
+   record as it is served, and every block served for each named serial, is recomputed:
+   content to ``record_hash``, that to the proved leaf, history to the logged versions
+   (:mod:`metaregistry.log.served`; a rewritten index row fails, naming record and field);
 4. (export, or ``all_leaves``) every leaf hashes up to the signed root: indexes run
    0, 1, 2 ... without gaps, each leaf's bytes hash to the hash the log recorded, and the
    root of the first ``size`` leaves is the signed one at every checkpoint the source has,
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from metaregistry.log import merkle
 from metaregistry.log.checkpoint import SignedCheckpoint, verify_checkpoint
@@ -27,7 +31,8 @@ from metaregistry.log.compact import extend
 from metaregistry.log.leaf import BlockLeaf, LeafFormatError, parse_leaf
 from metaregistry.log.merkle import ProofError
 from metaregistry.log.note import NoteError, Verifier
-from metaregistry.log.sources import LogSource, LogSourceError
+from metaregistry.log.served import ServedError, check_served_block, signed_heads
+from metaregistry.log.sources import HttpSource, LogSource, LogSourceError
 
 __all__ = ["LogSourceError", "Outcome", "VerificationError", "verify_log"]
 
@@ -58,8 +63,23 @@ def verify_log(
     saved: str | None = None,
     records: Sequence[tuple[str, str]] = (),
     all_leaves: bool = False,
+    serials: Sequence[str] = (),
 ) -> Outcome:
     """Run the checks of this module's docstring; raises at the first that fails."""
+    try:
+        return _verify(source, verifier, saved, records, all_leaves, serials)
+    except ServedError as exc:
+        raise VerificationError(str(exc)) from exc
+
+
+def _verify(
+    source: LogSource,
+    verifier: Verifier,
+    saved: str | None,
+    records: Sequence[tuple[str, str]],
+    all_leaves: bool,
+    serials: Sequence[str],
+) -> Outcome:
     latest = _checkpoint(source.checkpoint(), verifier, "latest checkpoint")
     outcome = Outcome(latest)
     outcome.checks.append(
@@ -70,6 +90,15 @@ def verify_log(
         outcome.checks.append(_check_consistency(source, verifier, saved, latest))
     for registry, record_id in records:
         outcome.checks.extend(_check_record(source, latest, registry, record_id))
+        if isinstance(source, HttpSource):
+            outcome.checks.append(
+                _check_served_record(source, verifier, latest, registry, record_id)
+            )
+    if serials and not isinstance(source, HttpSource):
+        raise VerificationError("--serial needs a server (--url): an export serves no lookups")
+    for serial in serials:
+        assert isinstance(source, HttpSource)
+        outcome.checks.extend(_check_served_serial(source, verifier, latest, serial))
     if all_leaves:
         outcome.checks.append(_check_leaves(source, verifier, latest))
     return outcome
@@ -139,6 +168,48 @@ def _check_record(
             )
         checks.append(f"{what} is leaf {index} of the signed tree")
     return checks
+
+
+def _served_body(status: int, body: Any, what: str) -> dict[str, Any]:
+    if status == 200 and isinstance(body, dict):
+        return body
+    if isinstance(body, dict) and body.get("error") == "integrity_error":
+        raise VerificationError(f"the server refuses {what}: {body.get('message')}")
+    message = body.get("message") if isinstance(body, dict) else None
+    raise VerificationError(f"the server does not serve {what}: HTTP {status} {message or ''}")
+
+
+def _check_served_record(
+    source: HttpSource,
+    verifier: Verifier,
+    latest: SignedCheckpoint,
+    registry: str,
+    record_id: str,
+) -> str:
+    answer = _served_body(
+        *source.served_record(registry, record_id), f"record {registry}/{record_id}"
+    )
+    heads = signed_heads(answer.get("checkpoint"), latest, verifier)
+    block = answer.get("block")
+    if not isinstance(block, dict):
+        raise VerificationError(f"record {registry}/{record_id}: the answer has no block")
+    if (block.get("registry"), block.get("record_id")) != (registry, record_id):
+        raise VerificationError(
+            f"record {registry}/{record_id}: the server answered with record "
+            f"{block.get('registry')}/{block.get('record_id')}"
+        )
+    return check_served_block(block, heads, source.record_leaves(registry, record_id))
+
+
+def _check_served_serial(
+    source: HttpSource, verifier: Verifier, latest: SignedCheckpoint, serial: str
+) -> list[str]:
+    answer = _served_body(*source.served_serial(serial), f"serial {serial}")
+    heads = signed_heads(answer.get("checkpoint"), latest, verifier)
+    blocks = answer.get("blocks")
+    if not isinstance(blocks, list) or not blocks:
+        raise VerificationError(f"serial {serial}: the answer has no blocks")
+    return [check_served_block(block, heads) for block in blocks]
 
 
 def _check_leaves(source: LogSource, verifier: Verifier, latest: SignedCheckpoint) -> str:
