@@ -155,7 +155,6 @@ def test_the_daemon_refuses_a_bad_option_before_it_starts(tmp_path: Path) -> Non
     result = CliRunner().invoke(main, ["--config", str(config), "daemon", "--no-api"])
     assert result.exit_code == 1, result.output
     assert result.output.strip() == (
-        f"Error: {config}: connectors.tccr.source: Input should be 'export' or 'api' "
-        "(value: 'ftp')"
+        f"Error: {config}: connectors.tccr.source: Input should be 'export' or 'api' (value: 'ftp')"
     )
     assert not db.exists()

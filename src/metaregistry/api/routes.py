@@ -109,8 +109,10 @@ async def get_record(request: web.Request) -> web.Response:
     """One record's current block with history and proof (what a verifier recomputes)."""
     registry, record_id = request.match_info["registry"], request.match_info["record_id"]
     for name, value in (("registry", registry), ("record_id", record_id)):
-        if len(value) > _MAX_TEXT:
-            raise ApiError.bad_parameter(name, value, f"is longer than {_MAX_TEXT} characters")
+        if len(value) > params.MAX_TEXT:
+            raise ApiError.bad_parameter(
+                name, value, f"is longer than {params.MAX_TEXT} characters"
+            )
     features = request.app[FEATURES_KEY]
     found = await request.app[READER_KEY].run(
         lookups.record_answer, registry, record_id, features=features

@@ -208,8 +208,8 @@ def audit_command(ctx: click.Context, database_url: str | None, key_file: Path |
     try:
         if key_file is not None:
             verifier = Verifier.parse(key_file.read_text(encoding="utf-8"))
-        elif settings.log_key_file.exists():
-            signer = FileSigner.open(settings.log_key_file, settings.log_origin)
+        elif settings.log.key_file.exists():
+            signer = FileSigner.open(settings.log.key_file, settings.log.origin)
             verifier = Verifier(signer.name, signer.public_key)
     except (OSError, NoteError, KeyFileError) as exc:
         raise click.ClickException(f"cannot read the log key: {exc}") from exc
