@@ -537,6 +537,8 @@ async def sync_connectors(
 
     if names is None:
         names = [n for n, c in settings.connectors.items() if c.base_url]
+    if checkpoint:
+        log_signer(engine, settings)  # a wrong key stops the sync before anything is written
     with engine.connect() as conn:
         since = max_version_id(conn)
     found = dict(connectors or {})
@@ -602,12 +604,43 @@ def run_detection(engine: Engine, since_version_id: int) -> dict[str, Any]:
     return summary.to_json()
 
 
-def publish_checkpoint(engine: Engine, settings: Settings) -> str:
-    """Sign and store a checkpoint of the log after a sync; returns its text."""
-    from metaregistry.log import store as log_store
-    from metaregistry.log.keyfile import FileSigner
+class LogKeyError(Exception):
+    """The configured log key cannot sign this log's checkpoints (unreadable, or another
+    key than the one that signed them): the message is one line saying what is wrong."""
 
-    signer = FileSigner.open(settings.log.key_file, settings.log.origin)
-    with engine.begin() as conn:
-        signed = log_store.publish_checkpoint(conn, signer, settings.log.origin)
-    return signed.note
+
+def log_signer(engine: Engine, settings: Settings) -> Any:
+    """The log's signer, checked against the log's latest checkpoint: every write path calls
+    this before it writes, so a wrong key stops it before any record is stored (it would
+    otherwise store them and then fail to sign the checkpoint that covers them). Raises
+    :class:`LogKeyError`."""
+    from metaregistry.log import store as log_store
+    from metaregistry.log.keyfile import FileSigner, KeyFileError
+    from metaregistry.log.note import NoteError
+
+    path, origin = settings.log.key_file, settings.log.origin
+    try:
+        signer = FileSigner.open(path, origin)
+    except (KeyFileError, NoteError, OSError) as exc:
+        raise LogKeyError(f"log key {path}: {exc}") from exc
+    try:
+        with engine.connect() as conn:
+            log_store.check_signer(conn, signer, origin)
+    except NoteError as exc:
+        raise LogKeyError(f"log key {path}: {exc} (nothing was written)") from exc
+    return signer
+
+
+def publish_checkpoint(engine: Engine, settings: Settings) -> str:
+    """Sign and store a checkpoint of the log (the end of every write path); returns its
+    text. Raises :class:`LogKeyError`."""
+    from metaregistry.log import store as log_store
+    from metaregistry.log.note import NoteError
+
+    signer = log_signer(engine, settings)
+    try:
+        with engine.begin() as conn:
+            signed = log_store.publish_checkpoint(conn, signer, settings.log.origin)
+    except NoteError as exc:
+        raise LogKeyError(f"log key {settings.log.key_file}: {exc}") from exc
+    return str(signed.note)

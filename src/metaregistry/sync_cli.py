@@ -64,7 +64,7 @@ def sync_command(
     ctx: click.Context, names: tuple[str, ...], as_json: bool, no_detect: bool
 ) -> None:
     """Sync the named connectors (default: every one configured with a base_url)."""
-    from metaregistry.sync import sync_connectors
+    from metaregistry.sync import LogKeyError, sync_connectors
 
     settings = settings_of(ctx)
     engine = writer_engine(ctx)
@@ -75,7 +75,7 @@ def sync_command(
                 engine, settings, list(names) or None, progress=progress, detect=not no_detect
             )
         )
-    except plugins.PluginError as exc:
+    except (plugins.PluginError, LogKeyError) as exc:
         raise click.ClickException(str(exc)) from exc
     progress.done()
     if as_json:
@@ -130,7 +130,10 @@ def import_command(
     jobs: int | None,
 ) -> None:
     """Import export FILES through CONNECTOR. Bad records are quarantined with their reason;
-    exits 1 naming them when any was."""
+    exits 1 naming them when any was. Ends, like every write, with a signed checkpoint of
+    the log, so that what was imported is provable at once."""
+    from metaregistry.sync import LogKeyError, detect_and_checkpoint, log_signer, publish_checkpoint
+
     try:
         connector = plugins.load(connector_name)
     except plugins.PluginError as exc:
@@ -138,7 +141,12 @@ def import_command(
     if jobs is None:
         small = sum(path.stat().st_size for path in files) < SMALL_IMPORT_BYTES
         jobs = 1 if small else default_jobs()
+    settings = settings_of(ctx)
     engine = writer_engine(ctx)
+    try:
+        log_signer(engine, settings)  # a wrong key stops the import before anything is written
+    except LogKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
     with engine.connect() as conn:
         since = max_version_id(conn)
     totals = {"seen": 0, "written": 0, "unchanged": 0}
@@ -172,12 +180,15 @@ def import_command(
         f"{connector_name}: {totals['seen']} records, {totals['written']} written, "
         f"{totals['unchanged']} unchanged, {len(failures)} quarantined"
     )
-    settings = settings_of(ctx)
-    if not no_detect:
-        from metaregistry.sync import detect_and_checkpoint
-
-        summary, _ = detect_and_checkpoint(engine, settings, since)
-        click.echo(f"detection: {json.dumps(summary, default=str)}")
+    try:
+        if no_detect:
+            note = publish_checkpoint(engine, settings)
+        else:
+            summary, note = detect_and_checkpoint(engine, settings, since)
+            click.echo(f"detection: {json.dumps(summary, default=str)}")
+    except LogKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"checkpoint: size {note.splitlines()[1]}")
     if failures:
         for line in failures[:50]:
             click.echo(f"quarantined {line}", err=True)
@@ -278,9 +289,13 @@ def quarantine_retry(ctx: click.Context, entry_ids: tuple[int, ...], as_json: bo
     """Run quarantined records through the pipeline again (all open ones by default), for
     example after a connector was fixed. Those that pass are stored and marked resolved."""
     from metaregistry.quarantine import retry_entries
-    from metaregistry.sync import detect_and_checkpoint
+    from metaregistry.sync import LogKeyError, detect_and_checkpoint, log_signer
 
     engine = writer_engine(ctx)
+    try:
+        log_signer(engine, settings_of(ctx))  # a wrong key stops the retry before it writes
+    except LogKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
     with engine.connect() as conn:
         since = max_version_id(conn)
     outcome = retry_entries(engine, list(entry_ids) or None)

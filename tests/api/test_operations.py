@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 import referencing
+import sqlalchemy as sa
 from api_world import ALERT_ID, Api
 from referencing.jsonschema import DRAFT202012
 
@@ -25,7 +26,11 @@ pytestmark = pytest.mark.anyio
 async def test_health_is_ok_when_the_database_answers(api: Api) -> None:
     response = await api.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "log": "ok: 7 leaves, checkpoint of 6",
+    }
 
 
 async def test_health_is_503_when_the_database_does_not_answer(
@@ -40,6 +45,28 @@ async def test_health_is_503_when_the_database_does_not_answer(
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert "database went away" in response.json()["database"]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "DELETE FROM log_leaves WHERE idx = 4",
+        "UPDATE log_leaves SET leaf_hash = log_leaves.data WHERE idx = 5",
+        "DELETE FROM log_nodes",
+    ],
+)
+async def test_health_is_503_when_the_log_is_damaged(api: Api, world: Any, damage: str) -> None:
+    """Readiness reads the log head: a log whose tree no longer hashes to its checkpoint
+    (lookups would fail their proofs) makes the process unready."""
+    assert (await api.get("/healthz")).status_code == 200
+    with world.engine.begin() as conn:
+        conn.execute(sa.text(damage))
+    response = await api.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["database"] == "ok"
+    assert body["log"].startswith("LogCorruptError: "), body
 
 
 def sample(text: str, name: str, **labels: str) -> float:

@@ -154,10 +154,12 @@ def _paths() -> dict[str, Any]:
         "/healthz": {
             "get": {
                 "operationId": "health",
-                "summary": "Whether the database answers",
+                "summary": "Whether this process can answer (readiness)",
                 "responses": {
                     "200": json_body(ref("Health"), "Healthy."),
-                    "503": json_body(ref("Health"), "The database does not answer."),
+                    "503": json_body(
+                        ref("Health"), "The database does not answer, or the log is damaged."
+                    ),
                 },
             }
         },

@@ -398,6 +398,12 @@ def schemas() -> dict[str, Any]:
             "properties": {
                 "status": {"type": "string", "enum": ["ok", "unavailable"]},
                 "database": {"type": "string"},
+                "log": {
+                    "type": "string",
+                    "description": "With a log: `ok: ...` when its head recomputes to the "
+                    "latest checkpoint's root (lookups can prove what they serve), else what "
+                    "is damaged.",
+                },
             },
         },
     }

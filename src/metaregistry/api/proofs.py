@@ -36,6 +36,7 @@ __all__ = [
     "NodeCache",
     "checkpoint_json",
     "latest_checkpoint",
+    "log_head",
     "proofs_for",
 ]
 
@@ -71,6 +72,33 @@ def latest_checkpoint(db: Db) -> SignedCheckpoint | None:
         return SignedCheckpoint(head, row["note"])
 
     return db.cached("checkpoint", read)
+
+
+def log_head(db: Db, cache: NodeCache) -> str:
+    """Whether lookups can prove what they serve (the readiness part of ``/healthz``): the
+    latest checkpoint's root, recomputed both from the stored tree and through ``cache`` (the
+    path every proof takes), is the signed one. Returns a short description; raises
+    :class:`~metaregistry.log.store.LogCorruptError` naming what is damaged."""
+    checkpoint = latest_checkpoint(db)
+    if checkpoint is None:
+        return "ok: no checkpoint yet"
+    conn = db.sa
+    size = log_store.tree_size(conn)
+    if checkpoint.size > size:
+        raise log_store.LogCorruptError(
+            f"the latest checkpoint covers {checkpoint.size} leaves, the log holds {size}"
+        )
+    stored = log_store.root(conn, checkpoint.size)
+    if checkpoint.size:
+        cached = merkle.root(checkpoint.size, cache.reader(db, checkpoint.size))
+    else:
+        cached = stored
+    if stored != checkpoint.root or cached != checkpoint.root:
+        raise log_store.LogCorruptError(
+            f"the log's tree of {checkpoint.size} leaves no longer hashes to the root of its "
+            "checkpoint: log rows were changed"
+        )
+    return f"ok: {size} leaves, checkpoint of {checkpoint.size}"
 
 
 def checkpoint_json(checkpoint: SignedCheckpoint | None) -> dict[str, Any] | None:

@@ -5,7 +5,7 @@
     GET /v1/blocks               range search in one numbering (scheme, scope, start, end)
     GET /v1/projects/{id}        a project's blocks across registries, units by status, alerts
     GET /v1/registries           connectors, freshness, counts, last error
-    GET /healthz                 the database answers
+    GET /healthz                 the database answers and the log head checks (readiness)
     GET /metrics                 Prometheus text format
 
 Lists that can grow are paged with opaque cursors: pass ``next_cursor`` back as ``cursor``.
@@ -19,7 +19,7 @@ from aiohttp import web
 
 from metaregistry.api import alerts as alert_source
 from metaregistry.api import lookup as lookups
-from metaregistry.api import params
+from metaregistry.api import params, proofs
 from metaregistry.api.answers import AnswerCache, encode, serial_answer
 from metaregistry.api.cursor import decode_cursor, encode_cursor
 from metaregistry.api.errors import ApiError
@@ -248,13 +248,23 @@ async def list_registries(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Whether this process can answer: the database answers and, with a log, lookups can
+    prove what they serve (its head recomputes to the latest checkpoint's root)."""
+    reader = request.app[READER_KEY]
     try:
-        ok = await request.app[READER_KEY].quick(Db.ping)
+        ok = await reader.quick(Db.ping)
     except Exception as exc:  # any failure to reach the database is "unhealthy"
         return json_response(
             {"status": "unavailable", "database": f"{type(exc).__name__}: {exc}"[:300]}, 503
         )
-    return json_response({"status": "ok" if ok else "unavailable", "database": "ok"})
+    body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "database": "ok"}
+    features = request.app[FEATURES_KEY]
+    if features.log:
+        try:
+            body["log"] = await reader.run(proofs.log_head, features.nodes)
+        except Exception as exc:  # a damaged log: every lookup would fail its proof
+            body.update(status="unavailable", log=f"{type(exc).__name__}: {exc}"[:300])
+    return json_response(body, 200 if body["status"] == "ok" else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:

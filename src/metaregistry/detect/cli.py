@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import click
@@ -42,10 +43,12 @@ def detect_command(ctx: click.Context, full: bool, as_json: bool) -> None:
     """Find double counting: overlapping serial ranges across and within registries.
 
     Without --full, only the records written since the last detection run are checked (the
-    first run is always full)."""
+    first run is always full). Alert events are logged: the run ends with a signed
+    checkpoint that covers them."""
     engine = _engine(ctx)
     try:
-        with engine.begin() as conn:
+        signed = _signed_writes(ctx, engine)
+        with signed, engine.begin() as conn:
             since = None if full else last_run(conn)
             if since is None:
                 summary = detect_full(conn, _progress)
@@ -56,6 +59,24 @@ def detect_command(ctx: click.Context, full: bool, as_json: bool) -> None:
     finally:
         engine.dispose()
     _print_summary(summary, as_json)
+
+
+@contextlib.contextmanager
+def _signed_writes(ctx: click.Context, engine: Engine) -> Iterator[None]:
+    """Around a write that logs alert events: the log key is checked before it (a wrong key
+    stops it before anything is written) and a signed checkpoint published after it."""
+    from metaregistry.sync import LogKeyError, log_signer, publish_checkpoint
+
+    settings = settings_of(ctx)
+    try:
+        log_signer(engine, settings)
+    except LogKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    yield
+    try:
+        publish_checkpoint(engine, settings)
+    except LogKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _print_summary(summary: DetectSummary, as_json: bool) -> None:
@@ -158,7 +179,7 @@ def _table(alerts: list[dict[str, Any]]) -> str:
 def _change(ctx: click.Context, alert_id: str, status: str) -> None:
     engine = _engine(ctx)
     try:
-        with engine.begin() as conn:
+        with _signed_writes(ctx, engine), engine.begin() as conn:
             change = lifecycle.acknowledge if status == "acknowledged" else lifecycle.resolve
             result = change(conn, alert_id)
     except (lifecycle.AlertNotFoundError, lifecycle.AlertStateError) as exc:

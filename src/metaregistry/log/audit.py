@@ -44,6 +44,7 @@ from metaregistry.log.checkpoint import verify_checkpoint
 from metaregistry.log.compact import extend
 from metaregistry.log.leaf import BlockLeaf, EventLeaf, LeafFormatError, parse_leaf
 from metaregistry.log.note import NoteError, Verifier
+from metaregistry.log.store import as_bytes
 
 __all__ = ["AuditReport", "Finding", "audit"]
 
@@ -76,13 +77,6 @@ class AuditReport:
     @property
     def ok(self) -> bool:
         return not self.findings
-
-
-def _bytes(value: Any) -> bytes:
-    """A binary column as bytes (a driver or an editor may hand back text)."""
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    return bytes(value)
 
 
 def _pages(conn: sa.Connection, table: str, columns: str, key: str = "id") -> Iterator[Any]:
@@ -134,9 +128,9 @@ def _check_log(conn: sa.Connection, report: AuditReport, verifier: Verifier | No
         except NoteError as exc:
             report.add("log_checkpoints", key, f"the note is not signed by the key: {exc}")
             head = None
-        if head is not None and (head.size, head.root) != (int(row["size"]), _bytes(row["root"])):
+        if head is not None and (head.size, head.root) != (int(row["size"]), as_bytes(row["root"])):
             report.add("log_checkpoints", key, "the signed note says another size or root")
-    pending = [(int(r["size"]), _bytes(r["root"]), r["id"]) for r in checkpoints]
+    pending = [(int(r["size"]), as_bytes(r["root"]), r["id"]) for r in checkpoints]
     frontier: dict[int, bytes] = {}
     count = 0
 
@@ -162,9 +156,9 @@ def _check_log(conn: sa.Connection, report: AuditReport, verifier: Verifier | No
         if index != count:
             report.add("log_leaves", f"idx {count}", f"missing: indexes jump to {index}")
             break
-        data = _bytes(row["data"])
+        data = as_bytes(row["data"])
         computed = merkle.leaf_hash(data)
-        if computed != _bytes(row["leaf_hash"]):
+        if computed != as_bytes(row["leaf_hash"]):
             report.add("log_leaves", f"idx {index}", "its bytes do not hash to its leaf_hash")
         try:
             entry = parse_leaf(data)

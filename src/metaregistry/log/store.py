@@ -41,6 +41,7 @@ __all__ = [
     "LogCorruptError",
     "StoredLeaf",
     "append_leaves",
+    "check_signer",
     "checkpoints",
     "consistency_proof",
     "event_leaf_index",
@@ -303,8 +304,17 @@ def _index_hashes(conn: Connection, size: int) -> None:
         conn.execute(insert(_hashes).from_select(["leaf_hash", "idx"], rows.order_by(c.leaf_hash)))
 
 
+def as_bytes(value: Any) -> bytes:
+    """A binary column's value as bytes. SQLite keeps whatever was written: a leaf written
+    as text by an editor (or an old tool) comes back as ``str``; its UTF-8 bytes are what
+    the leaf hash was computed over, if it is honest."""
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return bytes(value)
+
+
 def _stored(rows: Any) -> list[StoredLeaf]:
-    return [StoredLeaf(int(i), bytes(h), bytes(d)) for i, h, d in rows]
+    return [StoredLeaf(int(i), as_bytes(h), as_bytes(d)) for i, h, d in rows]
 
 
 def leaves(conn: Connection, start: int, end: int) -> list[StoredLeaf]:
@@ -339,6 +349,23 @@ def checkpoints(conn: Connection) -> list[SignedCheckpoint]:
     return [_checkpoint(r) for r in conn.execute(select(_checkpoints).order_by(_checkpoints.c.id))]
 
 
+def check_signer(conn: Connection, signer: Signer, origin: str) -> SignedCheckpoint | None:
+    """Raise :class:`SignatureError` (one line, saying what to do) when the latest checkpoint
+    of ``origin`` was signed by another key than ``signer``'s; returns the latest checkpoint.
+    Write paths call it before writing anything, so a wrong key stops them before the data
+    is stored rather than after (when no checkpoint could cover it)."""
+    last = latest_checkpoint(conn)
+    if last is not None and last.origin == origin:
+        try:
+            open_note(last.note, Verifier(None, signer.public_key))
+        except SignatureError:
+            raise SignatureError(
+                f"the log's checkpoints of origin {origin} are signed by another key than this "
+                "one; use the key that signed them (a new key needs a new origin)"
+            ) from None
+    return last
+
+
 def publish_checkpoint(conn: Connection, signer: Signer, origin: str) -> SignedCheckpoint:
     """Sign and store a checkpoint of the log as it is now; returns it.
 
@@ -348,16 +375,9 @@ def publish_checkpoint(conn: Connection, signer: Signer, origin: str) -> SignedC
     """
     _lock(conn)
     size = tree_size(conn)
-    last = latest_checkpoint(conn)
-    if last is not None and last.origin == origin:
-        try:
-            open_note(last.note, Verifier(None, signer.public_key))
-        except SignatureError:
-            raise SignatureError(
-                f"origin {origin} is signed by another key; a new key needs a new origin"
-            ) from None
-        if last.size == size:
-            return last
+    last = check_signer(conn, signer, origin)
+    if last is not None and last.origin == origin and last.size == size:
+        return last
     _index_hashes(conn, size)
     head = TreeHead(origin, size, merkle.root(size, lambda nodes: read_nodes(conn, nodes)))
     signed = sign_checkpoint(head, signer)
