@@ -311,6 +311,9 @@ def test_a_tampered_index_is_refused_by_the_api_failed_by_the_verifier_listed_by
         lookup = httpx.get(f"{url}/v1/serials/{serial(start, start)}")
         assert lookup.status_code == 500
         assert by_verifier in lookup.json()["message"]
+        terminal = index.cli("lookup", serial(start, start))
+        assert terminal.exit_code == 3, terminal.output
+        assert f"Error: record {record}: " in terminal.stderr and by_verifier in terminal.stderr
         for args in (("--record", record), ("--serial", serial(start, start))):
             result = verify(index, url, *args)
             assert result.exit_code == 1, result.output

@@ -173,7 +173,8 @@ def lookup_command(ctx: click.Context, serial: str, as_json: bool, limit: int) -
 
     SERIAL is a registry's serial as published, or units as scheme:scope:number
     (vcs::941467100) or scheme:scope:start-end. Exit status: 0 found, 1 not found, 2 when
-    SERIAL cannot be read.
+    SERIAL cannot be read, 3 when the index disagrees with its log (a rewritten row: the
+    answer is refused, naming the record; `metaregistry audit` lists every such row).
     """
     from metaregistry.api.app import IndexMissingError, detect_features
     from metaregistry.api.lookup import lookup
@@ -202,6 +203,8 @@ def lookup_command(ctx: click.Context, serial: str, as_json: bool, limit: int) -
             reader.close()
     except IndexMissingError as exc:
         raise click.ClickException(str(exc)) from exc
+    except ApiError as error:  # integrity_error: a row the log does not back
+        _fail(error, as_json, 3)
     finally:
         engine.dispose()
     if answer is None:
