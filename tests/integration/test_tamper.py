@@ -175,6 +175,7 @@ def test_an_untouched_index_passes_the_api_the_verifier_and_the_audit(index: Ind
         assert result.exit_code == 0, result.output
         assert "record verra/v-iss as served: content hashes to record_hash" in result.output
         assert "2 history entries check" in result.output
+        assert "record verra/v-ret: 1 open alerts as the log's events record them" in result.output
         answer = httpx.get(f"{url}/v1/records/verra/v-iss").json()
         history = answer["block"]["history"]
         assert [h["version"] for h in history] == [1, 2]
@@ -287,6 +288,30 @@ TAMPERS: dict[str, tuple[Callable[[Index], None], str | None, str, str]] = {
         "detection over the logged blocks finds this link, the row is missing",
     ),
 }
+
+
+#: tamper: what ``verify --record verra/v-ret`` (and ``--serial`` of its units) says: the
+#: alerts served with a record are held against the logged alert events.
+BY_VERIFIER_ALERTS = {
+    "alert edited": "is served with severity 'low', its newest logged event (1) says",
+    "alert deleted": "open on this record (event 1), the server does not show it",
+    "alert event edited": "event 1: the served event does not hash to its event_hash",
+    "alert event deleted": "is served, but no logged event records it",
+}
+
+
+@pytest.mark.parametrize("tamper", BY_VERIFIER_ALERTS)
+def test_the_verifier_holds_served_alerts_against_the_logged_events(
+    index: Index, tamper: str
+) -> None:
+    with served(index) as url:  # type: ignore[arg-type]
+        assert verify(index, url, "--record", "verra/v-ret").exit_code == 0
+        TAMPERS[tamper][0](index)
+        for args in (("--record", "verra/v-ret"), ("--serial", serial(3100, 3100))):
+            result = verify(index, url, *args)
+            assert result.exit_code == 1, result.output
+            assert result.stderr.startswith("FAILED: "), result.stderr
+            assert BY_VERIFIER_ALERTS[tamper] in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("tamper", TAMPERS)

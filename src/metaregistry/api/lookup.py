@@ -168,6 +168,8 @@ def record_answer(
     else:
         block["history"] = [first_version_json(row)]
     block["proof"] = proved.get(key)
+    if features.alerts:
+        block["alerts"] = alert_source.alerts_for(db, [key])[key]
     return {"block": block, "checkpoint": proofs.checkpoint_json(checkpoint)}
 
 

@@ -290,6 +290,7 @@ def schemas() -> dict[str, Any]:
                     "properties": {
                         "history": {"type": "array", "items": ref("HistoryEntry")},
                         "proof": {"oneOf": [ref("Proof"), {"type": "null"}]},
+                        "alerts": {"type": "array", "items": ref("Alert")},
                     },
                 },
                 "checkpoint": {"oneOf": [ref("Checkpoint"), {"type": "null"}]},

@@ -13,24 +13,32 @@ A served block is checked end to end, with nothing but the log's public key:
    and (record mode) the history's versions and hashes are exactly the leaves the log lists
    for the record.
 
+4. the alerts served with it are the alerts the logged events leave open on the record:
+   every event of the server's feed hashes (RFC 8785 event document) to its ``event_hash``,
+   which is its ``alert_event`` leaf in the signed tree (events after the checkpoint are
+   pending, not checked), and each served alert is as its newest logged event recorded it
+   (an edited, deleted or invented alert fails).
+
 A server that finds its own index disagreeing with its log answers 500 ``integrity_error``
 naming the record and the fields; that is reported as a failure too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from metaregistry.canonical import hash_json
 from metaregistry.log import merkle
 from metaregistry.log.binding import block_leaf_hash, content_of, record_hash_of
 from metaregistry.log.checkpoint import SignedCheckpoint, verify_checkpoint
-from metaregistry.log.leaf import BlockLeaf, LeafFormatError, parse_leaf
+from metaregistry.log.leaf import BlockLeaf, EventLeaf, LeafFormatError, parse_leaf
 from metaregistry.log.merkle import ProofError
 from metaregistry.log.note import NoteError, Verifier
 from metaregistry.log.sources import SourceLeaf
 
-__all__ = ["ServedError", "check_served_block"]
+__all__ = ["LoggedAlerts", "ServedError", "check_served_alerts", "check_served_block"]
 
 #: History fields that repeat content fields: a served entry must agree with its content.
 _ENTRY_FIELDS = ("status", "status_date")
@@ -206,3 +214,98 @@ def check_served_block(
         f"{name} as served: content hashes to record_hash {record_hash}, version "
         f"{block.get('version')} is {where}, {versions} history entries check"
     )
+
+
+#: Fields of a served alert summary and, for each, how the logged alert document says it.
+_ALERT_FIELDS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "kind": lambda a: a.get("kind"),
+    "severity": lambda a: a.get("severity"),
+    "status": lambda a: a.get("status"),
+    "explanation": lambda a: a.get("explanation"),
+    "registries": lambda a: [a.get("registry_a"), a.get("registry_b")],
+    "overlap": lambda a: {
+        "block_start": a.get("overlap_start"),
+        "block_end": a.get("overlap_end"),
+        "quantity": a.get("overlap_size"),
+    },
+}
+
+
+@dataclass
+class LoggedAlerts:
+    """Every alert as its newest logged event recorded it, from the feed's events, each
+    checked against the log (``newest``: alert id -> (event id, alert document))."""
+
+    newest: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    events: int = 0
+    pending: int = 0
+
+    @classmethod
+    def read(
+        cls, events: Iterable[Mapping[str, Any]], proved: Callable[[bytes], bool | None]
+    ) -> LoggedAlerts:
+        """``proved(leaf_hash)``: True when the leaf is in the signed tree, None when it was
+        logged after the checkpoint, False when it is not in the log."""
+        out = cls()
+        for event in events:
+            out.events += 1
+            ident = event.get("id")
+            document = {k: event.get(k) for k in ("alert_id", "type", "at", "alert")}
+            name = f"alert {event.get('alert_id')} event {ident}"
+            if hash_json(document) != event.get("event_hash"):
+                raise ServedError(
+                    f"{name}: the served event does not hash to its event_hash "
+                    f"{event.get('event_hash')}: it was changed"
+                )
+            leaf = merkle.leaf_hash(EventLeaf(str(ident), str(event["event_hash"])).data())
+            found = proved(leaf)
+            if found is False:
+                raise ServedError(f"{name}: its leaf is not in the log")
+            out.pending += found is None
+            alert = event.get("alert")
+            if isinstance(alert, dict) and isinstance(ident, int):
+                out.newest[str(event.get("alert_id"))] = (ident, alert)
+        return out
+
+    def open_on(self, registry: str, record_id: str) -> dict[str, tuple[int, dict[str, Any]]]:
+        """The alerts the log leaves open (not resolved) that name this record."""
+        return {
+            alert_id: (ident, alert)
+            for alert_id, (ident, alert) in self.newest.items()
+            if alert.get("status") != "resolved"
+            and any(
+                (side.get("registry"), side.get("record_id")) == (registry, record_id)
+                for side in alert.get("sides") or []
+                if isinstance(side, dict)
+            )
+        }
+
+
+def check_served_alerts(block: Mapping[str, Any], logged: LoggedAlerts) -> str:
+    """The alerts served with ``block`` are those its logged events leave open on it, each as
+    its newest event recorded it; raises :class:`ServedError` naming record, alert, field."""
+    name = f"record {block.get('registry')}/{block.get('record_id')}"
+    expected = logged.open_on(str(block.get("registry")), str(block.get("record_id")))
+    served = {str(a.get("id")): a for a in block.get("alerts") or [] if isinstance(a, dict)}
+    for alert_id in sorted(served.keys() - expected.keys()):
+        if alert_id in logged.newest:
+            raise ServedError(
+                f"{name}: alert {alert_id} is served as open, its newest logged "
+                f"event ({logged.newest[alert_id][0]}) resolved it"
+            )
+        raise ServedError(f"{name}: alert {alert_id} is served, but no logged event records it")
+    for alert_id in sorted(expected.keys() - served.keys()):
+        raise ServedError(
+            f"{name}: the log leaves alert {alert_id} open on this record "
+            f"(event {expected[alert_id][0]}), the server does not show it"
+        )
+    for alert_id, alert in served.items():
+        ident, recorded = expected[alert_id]
+        for field_name, read in _ALERT_FIELDS.items():
+            if field_name in alert and alert[field_name] != read(recorded):
+                raise ServedError(
+                    f"{name}: alert {alert_id} is served with {field_name} "
+                    f"{alert[field_name]!r}, its newest logged event ({ident}) says "
+                    f"{read(recorded)!r}"
+                )
+    return f"{name}: {len(served)} open alerts as the log's events record them"

@@ -131,6 +131,27 @@ class HttpSource:
     def served_serial(self, serial: str) -> tuple[int, Any]:
         return self.served(f"/v1/serials/{quote(serial, safe='')}")
 
+    def leaf_is_pending(self, leaf_hash: bytes, size: int) -> bool:
+        """Whether a leaf absent from the tree of ``size`` is in the log after it."""
+        body = self._json("/v1/log/leaves", {"start": 0, "end": 0})
+        tree_size = int((body or {}).get("tree_size", 0))
+        return tree_size > size and self.inclusion_proof(leaf_hash, tree_size) is not None
+
+    def alert_events(self) -> Iterator[dict[str, Any]]:
+        """Every alert event the server's feed serves, oldest first (empty without a feed)."""
+        since = 0
+        while True:
+            status, body = self.served(f"/v1/alerts/events?since={since}&limit=1000")
+            if status == 404:
+                return
+            if status != 200 or not isinstance(body, dict):
+                raise LogSourceError(f"GET {self.url}/v1/alerts/events: HTTP {status}")
+            page = body.get("events") or []
+            yield from page
+            if not page:
+                return
+            since = int(body["next_since"])
+
     def checkpoint(self) -> str:
         response = self._get("/v1/log/checkpoint")
         if response.status_code == 404:

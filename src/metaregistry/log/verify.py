@@ -31,7 +31,13 @@ from metaregistry.log.compact import extend
 from metaregistry.log.leaf import BlockLeaf, LeafFormatError, parse_leaf
 from metaregistry.log.merkle import ProofError
 from metaregistry.log.note import NoteError, Verifier
-from metaregistry.log.served import ServedError, check_served_block, signed_heads
+from metaregistry.log.served import (
+    LoggedAlerts,
+    ServedError,
+    check_served_alerts,
+    check_served_block,
+    signed_heads,
+)
 from metaregistry.log.sources import HttpSource, LogSource, LogSourceError
 
 __all__ = ["LogSourceError", "Outcome", "VerificationError", "verify_log"]
@@ -88,17 +94,19 @@ def _verify(
     )
     if saved is not None:
         outcome.checks.append(_check_consistency(source, verifier, saved, latest))
+    alerts = _LazyAlerts(source, latest) if isinstance(source, HttpSource) else None
     for registry, record_id in records:
         outcome.checks.extend(_check_record(source, latest, registry, record_id))
-        if isinstance(source, HttpSource):
-            outcome.checks.append(
-                _check_served_record(source, verifier, latest, registry, record_id)
+        if isinstance(source, HttpSource) and alerts is not None:
+            outcome.checks.extend(
+                _check_served_record(source, verifier, latest, registry, record_id, alerts)
             )
     if serials and not isinstance(source, HttpSource):
         raise VerificationError("--serial needs a server (--url): an export serves no lookups")
     for serial in serials:
         assert isinstance(source, HttpSource)
-        outcome.checks.extend(_check_served_serial(source, verifier, latest, serial))
+        assert alerts is not None
+        outcome.checks.extend(_check_served_serial(source, verifier, latest, serial, alerts))
     if all_leaves:
         outcome.checks.append(_check_leaves(source, verifier, latest))
     return outcome
@@ -179,13 +187,44 @@ def _served_body(status: int, body: Any, what: str) -> dict[str, Any]:
     raise VerificationError(f"the server does not serve {what}: HTTP {status} {message or ''}")
 
 
+class _LazyAlerts:
+    """The server's alert events, read and checked against the log once, when first needed."""
+
+    def __init__(self, source: HttpSource, latest: SignedCheckpoint) -> None:
+        self._source, self._latest = source, latest
+        self._read: LoggedAlerts | None = None
+
+    def get(self) -> LoggedAlerts:
+        if self._read is None:
+            self._read = LoggedAlerts.read(self._source.alert_events(), self._proved)
+        return self._read
+
+    def _proved(self, leaf_hash: bytes) -> bool | None:
+        found = self._source.inclusion_proof(leaf_hash, self._latest.size)
+        if found is None:
+            return None if self._source.leaf_is_pending(leaf_hash, self._latest.size) else False
+        index, proof = found
+        try:
+            merkle.verify_inclusion(index, self._latest.size, leaf_hash, proof, self._latest.root)
+        except ProofError:
+            return False
+        return True
+
+
+def _check_block_alerts(block: dict[str, Any], alerts: _LazyAlerts) -> list[str]:
+    if "alerts" not in block:
+        return []
+    return [check_served_alerts(block, alerts.get())]
+
+
 def _check_served_record(
     source: HttpSource,
     verifier: Verifier,
     latest: SignedCheckpoint,
     registry: str,
     record_id: str,
-) -> str:
+    alerts: _LazyAlerts,
+) -> list[str]:
     answer = _served_body(
         *source.served_record(registry, record_id), f"record {registry}/{record_id}"
     )
@@ -198,18 +237,27 @@ def _check_served_record(
             f"record {registry}/{record_id}: the server answered with record "
             f"{block.get('registry')}/{block.get('record_id')}"
         )
-    return check_served_block(block, heads, source.record_leaves(registry, record_id))
+    checked = check_served_block(block, heads, source.record_leaves(registry, record_id))
+    return [checked, *_check_block_alerts(block, alerts)]
 
 
 def _check_served_serial(
-    source: HttpSource, verifier: Verifier, latest: SignedCheckpoint, serial: str
+    source: HttpSource,
+    verifier: Verifier,
+    latest: SignedCheckpoint,
+    serial: str,
+    alerts: _LazyAlerts,
 ) -> list[str]:
     answer = _served_body(*source.served_serial(serial), f"serial {serial}")
     heads = signed_heads(answer.get("checkpoint"), latest, verifier)
     blocks = answer.get("blocks")
     if not isinstance(blocks, list) or not blocks:
         raise VerificationError(f"serial {serial}: the answer has no blocks")
-    return [check_served_block(block, heads) for block in blocks]
+    checks = []
+    for block in blocks:
+        checks.append(check_served_block(block, heads))
+        checks.extend(_check_block_alerts(block, alerts))
+    return checks
 
 
 def _check_leaves(source: LogSource, verifier: Verifier, latest: SignedCheckpoint) -> str:
