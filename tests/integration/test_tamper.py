@@ -23,6 +23,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from test_log_verify import served
 
 from metaregistry.canonical import hash_json, sha256_hex
@@ -31,9 +32,11 @@ from metaregistry.detect.engine import detect_full
 from metaregistry.index.db import create_engine, migrate
 from metaregistry.index.store import upsert_blocks
 from metaregistry.log import store
+from metaregistry.log.checkpoint import TreeHead, sign_checkpoint
 from metaregistry.log.keyfile import FileSigner
 from metaregistry.log.leaf import BlockLeaf
 from metaregistry.log.routes import key_text
+from metaregistry.log.tables import checkpoints_table
 from metaregistry.model import UnitBlock
 
 ORIGIN = "metaregistry.test/log"
@@ -248,6 +251,26 @@ def delete_row(index: Index) -> None:
     index.sql("DELETE FROM unit_block WHERE record_id = 'v-ret'")
 
 
+def forge_checkpoint(index: Index) -> None:
+    """Someone with another key signs the log's head under its origin."""
+    impostor = FileSigner(ORIGIN, Ed25519PrivateKey.generate())
+    with index.engine.begin() as conn:
+        head = TreeHead(ORIGIN, store.tree_size(conn), store.root(conn))
+        conn.execute(
+            sa.insert(checkpoints_table).values(
+                origin=ORIGIN,
+                size=head.size,
+                root=head.root,
+                note=sign_checkpoint(head, impostor).note,
+                created_at=sa.func.now(),
+            )
+        )
+
+
+def edit_leaf(index: Index) -> None:
+    index.sql("UPDATE log_leaves SET data = :d WHERE idx = 1", d=b'{"type":"block"}')
+
+
 #: tamper: (how, the record the API refuses / verifier fails on (None: served rows are
 #: untouched), what the verifier says, what the audit says)
 TAMPERS: dict[str, tuple[Callable[[Index], None], str | None, str, str]] = {
@@ -281,6 +304,13 @@ TAMPERS: dict[str, tuple[Callable[[Index], None], str | None, str, str]] = {
     "alert event edited": (edit_event, None, "", "its document does not hash to its event_hash"),
     "alert event deleted": (delete_event, None, "", "the log holds this event, the row is missing"),
     "link edited": (edit_link, None, "", "overlap_end, overlap_size differ from what detection"),
+    "checkpoint forged": (forge_checkpoint, None, "", "the note is not signed by the key"),
+    "leaf edited": (
+        edit_leaf,
+        None,
+        "",
+        "log_leaves idx 1: its bytes do not hash to its leaf_hash",
+    ),
     "link deleted": (
         delete_link,
         None,
