@@ -123,9 +123,14 @@ class Daemon:
             return max_version_id(conn)
 
     def scheduler(self, *, run_now: bool = True) -> AsyncIOScheduler:
+        """The jobs: one per connector, first run now (``run_now``) or at its trigger's first
+        fire time, and the webhook delivery when webhooks are configured."""
         scheduler = AsyncIOScheduler(timezone="UTC")
         for name in self.names:
             trigger = parse_schedule(self.settings.connector(name).schedule)
+            # APScheduler 3 reads ``next_run_time=None`` as "add the job paused": leave it out
+            # to start on the trigger's first tick (a paused job never runs).
+            first: dict[str, Any] = {"next_run_time": _now()} if run_now else {}
             scheduler.add_job(
                 self.sync_one,
                 trigger,
@@ -135,7 +140,7 @@ class Daemon:
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=300,
-                next_run_time=_now() if run_now else None,
+                **first,
             )
         deliverer = _webhook_job(self)
         if deliverer is not None:

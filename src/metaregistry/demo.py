@@ -50,7 +50,13 @@ def _options_from_environment() -> dict[str, str]:
     }
 
 
-def _settings(base: Path, urls: dict[str, str], tokens: dict[str, str], port: int) -> Settings:
+def _settings(
+    base: Path,
+    urls: dict[str, str],
+    tokens: dict[str, str],
+    port: int,
+    schedule: str = "interval:2m",
+) -> Settings:
     from metaregistry.settings import load_settings
 
     raw: dict[str, Any] = {
@@ -61,7 +67,7 @@ def _settings(base: Path, urls: dict[str, str], tokens: dict[str, str], port: in
             name: {
                 "base_url": url,
                 "token": tokens[name],
-                "schedule": "interval:2m",
+                "schedule": schedule,
                 "timeout": 600,
             }
             for name, url in urls.items()
@@ -180,9 +186,22 @@ def _print_summary(data: dict[str, Any]) -> None:
 @click.option("--port", default=8080, show_default=True, help="Port of the lookup API.")
 @click.option("--faults", default=DEMO_FAULTS, show_default=True, help="Faults the mocks inject.")
 @click.option("--once", is_flag=True, help="Sync, print the summary and exit.")
+@click.option(
+    "--schedule",
+    default="interval:2m",
+    show_default=True,
+    help="How often the daemon syncs each registry again after the first sync.",
+)
 @click.option("--fresh/--keep", default=True, help="Start from an empty directory (default).")
 def demo_command(
-    records: int, seed: int, base: Path, port: int, faults: str, once: bool, fresh: bool
+    records: int,
+    seed: int,
+    base: Path,
+    port: int,
+    faults: str,
+    once: bool,
+    schedule: str,
+    fresh: bool,
 ) -> None:
     """Generate a world, start the mock registries, sync, detect, serve the lookup API."""
     from metaregistry.mock.server import spawn
@@ -208,7 +227,7 @@ def demo_command(
             mock = stack.enter_context(spawn(name, world, faults=faults, token=tokens[name]))
             urls[name] = mock.url
             click.echo(f"mock {name:<14} {mock.url}", err=True)
-        settings = _settings(base, urls, tokens, port)
+        settings = _settings(base, urls, tokens, port, schedule)
         engine = create_engine(settings.database_url)
         migrate(engine)
         with engine.connect() as conn:

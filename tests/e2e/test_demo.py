@@ -82,3 +82,62 @@ def test_demo_refuses_a_bad_option_before_anything_runs(tmp_path: Path) -> None:
         "parse string as an integer (value: 'lots')"
     )
     assert not (base / "world").exists()
+
+
+@pytest.mark.slow
+def test_the_demos_daemon_syncs_again_on_its_schedule(tmp_path: Path, free_port: int) -> None:
+    """After its first sync the demo keeps a daemon running: it syncs every registry again on
+    its schedule (before the fix its jobs were added paused and never ran)."""
+    import os
+    import signal
+    import sqlite3
+    import time
+
+    base = tmp_path / "demo"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "metaregistry",
+            "demo",
+            "--records",
+            "500",
+            "--dir",
+            str(base),
+            "--faults",
+            "",
+            "--port",
+            str(free_port),
+            "--schedule",
+            "interval:4s",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+
+    def runs() -> list[tuple[str, str]]:
+        db = base / "metaregistry.db"
+        if not (base / "summary.json").exists() or not db.exists():
+            return []
+        with sqlite3.connect(db) as conn:
+            return list(conn.execute("SELECT connector, outcome FROM sync_run ORDER BY id"))
+
+    try:
+        deadline = time.monotonic() + 300
+        while len([r for r in runs() if r[1] == "ok"]) < 15 and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: the daemon stops, the mocks with it
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    ok = [connector for connector, outcome in runs() if outcome == "ok"]
+    # the demo's own first sync (5) and at least two of the daemon's rounds after it
+    assert len(ok) >= 15, runs()
+    for name in ("verra", "gold-standard", "srn-ppi", "tccr", "jcm"):
+        assert ok.count(name) >= 3, (name, runs())

@@ -1,7 +1,9 @@
-"""A daemon process syncing the paged test source: ``daemon_worker.py DB_URL BASE_URL KEY``."""
+"""A daemon process syncing the paged test source, the way ``metaregistry daemon`` runs it:
+``daemon_worker.py DB_URL BASE_URL KEY [--schedule S] [--no-initial-run] [--webhook URL]``."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 from pathlib import Path
@@ -15,16 +17,17 @@ from metaregistry.index.db import create_engine, migrate
 from metaregistry.settings import load_settings
 
 
-async def main(db_url: str, base_url: str, key: str) -> None:
-    settings = load_settings(
-        None,
-        environ={
-            "METAREGISTRY_CONNECTORS__PAGED__BASE_URL": base_url,
-            "METAREGISTRY_CONNECTORS__PAGED__SCHEDULE": "interval:1h",
-            "METAREGISTRY_LOG__KEY_FILE": key,
-        },
-    )
-    engine = create_engine(db_url)
+async def main(args: argparse.Namespace) -> None:
+    lines = [
+        f'[log]\nkey_file = "{args.key}"\n',
+        f'[connectors.paged]\nbase_url = "{args.base_url}"\nschedule = "{args.schedule}"\n',
+    ]
+    if args.webhook:
+        lines.append(f'[[webhooks]]\nurl = "{args.webhook}"\nsecret = "s"\nstart = "earliest"\n')
+    config = Path(args.key).parent / "daemon.toml"
+    config.write_text("".join(lines))
+    settings = load_settings(config, environ={})
+    engine = create_engine(args.db_url)
     migrate(engine)
     daemon = Daemon(
         engine=engine,
@@ -33,10 +36,17 @@ async def main(db_url: str, base_url: str, key: str) -> None:
         connectors={"paged": PagedConnector("daemon")},
     )
     print("daemon ready", flush=True)
-    await daemon.run(serve_api=False)
+    await daemon.run(serve_api=False, run_now=not args.no_initial_run)
     for report in daemon.reports:
         print(f"report {report.connector} {report.outcome} pages={report.pages}", flush=True)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:4]))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("db_url")
+    parser.add_argument("base_url")
+    parser.add_argument("key")
+    parser.add_argument("--schedule", default="interval:1h")
+    parser.add_argument("--no-initial-run", action="store_true")
+    parser.add_argument("--webhook")
+    asyncio.run(main(parser.parse_args()))

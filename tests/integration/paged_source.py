@@ -93,10 +93,13 @@ class PagedConnector(Connector):
 
 class PagedSource:
     """The server side: ``records`` ids 0..n-1, ``page_size`` a page, optional delay and
-    hang; remembers which owner fetched which page."""
+    hang; remembers which owner fetched which page. ``overlaps``: that many more records
+    (``d0``, ``d1``, ...) at the end, each over the units of ``r0``, ``r1``, ...: an internal
+    overlap detection reports."""
 
-    def __init__(self, n: int, page_size: int = 10, delay: float = 0.0) -> None:
+    def __init__(self, n: int, page_size: int = 10, delay: float = 0.0, overlaps: int = 0) -> None:
         self.n = n
+        self.overlaps = overlaps
         self.page_size = page_size
         self.delay = delay
         self.hang_from_page: int | None = None
@@ -110,7 +113,7 @@ class PagedSource:
             {"id": f"r{i}", "start": i * 100, "end": i * 100 + 99}
             for i in range(self.n)
             if i not in self.missing
-        ]
+        ] + [{"id": f"d{i}", "start": i * 100, "end": i * 100 + 99} for i in range(self.overlaps)]
 
     async def handle(self, request: web.Request) -> web.Response:
         page = int(request.query["page"])

@@ -7,8 +7,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 import sqlalchemy as sa
@@ -18,14 +22,17 @@ from apscheduler.triggers.interval import IntervalTrigger
 from metaregistry.daemon import parse_schedule
 from metaregistry.index import store
 from metaregistry.index.db import create_engine, migrate
-from metaregistry.index.tables import SyncStateRow
+from metaregistry.index.tables import SyncRunRow, SyncStateRow
 from metaregistry.settings import ConfigError
 
 sys.path.insert(0, str(Path(__file__).parent))
+import itertools
+
 from paged_source import PagedSource, serve
 
 WORKER = Path(__file__).parent / "daemon_worker.py"
 sync_state: sa.Table = SyncStateRow.__table__  # type: ignore[attr-defined]
+sync_run: sa.Table = SyncRunRow.__table__  # type: ignore[attr-defined]
 
 
 def test_schedules() -> None:
@@ -74,6 +81,112 @@ def _page(engine: sa.Engine) -> int:
     with engine.connect() as conn:
         cursor = conn.execute(sa.select(sync_state.c.cursor)).scalar()
     return 0 if cursor is None else int(json.loads(cursor).get("page", 0))
+
+
+def start_daemon(db_url: str, url: str, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    """A daemon process (``daemon_worker.py``); returns once it printed ``daemon ready``."""
+    proc = subprocess.Popen(
+        [sys.executable, str(WORKER), db_url, url, str(tmp_path / "key.pem"), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(WORKER.parent)),
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.strip() == "daemon ready", proc.stderr.read() if proc.stderr else line
+    return proc
+
+
+def stop_daemon(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return out
+
+
+def sync_runs(engine: sa.Engine) -> list[tuple[datetime, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(sync_run.c.started_at, sync_run.c.outcome).order_by(sync_run.c.id)
+        ).fetchall()
+    return [(r[0] if r[0].tzinfo else r[0].replace(tzinfo=UTC), r[1]) for r in rows]
+
+
+@pytest.mark.parametrize("initial_run", [True, False], ids=["initial-run", "no-initial-run"])
+def test_a_daemon_process_syncs_on_its_schedule(
+    db_url: str, tmp_path: Path, initial_run: bool
+) -> None:
+    """A real daemon with ``interval:3s``: it syncs at once (or, with --no-initial-run, at
+    the first tick) and then on every tick. Before the fix, --no-initial-run added its jobs
+    paused: no sync ever ran."""
+    interval = 3.0
+    engine = create_engine(db_url)
+    migrate(engine)
+    args = ["--schedule", "interval:3s", *([] if initial_run else ["--no-initial-run"])]
+    with serve(PagedSource(n=20, page_size=10)) as source:
+        proc = start_daemon(db_url, source.url, tmp_path, *args)
+        ready = datetime.now(UTC)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if [outcome for _, outcome in sync_runs(engine)][:3] == ["ok"] * 3:
+                    break
+                time.sleep(0.1)
+        finally:
+            out = stop_daemon(proc)
+    runs = sync_runs(engine)
+    engine.dispose()
+    assert len(runs) >= 3, (runs, out)
+    first = (runs[0][0] - ready).total_seconds()
+    if initial_run:
+        assert first < interval, first  # not waiting for the first tick
+    else:
+        assert first >= interval - 0.5, first  # the first tick, not at once
+    gaps = [(b[0] - a[0]).total_seconds() for a, b in itertools.pairwise(runs)]
+    assert all(gap >= interval - 0.5 for gap in gaps), gaps  # on the schedule, not in a loop
+    assert [outcome for _, outcome in runs[:3]] == ["ok", "ok", "ok"]
+    assert out.count("report paged ok") >= 3
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    bodies: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        type(self).bodies.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_daemon_process_delivers_alert_webhooks(db_url: str, tmp_path: Path) -> None:
+    """The webhook job runs in a real daemon: the alerts its first sync raised (two internal
+    overlaps) reach the configured receiver."""
+    engine = create_engine(db_url)
+    migrate(engine)
+    _Receiver.bodies = []
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
+    thread.start()
+    hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    try:
+        with serve(PagedSource(n=10, page_size=5, overlaps=2)) as source:
+            proc = start_daemon(db_url, source.url, tmp_path, "--webhook", hook)
+            try:
+                deadline = time.monotonic() + 60
+                while len(_Receiver.bodies) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.1)
+            finally:
+                stop_daemon(proc)
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+        engine.dispose()
+    kinds = sorted(body["data"]["alert"]["kind"] for body in _Receiver.bodies)
+    assert kinds == ["internal_overlap", "internal_overlap"], _Receiver.bodies
 
 
 def test_webhook_delivery_is_scheduled_when_webhooks_are_configured(
