@@ -32,6 +32,7 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -114,8 +115,48 @@ class SyncReport:
         }
 
 
+def _process_start(pid: int) -> str | None:
+    """The start time of process ``pid`` (clock ticks since boot, field 22 of
+    ``/proc/PID/stat``): with the PID, it names one process even after the PID is reused.
+    None where /proc does not say (another OS, the process gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else None
+
+
 def default_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """``HOST:PID:START``: this host, this process and when it started (see
+    :func:`owner_is_gone`)."""
+    pid = os.getpid()
+    start = _process_start(pid)
+    return f"{socket.gethostname()}:{pid}" + (f":{start}" if start else "")
+
+
+def owner_is_gone(owner: str) -> bool:
+    """True when ``owner`` names a process of this host that no longer exists: its PID is
+    not running, or runs a process that started at another time (the PID was reused). An
+    owner of another host, or one this cannot read, is never gone: its lease runs out."""
+    host, _, rest = owner.partition(":")
+    pid_text, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    if start:
+        now = _process_start(pid)
+        return now is not None and now != start
+    return False
 
 
 def _lock_key(connector: str) -> int:
@@ -158,8 +199,14 @@ def _start_run(engine: Engine, connector: str, owner: str, *, check_lease: bool)
                 if run.heartbeat_at.tzinfo
                 else run.heartbeat_at.replace(tzinfo=now.tzinfo)
             )
-            if check_lease and now - beat < LEASE:
-                raise SyncLockedError(f"{connector}: run {run.id} of {run.owner} holds the lease")
+            if check_lease and now - beat < LEASE and not owner_is_gone(run.owner):
+                left = (LEASE - (now - beat)).total_seconds()
+                raise SyncLockedError(
+                    f"{connector}: run {run.id} of {run.owner} holds the lease (renewed "
+                    f"{(now - beat).total_seconds():.0f} s ago); it is taken over if not "
+                    f"renewed within {left:.0f} s (the lease is {LEASE.total_seconds():.0f} s), "
+                    "or at once when that process is gone from this host"
+                )
             conn.execute(
                 sync_run.update()
                 .where(sync_run.c.id == run.id)

@@ -428,3 +428,85 @@ def test_sqlite_a_lease_not_renewed_for_longer_than_the_lease_is_taken_over(
         report = asyncio.run(sync_connector(engine, PagedConnector(), config, owner="here:1"))
     assert (report.outcome, report.written) == ("ok", 10)
     assert _outcome_of(engine, dead) != "running"
+
+
+def _owner_of_a_finished_process() -> str:
+    """The owner string a real process of this host wrote for itself, after it exited (as a
+    `metaregistry sync` killed with -9 leaves it)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from metaregistry.sync import default_owner; print(default_owner())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+def test_sqlite_a_lease_of_a_process_gone_from_this_host_is_taken_over_at_once(
+    engine: sa.Engine,
+) -> None:
+    """A sync killed with -9 leaves its run 'running' with a fresh heartbeat: its owner is a
+    process of this host that no longer exists, so the next sync takes over at once instead
+    of waiting out the two-minute lease."""
+    from metaregistry.index.db import is_postgres
+
+    if is_postgres(engine):
+        pytest.skip("PostgreSQL holds an advisory lock instead of a lease")
+    dead = _running_row(engine, "paged", _owner_of_a_finished_process(), beat_ago=1)
+    with serve(PagedSource(n=10, page_size=5)) as source:
+        config = ConnectorConfig("paged", base_url=source.url)
+        report = asyncio.run(sync_connector(engine, PagedConnector(), config, owner="here:1"))
+    assert (report.outcome, report.written) == ("ok", 10), report.error
+    assert _outcome_of(engine, dead) == "abandoned"
+
+
+def test_sqlite_a_live_lease_says_how_long_the_wait_is(engine: sa.Engine) -> None:
+    import os
+
+    from metaregistry.index.db import is_postgres
+    from metaregistry.sync import default_owner
+
+    if is_postgres(engine):
+        pytest.skip("PostgreSQL holds an advisory lock instead of a lease")
+    # A live process of this host (this one, as another run would see it from outside).
+    _running_row(engine, "paged", default_owner(), beat_ago=30)
+    assert str(os.getpid()) in default_owner()
+    with serve(PagedSource(n=10, page_size=5)) as source:
+        config = ConnectorConfig("paged", base_url=source.url)
+        report = asyncio.run(sync_connector(engine, PagedConnector(), config, owner="here:1"))
+    assert report.outcome == "locked"
+    assert "renewed 30 s ago" in (report.error or "")
+    assert "taken over if not renewed within 90 s" in (report.error or "")
+
+
+def test_owner_is_gone_tells_a_dead_or_reused_pid_from_a_live_process() -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from metaregistry.sync import default_owner, owner_is_gone
+
+    assert not owner_is_gone(default_owner())  # this process
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        host = socket.gethostname()
+        stat = Path(f"/proc/{child.pid}/stat").read_text()
+        start = stat.rpartition(")")[2].split()[19]
+        assert not owner_is_gone(f"{host}:{child.pid}:{start}")  # alive, same start
+        assert not owner_is_gone(f"{host}:{child.pid}")  # alive, start not recorded
+        assert owner_is_gone(f"{host}:{child.pid}:{int(start) - 1}")  # the PID was reused
+        assert not owner_is_gone(f"elsewhere:{child.pid}:{start}")  # another host: the lease
+    finally:
+        child.kill()
+        child.wait()
+    assert owner_is_gone(f"{socket.gethostname()}:{child.pid}")
+    assert not owner_is_gone("not an owner")
+    assert os.getpid() != child.pid
