@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -64,17 +65,45 @@ def sync_command(
     ctx: click.Context, names: tuple[str, ...], as_json: bool, no_detect: bool
 ) -> None:
     """Sync the named connectors (default: every one configured with a base_url)."""
-    from metaregistry.sync import LogKeyError, sync_connectors
+    from metaregistry.sync import LogKeyError, SyncReport, sync_connectors
 
     settings = settings_of(ctx)
     engine = writer_engine(ctx)
     progress = _Progress()
-    try:
-        report = asyncio.run(
-            sync_connectors(
-                engine, settings, list(names) or None, progress=progress, detect=not no_detect
+
+    async def run() -> SyncReport:
+        # SIGTERM (docker stop, systemd, CI) and Ctrl-C stop the sync at the next page
+        # boundary: the page in flight is committed, every run row is closed, the lease is
+        # released. A second signal stops at once.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def on_signal(signum: int) -> None:
+            if stop.is_set():
+                loop.remove_signal_handler(signal.SIGTERM)
+                loop.remove_signal_handler(signal.SIGINT)
+                signal.raise_signal(signum)
+                return
+            click.echo(
+                f"\n{signal.Signals(signum).name}: stopping after the pages in flight "
+                "(again to stop at once)",
+                err=True,
             )
+            stop.set()
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, on_signal, signum)
+        return await sync_connectors(
+            engine,
+            settings,
+            list(names) or None,
+            progress=progress,
+            detect=not no_detect,
+            stop=stop,
         )
+
+    try:
+        report = asyncio.run(run())
     except (plugins.PluginError, LogKeyError) as exc:
         raise click.ClickException(str(exc)) from exc
     progress.done()

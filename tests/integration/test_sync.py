@@ -510,3 +510,70 @@ def test_owner_is_gone_tells_a_dead_or_reused_pid_from_a_live_process() -> None:
     assert owner_is_gone(f"{socket.gethostname()}:{child.pid}")
     assert not owner_is_gone("not an owner")
     assert os.getpid() != child.pid
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_sync_process_stops_at_a_page_boundary_on_a_signal(
+    db_url: str, tmp_path: Path, signum: signal.Signals
+) -> None:
+    """``metaregistry sync`` sent SIGTERM (docker stop, systemd) or SIGINT mid-sync: it
+    commits the page in flight, closes its run row as stopped, releases the connector and
+    exits non-zero; the next sync resumes after the committed pages and completes."""
+    from metaregistry.index.db import create_engine, migrate
+    from metaregistry.index.tables import SyncRunRow, SyncStateRow
+
+    sync_run: sa.Table = SyncRunRow.__table__  # type: ignore[attr-defined]
+    sync_state: sa.Table = SyncStateRow.__table__  # type: ignore[attr-defined]
+    engine = create_engine(db_url)
+    migrate(engine)
+    worker = Path(__file__).parent / "sync_worker.py"
+    with serve(PagedSource(n=60, page_size=5, delay=0.3)) as source:
+        config = tmp_path / "sync.toml"
+        config.write_text(
+            f'database_url = "{db_url}"\n[log]\nkey_file = "{tmp_path / "key.pem"}"\n'
+            f'[connectors.paged]\nbase_url = "{source.url}"\n'
+        )
+        proc = subprocess.Popen(
+            [sys.executable, str(worker), str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with engine.connect() as conn:
+                    if conn.execute(sa.select(sa.func.count()).select_from(sync_state)).scalar():
+                        break
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.05)
+            proc.send_signal(signum)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 1, (out, err)
+        assert "stopping after the pages in flight" in err
+        with engine.connect() as conn:
+            runs = conn.execute(sa.select(sync_run.c.outcome, sync_run.c.pages)).fetchall()
+        assert [r.outcome for r in runs] == ["stopped"], runs
+        assert 0 < runs[0].pages < 12, runs  # stopped midway, at a page boundary
+        stored = _count_blocks(engine)
+        assert stored == runs[0].pages * 5
+        # The lease is released: the next sync runs at once and completes from the cursor.
+        report = asyncio.run(
+            sync_connector(engine, PagedConnector(), ConnectorConfig("paged", base_url=source.url))
+        )
+    assert report.outcome == "ok", report.error
+    assert _count_blocks(engine) == 60
+    engine.dispose()
+
+
+def _count_blocks(engine: sa.Engine) -> int:
+    from metaregistry.index import store
+
+    with engine.connect() as conn:
+        return int(
+            conn.execute(sa.select(sa.func.count()).select_from(store.unit_block)).scalar() or 0
+        )
