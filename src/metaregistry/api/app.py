@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
+from metaregistry import httplog
 from metaregistry.api import openapi, page, proofs, routes
 from metaregistry.api.answers import AnswerCache, serial_answer
 from metaregistry.api.batches import Batcher
@@ -70,6 +71,7 @@ def create_app(
 ) -> web.Application:
     """The API over the index of ``settings`` (or over ``engine``, a read-only engine the
     caller owns). ``signer`` is the log's Signer; only its public key is ever served."""
+    httplog.install()  # requests aiohttp's parser refuses: one line each, rate-limited
     config = settings.api
     owned = engine is None
     if engine is None:

@@ -24,6 +24,7 @@ from typing import ClassVar
 
 from aiohttp import web
 
+from metaregistry import httplog
 from metaregistry.mock.server.dataset import Dataset, MalformedRecord
 from metaregistry.mock.server.faults import Fault, FaultPlan, FaultSpec
 from metaregistry.mock.server.reply import Reply, json_reply, send
@@ -156,6 +157,7 @@ def _page_view(
 
 def build_app(registry: MockRegistry) -> web.Application:
     """The aiohttp application serving ``registry`` with its faults."""
+    httplog.install()  # requests aiohttp's parser refuses: one line each, rate-limited
     plan = FaultPlan(registry.spec)
     app = web.Application()
     for route in registry.routes():
