@@ -4,7 +4,7 @@ and proofs a client can verify itself; helpful 400s and 404s; paging."""
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import pytest
@@ -22,7 +22,7 @@ from api_world import (
     verra_serial,
 )
 
-from metaregistry.api.lookup import first_version_json, history_json
+from metaregistry.api.lookup import first_version_json, history_json, origin_links
 from metaregistry.api.queries import BLOCK_COLUMNS, Db
 from metaregistry.api.reader import Reader
 from metaregistry.index.store import upsert_blocks
@@ -310,3 +310,28 @@ def test_a_first_version_history_from_the_row_equals_the_versions_table(
     assert len(pairs) >= 5
     for from_row, from_table in pairs:
         assert from_row == from_table
+
+
+async def test_a_block_whose_origin_is_its_own_serial_never_links_to_itself() -> None:
+    # Seen on a Toucan block: origin == its own serial listed the block as its own origin
+    # and derived link. A block of another registry with that origin still links.
+    def row(registry: str, record_id: str, serial: str, origin: str | None) -> dict[str, Any]:
+        return {
+            "registry": registry,
+            "record_id": record_id,
+            "serial": serial,
+            "origin": origin,
+            "status": "issued",
+        }
+
+    own = row("toucan", "t-1", "vcs::1-9", "vcs::1-9")
+    source = row("verra", "v-1", "vcs::1-9", None)
+    links = origin_links(cast(Db, None), [own, source])
+    assert [(lk["relation"], lk["record_id"]) for lk in links[("toucan", "t-1")]] == [
+        ("origin", "v-1")
+    ]
+    assert [(lk["relation"], lk["record_id"]) for lk in links[("verra", "v-1")]] == [
+        ("derived", "t-1")
+    ]
+    alone = origin_links(cast(Db, None), [own])
+    assert alone[("toucan", "t-1")] == []

@@ -335,7 +335,7 @@ def first_version_json(row: Row) -> dict[str, Any]:
 
 def origin_links(db: Db, rows: Sequence[Row]) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """Per block: the block(s) its ``origin`` serial names, and the blocks whose ``origin``
-    is its serial.
+    is its serial. A block never links to itself (an ``origin`` equal to its own serial).
 
     By the numbering rules (DOMAIN.md) a block holding another registry's credits is
     numbered in the source's scheme, so source and derived blocks hold the same units and
@@ -354,9 +354,14 @@ def origin_links(db: Db, rows: Sequence[Row]) -> dict[tuple[str, str], list[dict
     for row in rows:
         key = (row["registry"], row["record_id"])
         found: list[dict[str, Any]] = []
+        others = [r for r in rows if (r["registry"], r["record_id"]) != key]  # never itself
         if row["origin"]:
-            found.extend(_link("origin", r) for r in by_serial.get(row["origin"], ()))
-        found.extend(_link("derived", r) for r in rows if r["origin"] == row["serial"])
+            found.extend(
+                _link("origin", r)
+                for r in by_serial.get(row["origin"], ())
+                if (r["registry"], r["record_id"]) != key
+            )
+        found.extend(_link("derived", r) for r in others if r["origin"] == row["serial"])
         out[key] = found
     return out
 
