@@ -209,6 +209,14 @@ class Connector(abc.ABC):
         except ValueError as exc:
             raise FatalSourceError(str(exc)) from None
 
+    def base_url(self, config: ConnectorConfig) -> str:
+        """The configured base URL, else :attr:`default_base_url`; FatalSourceError when
+        neither is set."""
+        url = config.base_url or self.default_base_url
+        if not url:
+            raise FatalSourceError(f"{self.name}: no base_url configured")
+        return url
+
     def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
         """The HTTP streams to sync with this configuration (none for file-only connectors)."""
         return ()

@@ -12,14 +12,13 @@ from metaregistry.connector import (
     Connector,
     ConnectorConfig,
     ConnectorOptions,
-    FatalSourceError,
     HttpStream,
     RawRecord,
-    RecordError,
 )
 from metaregistry.model import UnitBlock
 from metaregistry_connectors.cercarbono.api import EcoRegistryIssuances, EcoRegistryRetirements
 from metaregistry_connectors.cercarbono.blocks import issuance_block, retirement_block
+from metaregistry_connectors.kinds import RecordKinds
 from metaregistry_connectors.verra.tabular import FileKind, read_table
 
 __all__ = ["FILE_KINDS", "RAW_SCHEMAS", "CercarbonoConnector", "CercarbonoOptions"]
@@ -35,6 +34,17 @@ RAW_SCHEMAS: Final = {
     "issuances": "raw/cercarbono/issuances.schema.json",
     "retirements": "raw/cercarbono/retirements.schema.json",
 }
+KINDS: Final = RecordKinds(
+    "cercarbono",
+    {
+        "issuances": (RAW_SCHEMAS["issuances"], issuance_block),
+        "retirements": (RAW_SCHEMAS["retirements"], retirement_block),
+    },
+    (
+        (frozenset({"issued_quantity"}), "issuances"),
+        (frozenset({"quantity", "serial"}), "retirements"),
+    ),
+)
 
 
 class CercarbonoOptions(ConnectorOptions):
@@ -66,9 +76,7 @@ class CercarbonoConnector(Connector):
 
     def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
         options: CercarbonoOptions = self.options(config)
-        base_url = config.base_url or self.default_base_url
-        if not base_url:
-            raise FatalSourceError("cercarbono: no base_url configured")
+        base_url = self.base_url(config)
         return [
             kind(base_url, standard=options.standard, headers=options.headers)
             for kind in (EcoRegistryIssuances, EcoRegistryRetirements)
@@ -78,27 +86,7 @@ class CercarbonoConnector(Connector):
         return read_table(path, FILE_KINDS, "Cercarbono (EcoRegistry)")
 
     def raw_schema_for(self, record: RawRecord) -> str | None:
-        return RAW_SCHEMAS.get(_kind(record))
+        return KINDS.raw_schema(record)
 
     def normalize(self, record: RawRecord) -> UnitBlock:
-        kind = _kind(record)
-        if kind == "issuances":
-            return issuance_block(record.payload)
-        if kind == "retirements":
-            return retirement_block(record.payload)
-        raise RecordError(
-            f"cercarbono has no stream or file kind {record.stream!r} "
-            f"(known: {', '.join(RAW_SCHEMAS)})"
-        )
-
-
-def _kind(record: RawRecord) -> str:
-    """The record's stream, or for a record built elsewhere the kind its payload shows."""
-    if record.stream in RAW_SCHEMAS:
-        return record.stream
-    payload = record.payload
-    if "issued_quantity" in payload:
-        return "issuances"
-    if "quantity" in payload and "serial" in payload:
-        return "retirements"
-    return record.stream
+        return KINDS.normalize(record)

@@ -12,7 +12,6 @@ from metaregistry.connector import (
     Connector,
     ConnectorConfig,
     ConnectorOptions,
-    FatalSourceError,
     HttpStream,
     RawRecord,
     RecordError,
@@ -92,9 +91,7 @@ class GoldStandardConnector(Connector):
 
     def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
         options: GoldStandardOptions = self.options(config)
-        base_url = config.base_url or self.default_base_url
-        if not base_url:
-            raise FatalSourceError("gold-standard: no base_url configured")
+        base_url = self.base_url(config)
         kinds = {"issued": GoldStandardIssuedCredits, "retired": GoldStandardRetiredCredits}
         return [
             kinds[s](

@@ -12,12 +12,11 @@ from metaregistry.connector import (
     Connector,
     ConnectorConfig,
     ConnectorOptions,
-    FatalSourceError,
     HttpStream,
     RawRecord,
-    RecordError,
 )
 from metaregistry.model import UnitBlock
+from metaregistry_connectors.kinds import RecordKinds
 from metaregistry_connectors.regen.api import MAX_LIMIT, RegenBatches
 from metaregistry_connectors.regen.blocks import api_batch_block, file_batch_block
 from metaregistry_connectors.regen.metadata import batch_metadata_record
@@ -33,6 +32,17 @@ RAW_SCHEMAS: Final = {
     "batch-table": "raw/regen/batch_table.schema.json",
     "batches": "raw/regen/batches.schema.json",
 }
+KINDS: Final = RecordKinds(
+    "regen",
+    {
+        "batch-table": (RAW_SCHEMAS["batch-table"], file_batch_block),
+        "batches": (RAW_SCHEMAS["batches"], api_batch_block),
+    },
+    (
+        (frozenset({"regen_batch_metadata_file"}), "batch-table"),
+        (frozenset({"denom"}), "batches"),
+    ),
+)
 
 
 class RegenOptions(ConnectorOptions):
@@ -69,9 +79,7 @@ class RegenConnector(Connector):
 
     def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
         options: RegenOptions = self.options(config)
-        base_url = config.base_url or self.default_base_url
-        if not base_url:
-            raise FatalSourceError("regen: no base_url configured")
+        base_url = self.base_url(config)
         return [
             RegenBatches(
                 base_url,
@@ -88,24 +96,7 @@ class RegenConnector(Connector):
         return read_table(path, FILE_KINDS, "Regen Ledger batch")
 
     def raw_schema_for(self, record: RawRecord) -> str | None:
-        return RAW_SCHEMAS.get(_kind(record))
+        return KINDS.raw_schema(record)
 
     def normalize(self, record: RawRecord) -> UnitBlock:
-        kind = _kind(record)
-        if kind == "batch-table":
-            return file_batch_block(record.payload)
-        if kind == "batches":
-            return api_batch_block(record.payload)
-        raise RecordError(
-            f"regen has no stream or file kind {record.stream!r} (known: {', '.join(RAW_SCHEMAS)})"
-        )
-
-
-def _kind(record: RawRecord) -> str:
-    if record.stream in RAW_SCHEMAS:
-        return record.stream
-    if "regen_batch_metadata_file" in record.payload:
-        return "batch-table"
-    if "denom" in record.payload:
-        return "batches"
-    return record.stream
+        return KINDS.normalize(record)

@@ -12,12 +12,11 @@ from metaregistry.connector import (
     Connector,
     ConnectorConfig,
     ConnectorOptions,
-    FatalSourceError,
     HttpStream,
     RawRecord,
-    RecordError,
 )
 from metaregistry.model import UnitBlock
+from metaregistry_connectors.kinds import RecordKinds
 from metaregistry_connectors.stellar.api import DEFAULT_BASE_URL, MintedBlocks, Retirements
 from metaregistry_connectors.stellar.blocks import minted_block, retirement_block
 from metaregistry_connectors.verra.tabular import FileKind, read_table
@@ -35,6 +34,17 @@ RAW_SCHEMAS: Final = {
     "minted_blocks": "raw/stellar/minted_blocks.schema.json",
     "retirements": "raw/stellar/retirements.schema.json",
 }
+KINDS: Final = RecordKinds(
+    "stellar",
+    {
+        "minted_blocks": (RAW_SCHEMAS["minted_blocks"], minted_block),
+        "retirements": (RAW_SCHEMAS["retirements"], retirement_block),
+    },
+    (
+        (frozenset({"serial_hash"}), "minted_blocks"),
+        (frozenset({"certificate_id"}), "retirements"),
+    ),
+)
 
 
 class StellarOptions(ConnectorOptions):
@@ -59,34 +69,14 @@ class StellarConnector(Connector):
 
     def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
         options: StellarOptions = self.options(config)
-        base_url = config.base_url or self.default_base_url
-        if not base_url:
-            raise FatalSourceError("stellar: no base_url configured")
+        base_url = self.base_url(config)
         return [MintedBlocks(base_url, options.headers), Retirements(base_url, options.headers)]
 
     def read_file(self, path: Path) -> Iterator[RawRecord]:
         return read_table(path, FILE_KINDS, "Stellarcarbon sc-audit")
 
     def raw_schema_for(self, record: RawRecord) -> str | None:
-        return RAW_SCHEMAS.get(_kind(record))
+        return KINDS.raw_schema(record)
 
     def normalize(self, record: RawRecord) -> UnitBlock:
-        kind = _kind(record)
-        if kind == "minted_blocks":
-            return minted_block(record.payload)
-        if kind == "retirements":
-            return retirement_block(record.payload)
-        raise RecordError(
-            f"stellar has no stream or file kind {record.stream!r} "
-            f"(known: {', '.join(RAW_SCHEMAS)})"
-        )
-
-
-def _kind(record: RawRecord) -> str:
-    if record.stream in RAW_SCHEMAS:
-        return record.stream
-    if "serial_hash" in record.payload:
-        return "minted_blocks"
-    if "certificate_id" in record.payload:
-        return "retirements"
-    return record.stream
+        return KINDS.normalize(record)

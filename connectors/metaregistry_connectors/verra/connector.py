@@ -12,7 +12,6 @@ from metaregistry.connector import (
     Connector,
     ConnectorConfig,
     ConnectorOptions,
-    FatalSourceError,
     HttpStream,
     RawRecord,
     RecordError,
@@ -75,9 +74,7 @@ class VerraConnector(Connector):
 
     def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
         options: VerraOptions = self.options(config)
-        base_url = config.base_url or self.default_base_url
-        if not base_url:
-            raise FatalSourceError("verra: no base_url configured")
+        base_url = self.base_url(config)
         return [
             VerraSearchStream(
                 base_url,
