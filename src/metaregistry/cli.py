@@ -19,7 +19,7 @@ __all__ = ["main", "settings_of"]
 
 _COMMAND_MODULES = (
     "metaregistry.serials.cli",
-    "metaregistry.sync_cli",
+    "metaregistry.sync.cli",
     "metaregistry.daemon",
     "metaregistry.demo",
     "metaregistry.detect.cli",

@@ -218,7 +218,7 @@ def daemon_command(
     ctx: click.Context, names: tuple[str, ...], no_api: bool, no_initial_run: bool
 ) -> None:
     """Sync connectors on their schedules until SIGTERM/SIGINT."""
-    from metaregistry.sync_cli import writer_engine
+    from metaregistry.sync.cli import writer_engine
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = settings_of(ctx)

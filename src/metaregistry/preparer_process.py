@@ -39,8 +39,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from metaregistry.connector import RawRecord
+from metaregistry.memory import peak_rss_kib
 from metaregistry.pipeline import KnownHashes, PreparedPage, prepare_page
-from metaregistry.rss import peak_rss_kib
 
 __all__ = ["Unchanged", "failure", "serve", "widen"]
 

@@ -10,7 +10,7 @@ import pytest
 from metaregistry.api.cursor import decode_cursor, encode_cursor
 from metaregistry.api.errors import ApiError
 from metaregistry.api.metrics import Gauge, RequestMetrics, render
-from metaregistry.api.query import read_query
+from metaregistry.api.unit_query import read_query
 from metaregistry.settings import ConfigError, settings_from
 
 

@@ -16,10 +16,10 @@ from metaregistry.api.batches import Batcher
 from metaregistry.api.errors import QueryTimeoutError
 from metaregistry.api.keys import READER_KEY
 from metaregistry.api.queries import Db
-from metaregistry.api.query import read_query
 from metaregistry.api.reader import Call, Reader
 from metaregistry.api.routes import PAGE
 from metaregistry.api.state import BATCHES_KEY, CONFIG_KEY, FEATURES_KEY
+from metaregistry.api.unit_query import read_query
 from metaregistry.index.store import upsert_blocks
 
 pytestmark = pytest.mark.anyio

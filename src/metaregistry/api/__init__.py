@@ -8,7 +8,7 @@ Start here: :func:`metaregistry.api.app.create_app` builds the application;
     routes.py           /v1/serials, /v1/blocks, /v1/projects, /v1/registries, health, metrics
     lookup.py           the answer to "where do these units live?" (API and CLI alike)
     answers.py          encoded answers, cached until the database changes
-    query.py            reading a serial (any registry's, or scheme:scope:start-end)
+    unit_query.py       reading a serial (any registry's, or scheme:scope:start-end)
     queries.py          raw SQL on the index; reader.py runs it read-only under a deadline
     proofs.py, alerts.py   inclusion proofs from the log; alerts and links from detection
     registries.py       per-registry counts and sync freshness (cached)

@@ -21,7 +21,7 @@ import orjson
 from metaregistry.api import lookup as lookups
 from metaregistry.api.errors import ApiError
 from metaregistry.api.queries import Db
-from metaregistry.api.query import UNIT_FORM, UnitQuery
+from metaregistry.api.unit_query import UNIT_FORM, UnitQuery
 
 __all__ = ["AnswerCache", "encode", "serial_answer"]
 

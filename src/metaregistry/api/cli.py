@@ -179,8 +179,8 @@ def lookup_command(ctx: click.Context, serial: str, as_json: bool, limit: int) -
     from metaregistry.api.app import IndexMissingError, detect_features
     from metaregistry.api.lookup import lookup
     from metaregistry.api.proofs import ONE_LOOKUP_PROOF_ENTRIES, NodeCache
-    from metaregistry.api.query import read_query
     from metaregistry.api.reader import Reader
+    from metaregistry.api.unit_query import read_query
     from metaregistry.index.db import create_engine
 
     settings = settings_of(ctx)

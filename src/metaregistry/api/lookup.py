@@ -28,7 +28,7 @@ from metaregistry.api import proofs
 from metaregistry.api.cursor import encode_cursor
 from metaregistry.api.errors import ApiError
 from metaregistry.api.queries import EXTRA_ALERTS, EXTRA_LEAF, EXTRA_LINKS, MIN_KEY, Db, Row
-from metaregistry.api.query import UnitQuery
+from metaregistry.api.unit_query import UnitQuery
 from metaregistry.log.binding import (
     block_leaf_hash,
     content_of,

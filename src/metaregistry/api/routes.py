@@ -1,6 +1,6 @@
 """The lookup API's own routes (the alert feed and the log add theirs, see ``app.py``).
 
-    GET /v1/serials/{serial}     where the units of a serial live (see query.py for spellings)
+    GET /v1/serials/{serial}     where the units of a serial live (see unit_query.py for spellings)
     GET /v1/records/{registry}/{record_id}   one record as lookups serve it (for verifiers)
     GET /v1/blocks               range search in one numbering (scheme, scope, start, end)
     GET /v1/projects/{id}        a project's blocks across registries, units by status, alerts
@@ -26,7 +26,6 @@ from metaregistry.api.errors import ApiError
 from metaregistry.api.keys import READER_KEY
 from metaregistry.api.metrics import CONTENT_TYPE, render
 from metaregistry.api.queries import MIN_KEY, Db
-from metaregistry.api.query import read_query
 from metaregistry.api.state import (
     ANSWERS_KEY,
     BATCHES_KEY,
@@ -35,6 +34,7 @@ from metaregistry.api.state import (
     METRICS_KEY,
     STATS_KEY,
 )
+from metaregistry.api.unit_query import read_query
 from metaregistry.model import MAX_BLOCK_NUMBER, Status
 
 __all__ = ["add_routes", "json_response"]

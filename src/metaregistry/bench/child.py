@@ -6,7 +6,7 @@ import json
 import sys
 
 from metaregistry.bench.phases import PHASES
-from metaregistry.rss import peak_rss_kib
+from metaregistry.memory import peak_rss_kib
 
 
 def main() -> None:
@@ -17,7 +17,7 @@ def main() -> None:
         serve_forever(params)
         return
     result = PHASES[name](params)
-    # The phase's own peak, measured here: see metaregistry.rss (wait4's ru_maxrss would
+    # The phase's own peak, measured here: see metaregistry.memory (wait4's ru_maxrss would
     # include the benchmark process's size at the fork).
     result["peak_rss_mib"] = round(peak_rss_kib() / 1024, 1)
     print(json.dumps(result, default=str), flush=True)

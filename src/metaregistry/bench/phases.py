@@ -28,9 +28,9 @@ from metaregistry.ingest import (
     store_page,
     utc_stamp,
 )
+from metaregistry.memory import peak_rss_kib
 from metaregistry.pipeline import PreparedPage
 from metaregistry.preparers import Preparers, default_jobs, reader_url
-from metaregistry.rss import peak_rss_kib
 
 PAGE = 2000
 Phase = Callable[[dict[str, Any]], dict[str, Any]]

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from metaregistry.rss import peak_rss_kib
+from metaregistry.memory import peak_rss_kib
 
 PROBE = (
-    "import json, resource; from metaregistry.rss import peak_rss_kib; "
+    "import json, resource; from metaregistry.memory import peak_rss_kib; "
     "print(json.dumps([peak_rss_kib(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))"
 )
 
