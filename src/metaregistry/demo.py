@@ -25,6 +25,7 @@ from metaregistry import plugins
 from metaregistry.index import store
 from metaregistry.index.db import create_engine, migrate
 from metaregistry.ingest import ingest_records, max_version_id
+from metaregistry.progress import Progress
 from metaregistry.settings import Settings
 
 __all__ = ["MOCKS", "demo_command"]
@@ -78,32 +79,6 @@ def _settings(
     config = base / "metaregistry.toml"
     config.write_text(tomli_w.dumps(raw), encoding="utf-8")
     return load_settings(config, environ=_options_from_environment())
-
-
-class _Bar:
-    """Sync progress on stderr: one line rewritten in place on a terminal, a line every few
-    seconds otherwise (logs stay readable)."""
-
-    def __init__(self) -> None:
-        self.state: dict[str, int] = {}
-        self.tty = sys.stderr.isatty()
-        self.last = 0.0
-
-    def __call__(self, name: str, pages: int, records: int) -> None:
-        import time
-
-        self.state[name] = records
-        total = sum(self.state.values())
-        parts = " ".join(f"{n}={r:,}" for n, r in sorted(self.state.items()))
-        if self.tty:
-            click.echo(f"\r\x1b[2Ksyncing: {total:,} records  [{parts}]", nl=False, err=True)
-        elif time.monotonic() - self.last > 5:
-            self.last = time.monotonic()
-            click.echo(f"syncing: {total:,} records  [{parts}]", err=True)
-
-    def done(self) -> None:
-        if self.tty:
-            click.echo("", err=True)
 
 
 def _import_generic(engine: sa.Engine, world: Path) -> tuple[int, int]:
@@ -236,10 +211,12 @@ def demo_command(
         click.echo(
             f"generic: imported {seen:,} records of bridges and CARB ({bad} quarantined)", err=True
         )
-        report = asyncio.run(
-            sync_connectors(engine, settings, list(MOCKS), progress=_Bar(), detect=False)
-        )
-        click.echo("", err=True)
+        with Progress("syncing") as progress:
+            report = asyncio.run(
+                sync_connectors(
+                    engine, settings, list(MOCKS), progress=progress.sync_callback(), detect=False
+                )
+            )
         for source in report.sources:
             click.echo(
                 f"  {source.connector:<14} {source.outcome:<7} {source.seen:>8,} records "

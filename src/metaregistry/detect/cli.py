@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from metaregistry.detect.alerts import AlertQuery, list_alerts
 from metaregistry.detect.engine import DetectSummary, detect_full, detect_incremental, last_run
 from metaregistry.detect.rules import ALERT_KINDS, SEVERITIES
 from metaregistry.index.db import create_engine, migrate
+from metaregistry.progress import Progress
 
 __all__ = ["register"]
 
@@ -28,11 +28,6 @@ def _engine(ctx: click.Context) -> Engine:
     engine = create_engine(settings_of(ctx).database_url)
     migrate(engine)
     return engine
-
-
-def _progress(done: int, total: int) -> None:
-    if sys.stderr.isatty():
-        click.echo(f"\r\x1b[2Kswept {done:,} of {total:,} blocks", nl=False, err=True)
 
 
 @click.command("detect")
@@ -51,9 +46,10 @@ def detect_command(ctx: click.Context, full: bool, as_json: bool) -> None:
         with signed, engine.begin() as conn:
             since = None if full else last_run(conn)
             if since is None:
-                summary = detect_full(conn, _progress)
-                if sys.stderr.isatty():
-                    click.echo("", err=True)
+                with Progress("detect", unit="blocks") as progress:
+                    summary = detect_full(
+                        conn, lambda done, total: progress.update("", done, total)
+                    )
             else:
                 summary = detect_incremental(conn, since)
     finally:

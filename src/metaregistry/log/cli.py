@@ -22,6 +22,7 @@ from metaregistry.log.note import NoteError, Verifier
 from metaregistry.log.routes import key_text
 from metaregistry.log.sources import ExportSource, HttpSource, LogSource, LogSourceError
 from metaregistry.log.verify import VerificationError, verify_log
+from metaregistry.progress import Progress
 
 __all__ = ["register"]
 
@@ -84,7 +85,10 @@ def export_command(ctx: click.Context, directory: Path) -> None:
     engine = _engine(ctx)
     try:
         with engine.connect() as conn:
-            leaves, checkpoints = write_export(conn, directory)
+            with Progress("log export", unit="leaves") as progress:
+                leaves, checkpoints = write_export(
+                    conn, directory, lambda done, total: progress.update("", done, total)
+                )
             size = store.tree_size(conn)
     finally:
         engine.dispose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Connection
@@ -26,10 +27,15 @@ def _replace(path: Path, text: str) -> None:
     os.replace(temp, path)
 
 
-def write_export(conn: Connection, directory: Path) -> tuple[int, int]:
+def write_export(
+    conn: Connection,
+    directory: Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, int]:
     """Write every leaf and checkpoint of the log; returns (leaves, checkpoints) written:
     the rows written, which is less than the log's size when leaf rows are missing (the
-    export is written as the database holds it, and ``verify --export`` names the gap)."""
+    export is written as the database holds it, and ``verify --export`` names the gap).
+    ``progress(written, size)`` is called after every page of leaves."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "checkpoints").mkdir(exist_ok=True)
     size = store.tree_size(conn)
@@ -45,6 +51,8 @@ def write_export(conn: Connection, directory: Path) -> tuple[int, int]:
                 }
                 out.write(canonicalize(item) + b"\n")
                 written += 1
+            if progress is not None:
+                progress(written, size)
     os.replace(temp, directory / "leaves.jsonl")
     published = store.checkpoints(conn)
     for number, checkpoint in enumerate(published, 1):

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import json
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from metaregistry.index import store
 from metaregistry.index.db import create_engine, migrate
 from metaregistry.ingest import PageResult, ingest_records, max_version_id
 from metaregistry.preparers import Preparers, PreparingError, default_jobs, reader_url
+from metaregistry.progress import Progress
 from metaregistry.settings import mask_secrets
 
 __all__ = ["register", "writer_engine"]
@@ -32,28 +32,6 @@ def writer_engine(ctx: click.Context) -> Engine:
     engine = create_engine(settings.database_url)
     migrate(engine)
     return engine
-
-
-class _Progress:
-    """One status line on stderr, rewritten in place when stderr is a terminal."""
-
-    def __init__(self) -> None:
-        self.state: dict[str, tuple[int, int]] = {}
-        self.tty = sys.stderr.isatty()
-
-    def __call__(self, name: str, pages: int, records: int) -> None:
-        self.state[name] = (pages, records)
-        line = "  ".join(
-            f"{n}: {r:,} records/{p} pages" for n, (p, r) in sorted(self.state.items())
-        )
-        if self.tty:
-            click.echo(f"\r\x1b[2K{line}", nl=False, err=True)
-        elif pages % 20 == 1:
-            click.echo(line, err=True)
-
-    def done(self) -> None:
-        if self.tty and self.state:
-            click.echo("", err=True)
 
 
 @click.command("sync")
@@ -69,7 +47,7 @@ def sync_command(
 
     settings = settings_of(ctx)
     engine = writer_engine(ctx)
-    progress = _Progress()
+    progress = Progress("sync")
 
     async def run() -> SyncReport:
         # SIGTERM (docker stop, systemd, CI) and Ctrl-C stop the sync at the next page
@@ -97,16 +75,16 @@ def sync_command(
             engine,
             settings,
             list(names) or None,
-            progress=progress,
+            progress=progress.sync_callback(),
             detect=not no_detect,
             stop=stop,
         )
 
     try:
-        report = asyncio.run(run())
+        with progress:
+            report = asyncio.run(run())
     except (plugins.PluginError, LogKeyError) as exc:
         raise click.ClickException(str(exc)) from exc
-    progress.done()
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
@@ -186,9 +164,12 @@ def import_command(
         totals["written"] += result.written
         totals["unchanged"] += result.unchanged
         failures.extend(f"{q.ref}: {q.error}" for q in result.quarantined)
+        progress.update("", totals["seen"])
 
     # The same path the benchmark measures; one set of preparing processes for every file.
+    progress = Progress(f"import {connector_name}")
     with contextlib.ExitStack() as stack:
+        stack.enter_context(progress)
         preparers = None
         if jobs > 1:
             preparers = stack.enter_context(

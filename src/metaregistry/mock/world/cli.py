@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import click
 
 from metaregistry.mock.world.generate import WorldError, generate_world
+from metaregistry.progress import Progress
 
 __all__ = ["register"]
 
@@ -42,20 +42,18 @@ def generate(
 ) -> None:
     """Generate a world: every registry's files, truth.json and world.json."""
     started = time.monotonic()
-
-    def progress(written: int, total: int) -> None:
-        if not quiet:
-            rate = written / max(time.monotonic() - started, 1e-9)
-            print(f"\r{written:,}/{total:,} records ({rate:,.0f}/s)", end="", file=sys.stderr)
-
     try:
-        manifest = generate_world(
-            seed, records, out_dir, progress, malformed=malformed, cases=cases
-        )
+        with Progress("generate", enabled=not quiet) as progress:
+            manifest = generate_world(
+                seed,
+                records,
+                out_dir,
+                lambda written, total: progress.update("", written, total),
+                malformed=malformed,
+                cases=cases,
+            )
     except WorldError as exc:
         raise click.BadParameter(str(exc)) from exc
-    if not quiet:
-        print(file=sys.stderr)
     planted = sum(manifest["cases"].values())
     click.echo(
         f"wrote {manifest['records']:,} records in {len(manifest['files'])} files, "
