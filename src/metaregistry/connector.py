@@ -199,7 +199,7 @@ class Connector(abc.ABC):
         the value). Annotate the result with the model: ``opts: MyOptions = self.options(c)``."""
         if isinstance(config.options, self.options_model):
             return config.options
-        from metaregistry.settings import validate_options
+        from metaregistry.options import validate_options
 
         table = config.options
         if isinstance(table, ConnectorOptions):

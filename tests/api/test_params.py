@@ -63,12 +63,12 @@ def test_text_is_bounded() -> None:
 
 def test_no_route_module_keeps_a_parser_of_its_own() -> None:
     """The three near-copies (_int in api/routes.py and feed/routes.py, _integer in
-    log/routes.py) are gone: every route module reads integers through api.params."""
+    the log routes) are gone: every route module reads integers through api.params."""
     import inspect
 
+    from metaregistry.api import log_routes
     from metaregistry.api import routes as api_routes
     from metaregistry.feed import routes as feed_routes
-    from metaregistry.log import routes as log_routes
 
     for module in (api_routes, feed_routes, log_routes):
         source = inspect.getsource(module)

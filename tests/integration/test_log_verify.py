@@ -27,7 +27,7 @@ from metaregistry.index.store import upsert_blocks
 from metaregistry.log import store
 from metaregistry.log.checkpoint import FileSigner, TreeHead, sign_checkpoint
 from metaregistry.log.leaf import BlockLeaf, EventLeaf, LeafEntry
-from metaregistry.log.routes import key_text
+from metaregistry.log.note import key_text
 from metaregistry.log.tables import checkpoints_table
 from metaregistry.model import UnitBlock
 from metaregistry.settings import settings_from

@@ -35,7 +35,7 @@ from metaregistry.log import store
 from metaregistry.log.checkpoint import TreeHead, sign_checkpoint
 from metaregistry.log.keyfile import FileSigner
 from metaregistry.log.leaf import BlockLeaf
-from metaregistry.log.routes import key_text
+from metaregistry.log.note import key_text
 from metaregistry.log.tables import checkpoints_table
 from metaregistry.model import UnitBlock
 

@@ -2,7 +2,7 @@
 
 :func:`create_app` wires the lookup routes (``routes.py``), the web page (``page.py``) and
 ``/openapi.json``, and mounts the route modules of other areas when they are installed:
-``metaregistry.feed.routes`` (``/v1/alerts...``) and ``metaregistry.log.routes``
+``metaregistry.feed.routes`` (``/v1/alerts...``) and ``metaregistry.api.log_routes``
 (``/v1/log/...``). Every request passes one middleware (``gate.py``): metrics, CORS
 preflight, the size and rate limits, and errors (every failure becomes the JSON body of
 ``errors.py``).
@@ -58,7 +58,7 @@ _log = logging.getLogger(__name__)
 
 
 #: Route modules of other areas, mounted when installed: (module, feature name).
-MOUNTABLE: Final = (("metaregistry.feed.routes", "alerts"), ("metaregistry.log.routes", "log"))
+MOUNTABLE: Final = (("metaregistry.feed.routes", "alerts"), ("metaregistry.api.log_routes", "log"))
 _WARM_WAIT: Final = 30.0  # seconds startup waits for the proof cache to load
 
 

@@ -1,4 +1,4 @@
-"""The OpenAPI part of the log's routes (``metaregistry.log.routes``), written from their
+"""The OpenAPI part of the log's routes (``metaregistry.api.log_routes``), written from their
 code and docstrings; included in the document when the log is mounted."""
 
 from __future__ import annotations

@@ -18,8 +18,7 @@ from metaregistry.index.db import create_engine, migrate
 from metaregistry.log import store
 from metaregistry.log.export import write_export
 from metaregistry.log.keyfile import FileSigner, KeyFileError
-from metaregistry.log.note import NoteError, Verifier
-from metaregistry.log.routes import key_text
+from metaregistry.log.note import NoteError, Verifier, key_text
 from metaregistry.log.sources import ExportSource, HttpSource, LogSource, LogSourceError
 from metaregistry.log.verify import VerificationError, verify_log
 from metaregistry.progress import Progress
@@ -212,7 +211,7 @@ def verify_command(
 def audit_command(ctx: click.Context, database_url: str | None, key_file: Path | None) -> None:
     """Recompute every current row, version, alert event, alert and link of the index
     database against the log; list what disagrees (exit 1), or say what was checked."""
-    from metaregistry.log.audit import audit
+    from metaregistry.audit import audit
 
     settings = settings_of(ctx)
     verifier: Verifier | None = None

@@ -223,3 +223,16 @@ def open_note(note: str, verifier: Verifier) -> str:
         if not verifier.verify(text.encode(), signature):
             raise SignatureError(f"signature by {name} does not verify: the note was altered")
     return text
+
+
+def key_text(signer: Signer) -> str:
+    """The public key as ``metaregistry log key`` prints it: key string line, then PEM."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    pem = (
+        Ed25519PublicKey.from_public_bytes(signer.public_key)
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return Verifier(signer.name, signer.public_key).key_string() + "\n" + pem

@@ -1,4 +1,5 @@
-"""The log's HTTP API (mounted by ``metaregistry.api.app``).
+"""The log's HTTP API (mounted by ``metaregistry.api.app``; the log itself, ``metaregistry.log``,
+knows nothing of HTTP).
 
     GET /v1/log/key                            the verifier key string, then the PEM key
     GET /v1/log/checkpoint                     the latest signed checkpoint (C2SP signed note)
@@ -26,9 +27,9 @@ from metaregistry.api.keys import READER_KEY, SIGNER_KEY
 from metaregistry.api.queries import Db
 from metaregistry.log import store
 from metaregistry.log.leaf import LeafFormatError, parse_leaf
-from metaregistry.log.note import Signer, Verifier
+from metaregistry.log.note import Signer, key_text
 
-__all__ = ["add_routes", "key_text"]
+__all__ = ["add_routes"]
 
 MAX_LEAVES: Final = 1000
 _HEX_HASH: Final = re.compile(r"[0-9a-f]{64}")
@@ -40,19 +41,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/log/proof/inclusion", get_inclusion_proof)
     app.router.add_get("/v1/log/proof/consistency", get_consistency_proof)
     app.router.add_get("/v1/log/leaves", get_leaves)
-
-
-def key_text(signer: Signer) -> str:
-    """The public key as ``metaregistry log key`` prints it: key string line, then PEM."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    pem = (
-        Ed25519PublicKey.from_public_bytes(signer.public_key)
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return Verifier(signer.name, signer.public_key).key_string() + "\n" + pem
 
 
 def _json(body: dict[str, Any], status: int = 200) -> web.Response:
