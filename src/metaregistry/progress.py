@@ -4,7 +4,8 @@ export, bench, the demo's sync).
 On a terminal it is rich's live display: one line per task with the count, the rate and,
 where the total is known, a bar and the time remaining. Anywhere else (CI logs, ``docker
 logs``, a pipe) it writes one plain line per task at most every ``interval`` seconds and a
-last line when the task ends, so logs stay readable and never fill with carriage returns::
+last line when the task ends (a task that ends within the first interval prints nothing), so
+logs stay readable and never fill with carriage returns::
 
     import verra: 40,000/100,000 records (7,912/s, 8 s left)
 
@@ -31,7 +32,11 @@ from rich.progress import BarColumn, ProgressColumn, Task, TextColumn, TimeRemai
 from rich.progress import Progress as RichProgress
 from rich.text import Text
 
-__all__ = ["Progress", "rate_text"]
+__all__ = ["DEFAULT_INTERVAL", "Progress", "rate_text"]
+
+#: Seconds between two plain lines of one task. A task that ends sooner prints nothing at
+#: all off a terminal: a quick command's output stays its own.
+DEFAULT_INTERVAL = 5.0
 
 
 def rate_text(done: int, elapsed: float, unit: str, total: int | None = None) -> str:
@@ -76,6 +81,7 @@ class _Plain:
     done: int = 0
     total: int | None = None
     printed_at: float = 0.0
+    printed: bool = False
     finished: bool = field(default=False)
 
 
@@ -88,7 +94,7 @@ class Progress:
         *,
         unit: str = "records",
         stream: TextIO | None = None,
-        interval: float = 5.0,
+        interval: float | None = None,
         enabled: bool = True,
         terminal: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -96,7 +102,7 @@ class Progress:
         self.label = label
         self.unit = unit
         self.stream = stream if stream is not None else sys.stderr
-        self.interval = interval
+        self.interval = DEFAULT_INTERVAL if interval is None else interval
         self.enabled = enabled
         self.clock = clock
         is_tty = terminal if terminal is not None else _isatty(self.stream)
@@ -161,7 +167,8 @@ class Progress:
         state = self._plain.get(name)
         if state is not None and not state.finished:
             state.finished = True
-            self._line(name, state, self.clock())
+            if state.printed:  # a task short enough to print nothing stays silent
+                self._line(name, state, self.clock())
 
     def sync_callback(self) -> Callable[[str, int, int], None]:
         """The sync engine's ``progress(name, pages, records)`` as an update per connector."""
@@ -179,6 +186,7 @@ class Progress:
             self._rich = None
 
     def _line(self, name: str, state: _Plain, now: float) -> None:
+        state.printed = True
         text = rate_text(state.done, now - state.started, self.unit, state.total)
         prefix = " ".join(part for part in (self.label, name) if part)
         print(f"{prefix}: {text}", file=self.stream, flush=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from metaregistry.progress import Progress, rate_text
@@ -47,6 +48,15 @@ def test_plain_mode_writes_a_line_per_interval_and_a_last_line() -> None:
     assert "\r" not in out.getvalue()
 
 
+def test_a_task_shorter_than_the_interval_prints_nothing() -> None:
+    out, clock = io.StringIO(), Clock()
+    with Progress("detect", unit="blocks", stream=out, clock=clock) as progress:
+        progress.update("", 3, 6)
+        clock.now += 1
+        progress.update("", 6, 6)
+    assert out.getvalue() == ""
+
+
 def test_sync_callback_keeps_one_task_per_connector() -> None:
     out, clock = io.StringIO(), Clock()
     progress = Progress("sync", stream=out, interval=0.0, clock=clock)
@@ -79,8 +89,13 @@ def test_disabled_writes_nothing() -> None:
     assert out.getvalue() == ""
 
 
-def test_generate_shows_progress_with_a_rate(tmp_path: Path) -> None:
+def test_generate_shows_progress_with_a_rate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from metaregistry import progress
     from metaregistry.mock.world.cli import generate
+
+    monkeypatch.setattr(progress, "DEFAULT_INTERVAL", 0.0)
 
     result = CliRunner().invoke(
         generate, ["--seed", "7", "--records", "2000", "--out", str(tmp_path / "w")]
