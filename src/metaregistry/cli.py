@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "metaregistry.daemon",
     "metaregistry.demo",
     "metaregistry.detect.cli",
+    "metaregistry.reconcile.cli",
     "metaregistry.feed.cli",
     "metaregistry.log.cli",
     "metaregistry.api.cli",

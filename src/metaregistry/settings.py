@@ -153,6 +153,17 @@ class LogSettings(_Table):
     )
 
 
+class ReconcileSettings(_Table):
+    """``[reconcile]``: project-level reconciliation (projects across registries)."""
+
+    project_map: Path | None = Field(
+        None,
+        description="CSV of project pairs one registry's records do not state (two ids and a "
+        "note per line, e.g. `srn-ppi:PRJ-17,VCS934,mutual recognition`); relative to the "
+        "settings file",
+    )
+
+
 class FeedSettings(_Table):
     """``[feed]``: webhook delivery and the SSE stream."""
 
@@ -259,6 +270,10 @@ class Settings(BaseSettings):
         default_factory=lambda: FeedSettings.model_validate({}), description=FeedSettings.__doc__
     )
     webhooks: tuple[WebhookSettings, ...] = Field((), description=WebhookSettings.__doc__)
+    reconcile: ReconcileSettings = Field(
+        default_factory=lambda: ReconcileSettings.model_validate({}),
+        description=ReconcileSettings.__doc__,
+    )
     connectors: dict[str, ConnectorSettings] = Field(
         default_factory=dict, description=ConnectorSettings.__doc__
     )
@@ -317,6 +332,13 @@ class Settings(BaseSettings):
     def source(self) -> Path | None:
         """The file the settings were read from (None: defaults and environment)."""
         return self._source
+
+    def project_map(self) -> Path | None:
+        """``[reconcile] project_map``, a relative path read from the settings file's folder."""
+        path = self.reconcile.project_map
+        if path is None or path.is_absolute() or self._source is None:
+            return path
+        return self._source.parent / path
 
     def connector(self, name: str) -> ConnectorConfig:
         """``[connectors.NAME]`` as the connector reads it (options checked when the
@@ -500,10 +522,13 @@ def reference(connectors: Mapping[str, type[ConnectorOptions]] | None = None) ->
         "",
         *_table(Settings, ENV_PREFIX, only=("database_url",)),
     ]
+    # every table of the model, in its order: a table added to Settings is documented
     sections: list[tuple[str, type[pydantic.BaseModel], str | None]] = [
-        ("[log]", LogSettings, f"{ENV_PREFIX}LOG__"),
-        ("[api]", ApiSettings, f"{ENV_PREFIX}API__"),
-        ("[feed]", FeedSettings, f"{ENV_PREFIX}FEED__"),
+        (f"[{name}]", field.annotation, f"{ENV_PREFIX}{name.upper()}__")
+        for name, field in Settings.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, pydantic.BaseModel)
+    ]
+    sections += [
         ("[[webhooks]]", WebhookSettings, None),
         ("[connectors.NAME]", ConnectorSettings, f"{ENV_PREFIX}CONNECTORS__NAME__"),
     ]

@@ -114,7 +114,4 @@ def test_the_log_knows_nothing_of_http_or_detection() -> None:
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
-    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [
-        frozenset({"a", "b", "c"})
-    ]
-
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [frozenset({"a", "b", "c"})]

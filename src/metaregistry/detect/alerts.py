@@ -10,7 +10,12 @@ Every alert reads as :func:`metaregistry.detect.events.alert_document`: the ``al
                 "block_end": 199, "status": "retired", "role": "a"}, ...],
      "detail": {"ranges": [[100, 199]], "excess": [], "rules": ["double-use"]},
      "explanation": "...", "opened_at": "...", "updated_at": "...", "resolved_at": null,
-     "resolution": null}
+     "resolution": null, "basis": "serial"}
+
+``basis`` is ``serial`` (unit ranges compared) or ``project`` (a project's quantities per
+registry and vintage compared, issue 17: scheme ``project``, scope the project key, the
+overlap the vintage and its size the units counted twice). It is derived from the scheme, not
+stored, so logged alert events keep their documents.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from metaregistry.detect.events import alert_document
+from metaregistry.detect.lifecycle import BASIS_PROJECT, BASIS_SERIAL, PROJECT_SCHEME, basis_of
 from metaregistry.detect.tables import alert_table, block_link_table
 
 __all__ = ["AlertQuery", "get_alert", "list_alerts", "list_links"]
@@ -36,10 +42,15 @@ class AlertQuery:
     kind: frozenset[str] = frozenset()
     severity: frozenset[str] = frozenset()
     status: frozenset[str] = frozenset()
+    basis: frozenset[str] = frozenset()
 
     def where(self) -> list[sa.ColumnElement[bool]]:
         table = alert_table
         clauses: list[sa.ColumnElement[bool]] = []
+        if self.basis:
+            clause = _basis_clause(table, self.basis)
+            if clause is not None:
+                clauses.append(clause)
         if self.registry:
             names = sorted(self.registry)
             clauses.append(sa.or_(table.c.registry_a.in_(names), table.c.registry_b.in_(names)))
@@ -59,21 +70,44 @@ def list_alerts(conn: sa.Connection, query: AlertQuery | None = None) -> list[di
     stmt = sa.select(table).order_by(table.c.opened_at, table.c.id)
     if query is not None:
         stmt = stmt.where(*query.where())
-    return [alert_document(row) for row in conn.execute(stmt).mappings()]
+    return [public_document(row) for row in conn.execute(stmt).mappings()]
+
+
+def public_document(row: Any) -> dict[str, Any]:
+    """An alert or link row as readers see it: :func:`alert_document` plus its ``basis``."""
+    out = alert_document(row)
+    out["basis"] = basis_of(str(out.get("scheme", "")))
+    return out
+
+
+def _basis_clause(table: sa.Table, basis: Collection[str]) -> sa.ColumnElement[bool] | None:
+    if set(basis) >= {BASIS_SERIAL, BASIS_PROJECT}:
+        return None
+    if BASIS_PROJECT in basis:
+        return table.c.scheme == PROJECT_SCHEME
+    return table.c.scheme != PROJECT_SCHEME
 
 
 def get_alert(conn: sa.Connection, alert_id: str) -> dict[str, Any] | None:
     row = conn.execute(sa.select(alert_table).where(alert_table.c.id == alert_id)).mappings()
     found = row.first()
-    return None if found is None else alert_document(found)
+    return None if found is None else public_document(found)
 
 
 def list_links(
-    conn: sa.Connection, *, registry: Collection[str] = (), kind: Collection[str] = ()
+    conn: sa.Connection,
+    *,
+    registry: Collection[str] = (),
+    kind: Collection[str] = (),
+    basis: Collection[str] = (),
 ) -> list[dict[str, Any]]:
-    """Links between blocks, by (scheme, scope, overlap_start)."""
+    """Links between blocks, by (scheme, scope, overlap_start), each with its ``basis``."""
     table = block_link_table
     stmt = sa.select(table).order_by(table.c.scheme, table.c.scope, table.c.overlap_start)
+    if basis:
+        clause = _basis_clause(table, basis)
+        if clause is not None:
+            stmt = stmt.where(clause)
     if registry:
         names = sorted(registry)
         stmt = stmt.where(
@@ -81,4 +115,4 @@ def list_links(
         )
     if kind:
         stmt = stmt.where(table.c.kind.in_(sorted(kind)))
-    return [alert_document(row) for row in conn.execute(stmt).mappings()]
+    return [public_document(row) for row in conn.execute(stmt).mappings()]

@@ -66,6 +66,10 @@ class LinkDraft:
     target: UnitBlock
     ranges: tuple[tuple[int, int], ...]
     explanation: str
+    #: Set for a project-basis link (scheme ``project``, scope the project key); a serial
+    #: link takes both from its source block.
+    scheme: str | None = None
+    scope: str | None = None
 
     @property
     def overlap_start(self) -> int:

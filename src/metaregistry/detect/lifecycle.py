@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 
@@ -92,6 +92,25 @@ def by_registry(keys: Iterable[Key]) -> dict[str, list[str]]:
     for registry, record_id in keys:
         out[registry].append(record_id)
     return out
+
+
+#: Serial-basis findings compare unit ranges; project-basis ones (issue 17, see
+#: :mod:`metaregistry.reconcile`) compare a project's quantities per registry and vintage and
+#: are stored with the scheme ``project`` and the project key as scope.
+BASIS_SERIAL: Final = "serial"
+BASIS_PROJECT: Final = "project"
+PROJECT_SCHEME: Final = "project"
+
+
+def basis_of(scheme: str) -> str:
+    """The basis of a stored alert or link, from its scheme."""
+    return BASIS_PROJECT if scheme == PROJECT_SCHEME else BASIS_SERIAL
+
+
+def _of_basis(table: sa.Table, basis: str) -> sa.ColumnElement[bool]:
+    if basis == BASIS_PROJECT:
+        return table.c.scheme == PROJECT_SCHEME
+    return table.c.scheme != PROJECT_SCHEME
 
 
 def alert_ids_of(conn: sa.Connection, keys: Collection[Key]) -> set[str]:
@@ -222,19 +241,26 @@ def reconcile(
     *,
     scope: Collection[Key] | None,
     now: datetime | None = None,
+    basis: str = BASIS_SERIAL,
 ) -> Changes:
     """Store what detection found. ``scope`` lists the records whose every alert and link
     was recomputed (None: the whole index); stored alerts and links of other records are
-    left alone. Call :func:`lock` first."""
+    left alone. ``basis`` says which findings were recomputed: serial detection's
+    (``serial``, every scheme but ``project``) or project reconciliation's (``project``,
+    alerts and links whose scheme is ``project``); the other basis is left alone. Call
+    :func:`lock` first."""
     at = _now(now)
     changes = Changes()
     found = {d.id: d for d in drafts}
     if scope is None:
-        stmt = sa.select(alert_table.c.id).where(alert_table.c.status != "resolved")
+        stmt = sa.select(alert_table.c.id).where(
+            alert_table.c.status != "resolved", _of_basis(alert_table, basis)
+        )
         in_scope = {r[0] for r in conn.execute(stmt)}
+        stored = _alerts(conn, in_scope | set(found))
     else:
-        in_scope = alert_ids_of(conn, scope)
-    stored = _alerts(conn, in_scope | set(found))
+        stored = _alerts(conn, alert_ids_of(conn, scope) | set(found))
+        in_scope = {i for i, row in stored.items() if basis_of(row["scheme"]) == basis}
     writer = _Writer(at)
     for draft in found.values():
         digest = content_hash(draft)
@@ -282,7 +308,7 @@ def reconcile(
         writer.event({**stored[alert_id], **row}, "resolved")
         changes.resolved += 1
     writer.flush(conn)
-    changes.links = _store_links(conn, links, scope, at)
+    changes.links = _store_links(conn, links, scope, at, basis)
     return changes
 
 
@@ -291,8 +317,8 @@ def _link_row(link: LinkDraft, at: datetime) -> dict[str, Any]:
         "id": link.id,
         "kind": link.kind,
         "rule": link.rule,
-        "scheme": link.source.scheme,
-        "scope": link.source.scope,
+        "scheme": link.scheme or link.source.scheme,
+        "scope": link.scope if link.scheme else link.source.scope,
         "source_registry": link.source.registry,
         "source_record_id": link.source.record_id,
         "source_serial": link.source.serial,
@@ -326,17 +352,22 @@ _LINK_FACTS = (
 
 
 def _store_links(
-    conn: sa.Connection, links: Sequence[LinkDraft], scope: Collection[Key] | None, at: datetime
+    conn: sa.Connection,
+    links: Sequence[LinkDraft],
+    scope: Collection[Key] | None,
+    at: datetime,
+    basis: str = BASIS_SERIAL,
 ) -> int:
     table = block_link_table
     found = {link.id: _link_row(link, at) for link in links}
     stored: dict[str, dict[str, Any]] = {}
     if scope is None:
-        stored = {r["id"]: dict(r) for r in conn.execute(sa.select(table)).mappings()}
+        stmt = sa.select(table).where(_of_basis(table, basis))
+        stored = {r["id"]: dict(r) for r in conn.execute(stmt).mappings()}
     else:
-        names = ("id", *_LINK_FACTS)
+        names = ("id", "scheme", *_LINK_FACTS)
         rows = driver.rows_of_keys(conn, table.name, names, LINK_SIDES, scope)
-        stored = {r[0]: dict(zip(names, r, strict=True)) for r in rows}
+        stored = {r[0]: dict(zip(names, r, strict=True)) for r in rows if basis_of(r[1]) == basis}
         missing = [i for i in found if i not in stored]
         for chunk in _chunks(missing):
             stmt = sa.select(table).where(table.c.id.in_(chunk))

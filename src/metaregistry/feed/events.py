@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from metaregistry.detect.events import alert_document
+from metaregistry.detect.lifecycle import basis_of
 from metaregistry.feed import alert_tables
 from metaregistry.feed.horizon import settled_head, settled_prefix
 
@@ -109,7 +110,12 @@ def iso(value: datetime) -> str:
 
 
 def _alert(row: sa.RowMapping) -> Alert:
-    return Alert.from_document(alert_document(row))
+    """A current alert with its ``basis`` (``serial`` or ``project``, from its scheme). An
+    event's alert is the logged document itself, whose scheme (``project`` or a unit
+    scheme) says the same: adding a field there would break its ``event_hash``."""
+    document = alert_document(row)
+    document["basis"] = basis_of(str(document.get("scheme", "")))
+    return Alert.from_document(document)
 
 
 def head(conn: sa.Connection) -> int:

@@ -13,6 +13,7 @@ _TABLE_MODULES = (
     "metaregistry.log.tables",
     "metaregistry.detect.tables",
     "metaregistry.feed.tables",
+    "metaregistry.reconcile.tables",
 )
 
 for _name in _TABLE_MODULES:

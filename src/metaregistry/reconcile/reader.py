@@ -1,0 +1,205 @@
+"""Holdings, coverage and project names from the index."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from metaregistry.index.store import block_from_row, raw_record, unit_block
+from metaregistry.model import UnitBlock
+from metaregistry.projects import PREFIXES, normalize_project_id
+from metaregistry.reconcile.model import Holding, ProjectRef
+from metaregistry.reconcile.tables import registry_coverage_table
+
+__all__ = [
+    "coverage",
+    "holdings",
+    "mark_complete",
+    "project_names",
+    "project_ref",
+    "records_of",
+]
+
+
+def project_ref(registry: str, project_id: str | None) -> ProjectRef | None:
+    """``(registry, id)`` with the id in its registry's one form where the registry has one
+    (``ACR1051``); other registries' ids as stored."""
+    if not project_id:
+        return None
+    if registry in PREFIXES:
+        try:
+            normalized = normalize_project_id(registry, project_id)
+        except ValueError:
+            normalized = project_id
+        return (registry, normalized or project_id)
+    return (registry, project_id)
+
+
+def _year(value: str | None) -> int | None:
+    if not value or len(value) < 4 or not value[:4].isdigit():
+        return None
+    return int(value[:4])
+
+
+def _names(conn: sa.Connection) -> dict[tuple[str, str], list[tuple[ProjectRef, str]]]:
+    """The projects each record names, from the block references of issue 16 (a
+    ``block_reference`` table) when the index has them."""
+    out: dict[tuple[str, str], list[tuple[ProjectRef, str]]] = defaultdict(list)
+    from metaregistry.index.metadata import metadata
+
+    table = metadata.tables.get("block_reference")
+    if table is None:
+        return out
+    columns = set(table.c.keys())
+    need = {"registry", "record_id", "kind", "ref_registry", "ref_id"}
+    if not need <= columns:
+        return out
+    order = [table.c.registry, table.c.record_id]
+    if "position" in columns:
+        order.append(table.c.position)
+    stmt = sa.select(table).where(table.c.kind.like("%project%")).order_by(*order)
+    for row in conn.execute(stmt).mappings():
+        ref = project_ref(str(row["ref_registry"]), str(row["ref_id"]))
+        if ref is not None:
+            field = str(row.get("field") or row["kind"])
+            out[(row["registry"], row["record_id"])].append((ref, field))
+    return out
+
+
+def holdings(conn: sa.Connection, registries: Iterable[str] | None = None) -> list[Holding]:
+    """Every current record that names a project, as a holding."""
+    ub = unit_block
+    columns = [
+        ub.c.registry,
+        ub.c.record_id,
+        ub.c.project_id,
+        ub.c.vintage_start,
+        ub.c.status,
+        ub.c.status_reason,
+        ub.c.quantity,
+    ]
+    numbered_column = ub.c.get("numbered")
+    if numbered_column is not None:
+        columns.append(numbered_column)
+    stmt = sa.select(*columns).where(ub.c.project_id.is_not(None))
+    if registries is not None:
+        stmt = stmt.where(ub.c.registry.in_(sorted(set(registries))))
+    names = _names(conn)
+    out: list[Holding] = []
+    for row in conn.execute(stmt.order_by(ub.c.registry, ub.c.record_id)):
+        registry, record_id = row[0], row[1]
+        out.append(
+            Holding(
+                registry=registry,
+                record_id=record_id,
+                project=project_ref(registry, row[2]),
+                vintage=_year(row[3]),
+                status=row[4],
+                quantity=int(row[6]),
+                reason=row[5] or "",
+                numbered=bool(row[7]) if numbered_column is not None else True,
+                names=tuple(names.get((registry, record_id), ())),
+            )
+        )
+    return out
+
+
+def records_of(
+    conn: sa.Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], UnitBlock]:
+    """Current blocks of the given (registry, record_id) keys."""
+    ub = unit_block
+    out: dict[tuple[str, str], UnitBlock] = {}
+    by_registry: dict[str, list[str]] = defaultdict(list)
+    for registry, record_id in sorted(set(keys)):
+        by_registry[registry].append(record_id)
+    for registry, ids in by_registry.items():
+        for i in range(0, len(ids), 500):
+            stmt = sa.select(ub).where(
+                ub.c.registry == registry, ub.c.record_id.in_(ids[i : i + 500])
+            )
+            for row in conn.execute(stmt):
+                block = block_from_row(row)
+                out[(block.registry, block.record_id)] = block
+    return out
+
+
+def coverage(conn: sa.Connection) -> dict[str, bool]:
+    """registry -> whether the index holds its complete record set."""
+    table = registry_coverage_table
+    return {r.registry: bool(r.complete) for r in conn.execute(sa.select(table))}
+
+
+def mark_complete(
+    conn: sa.Connection,
+    registries: Iterable[str],
+    source: str,
+    detail: str,
+    now: datetime | None = None,
+) -> None:
+    """Record that the index holds the complete record set of ``registries``."""
+    table = registry_coverage_table
+    at = now or datetime.now(UTC)
+    for registry in sorted(set(registries)):
+        values: Mapping[str, object] = {
+            "complete": True,
+            "source": source,
+            "detail": detail[:2000],
+            "recorded_at": at,
+        }
+        updated = conn.execute(table.update().where(table.c.registry == registry).values(**values))
+        if updated.rowcount == 0:
+            conn.execute(table.insert().values(registry=registry, **values))
+
+
+_NAME_KEY = re.compile(r"^(offset\s*)?project[\s_]*name$|^name$", re.I)
+_COUNTRY_KEY = re.compile(r"^(project[\s_]*)?(site[\s_]*)?country$|^country[\s_]*code$", re.I)
+
+
+def project_names(conn: sa.Connection) -> dict[ProjectRef, tuple[str, str | None]]:
+    """Each project's name and country as its records' raw payloads give them (the first
+    record of each project that names it): for name suggestions only, never for an alert."""
+    ub = unit_block
+    raw = raw_record
+    stmt = (
+        sa.select(ub.c.registry, ub.c.project_id, ub.c.country, raw.c.payload)
+        .join(raw, raw.c.raw_hash == ub.c.raw_hash)
+        .where(ub.c.project_id.is_not(None))
+        .order_by(ub.c.registry, ub.c.project_id, ub.c.record_id)
+    )
+    out: dict[ProjectRef, tuple[str, str | None]] = {}
+    for registry, project_id, country, payload in conn.execute(stmt):
+        ref = project_ref(registry, project_id)
+        if ref is None or ref in out:
+            continue
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        name = next(
+            (
+                str(v)
+                for k, v in data.items()
+                if _NAME_KEY.match(str(k)) and isinstance(v, str) and v.strip()
+            ),
+            None,
+        )
+        if name is None:
+            continue
+        stated = next(
+            (
+                str(v)
+                for k, v in data.items()
+                if _COUNTRY_KEY.match(str(k)) and isinstance(v, str) and v.strip()
+            ),
+            None,
+        )
+        out[ref] = (name, country or stated)
+    return out
