@@ -197,3 +197,36 @@ def test_reconcile_links_and_projects_commands(
         ("carb", "issued", 14_653),
     }
     assert _run(db_url, ["projects", "show", "ACR999"], tmp_path).exit_code == 1
+
+
+def test_import_complete_records_coverage_and_reconciles(db_url: str, tmp_path: Path) -> None:
+    rows = [
+        block("acr", "c1", "ACR7", 2020, 60, "cancelled", "Convert to ARB offset credits"),
+        block("carb", "CA7-A", "CA7", 2020, 100),
+    ]
+    data = tmp_path / "records.ndjson"
+    data.write_text("".join(json.dumps(b.content()) + "\n" for b in rows), encoding="utf-8")
+    project_map = write_map(tmp_path, "carb:CA7,ACR7,CARB row")
+    env = {
+        "METAREGISTRY_DATABASE_URL": db_url,
+        "METAREGISTRY_RECONCILE__PROJECT_MAP": str(project_map),
+        "METAREGISTRY_LOG__KEY_FILE": str(tmp_path / "log.pem"),
+    }
+    from metaregistry.cli import main
+
+    result = CliRunner().invoke(main, ["import", "generic", str(data), "--complete"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "complete record set: acr, carb" in result.stdout
+    from metaregistry.index.db import create_engine
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            from metaregistry.reconcile.reader import coverage
+
+            assert coverage(conn) == {"acr": True, "carb": True}
+            # reconciliation ran after the import: both complete, CARB issued 40 more
+            (alert,) = list_alerts(conn)
+    finally:
+        engine.dispose()
+    assert (alert["kind"], alert["basis"]) == ("quantity_mismatch", "project")

@@ -78,6 +78,22 @@ def test_sync_stores_every_record_and_an_unchanged_resync_writes_nothing(engine:
         again = asyncio.run(sync_connector(engine, PagedConnector(), config))
         assert (again.outcome, again.written, again.withdrawn) == ("ok", 0, 0)
     assert counts(engine) == (95, 95, 95)
+    from metaregistry.reconcile.reader import coverage
+
+    with engine.connect() as conn:  # a completed snapshot: the registry's set is complete
+        assert coverage(conn) == {"paged": True}
+
+
+def test_a_snapshot_cut_short_does_not_mark_the_registry_complete(engine: sa.Engine) -> None:
+    from metaregistry.reconcile.reader import coverage
+
+    with serve(PagedSource(n=40, page_size=7)) as source:
+        source.fail_first = 10_000  # every request 503: the stream never completes
+        config = ConnectorConfig("paged", base_url=source.url)
+        report = asyncio.run(sync_connector(engine, PagedConnector(), config))
+    assert report.outcome == "failed"
+    with engine.connect() as conn:
+        assert coverage(conn) == {}
 
 
 def test_full_repull_with_missing_records_withdraws_and_deletes_nothing(engine: sa.Engine) -> None:

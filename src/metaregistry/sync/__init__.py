@@ -426,6 +426,15 @@ class _StreamRun:
         conn.execute(store.insert_ignore(conn, sync_seen), rows)
 
 
+def _mark_complete(engine: Engine, connector: Connector, run_id: int) -> None:
+    from metaregistry.reconcile.reader import mark_complete
+
+    with engine.begin() as conn:
+        mark_complete(
+            conn, connector.registries, "sync", f"{connector.name}: sync run {run_id}, snapshot"
+        )
+
+
 def _withdraw_missing(engine: Engine, connector: str, snapshot_ids: set[int]) -> int:
     """New ``withdrawn`` versions for live records of ``connector`` that no completed
     snapshot of this run saw. Runs only after every stream completed."""
@@ -542,6 +551,10 @@ async def sync_connector(
                 report.withdrawn = await asyncio.to_thread(
                     _withdraw_missing, engine, connector.name, ids
                 )
+            if report.quarantined == 0 and not report.drift:
+                # every record the source holds is in the index: project-basis checks
+                # (metaregistry.reconcile) may raise alerts on this registry
+                await asyncio.to_thread(_mark_complete, engine, connector, run_id)
     except FatalSourceError as exc:
         report.outcome, report.error = "failed", str(exc)
     except asyncio.CancelledError:
@@ -621,6 +634,7 @@ async def sync_connectors(
     result = SyncReport(sources=reports, since_version_id=since)
     if detect:
         result.detection = await asyncio.to_thread(run_detection, engine, since)
+        result.detection["reconcile"] = await asyncio.to_thread(run_reconcile, engine, settings)
     if checkpoint:
         result.checkpoint = await asyncio.to_thread(publish_checkpoint, engine, settings)
     return result
@@ -632,7 +646,25 @@ def detect_and_checkpoint(
     """What follows every write path (sync, import, quarantine retry): incremental detection
     over the versions written after ``since_version_id``, then a signed checkpoint."""
     summary = run_detection(engine, since_version_id)
+    summary["reconcile"] = run_reconcile(engine, settings)
     return summary, publish_checkpoint(engine, settings)
+
+
+def run_reconcile(engine: Engine, settings: Settings) -> dict[str, Any]:
+    """Project-level reconciliation (:mod:`metaregistry.reconcile`) after a write: its
+    counts per outcome and the alert changes. A mapping file that cannot be read is
+    reported here, not raised: the write itself succeeded."""
+    from metaregistry.reconcile.crosswalk import MapError
+    from metaregistry.reconcile.run import reconcile_index
+
+    try:
+        with engine.begin() as conn:
+            report = reconcile_index(conn, project_map=settings.project_map())
+    except (MapError, OSError) as exc:
+        return {"error": str(exc)}
+    data = report.to_json()
+    del data["findings"], data["pairs"]
+    return data
 
 
 def run_detection(engine: Engine, since_version_id: int) -> dict[str, Any]:

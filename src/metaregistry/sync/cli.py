@@ -128,6 +128,15 @@ SMALL_IMPORT_BYTES = 4 << 20
         f"({default_jobs()} here), or 1 for files under {SMALL_IMPORT_BYTES >> 20} MiB in all."
     ),
 )
+@click.option(
+    "--complete",
+    is_flag=True,
+    help=(
+        "The FILES are the registry's full export: record that the index holds its complete "
+        "record set, so project-level checks may raise alerts on it (refused when a record "
+        "was quarantined)."
+    ),
+)
 @click.pass_context
 def import_command(
     ctx: click.Context,
@@ -135,6 +144,7 @@ def import_command(
     files: tuple[Path, ...],
     no_detect: bool,
     jobs: int | None,
+    complete: bool,
 ) -> None:
     """Import export FILES through CONNECTOR. Bad records are quarantined with their reason;
     exits 1 naming them when any was. Ends, like every write, with a signed checkpoint of
@@ -158,8 +168,11 @@ def import_command(
         since = max_version_id(conn)
     totals = {"seen": 0, "written": 0, "unchanged": 0}
     failures: list[str] = []
+    registries: set[str] = set(connector.registries)
 
     def on_page(result: PageResult) -> None:
+        if not connector.registries:  # the generic format: whichever registries it holds
+            registries.update(v.block.registry for v in result.versions)
         totals["seen"] += result.seen
         totals["written"] += result.written
         totals["unchanged"] += result.unchanged
@@ -190,6 +203,18 @@ def import_command(
         f"{connector_name}: {totals['seen']} records, {totals['written']} written, "
         f"{totals['unchanged']} unchanged, {len(failures)} quarantined"
     )
+    if complete:
+        if failures:
+            click.echo(
+                f"not recorded as complete: {len(failures)} records were quarantined", err=True
+            )
+        elif registries:
+            from metaregistry.reconcile.reader import mark_complete
+
+            with engine.begin() as conn:
+                names = ", ".join(p.name for p in files)
+                mark_complete(conn, registries, "import", f"{connector_name}: {names}")
+            click.echo(f"complete record set: {', '.join(sorted(registries))}")
     try:
         if no_detect:
             note = publish_checkpoint(engine, settings)
