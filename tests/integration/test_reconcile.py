@@ -191,7 +191,8 @@ def test_reconcile_links_and_projects_commands(
     assert result.exit_code == 0, result.output
     view = json.loads(result.stdout)
     assert view["ids"] == ["acr:ACR1051", "carb:CAMM1051"]
-    assert view["links"][0]["source"] == "map"
+    assert view["id_links"][0]["source"] == "map"
+    assert view["reconciliation"][0]["outcome"] == "matched"
     assert {(u["registry"], u["status"], u["units"]) for u in view["units"]} == {
         ("acr", "cancelled", 14_653),
         ("carb", "issued", 14_653),
@@ -230,3 +231,42 @@ def test_import_complete_records_coverage_and_reconciles(db_url: str, tmp_path: 
     finally:
         engine.dispose()
     assert (alert["kind"], alert["basis"]) == ("quantity_mismatch", "project")
+
+
+def test_the_project_across_registries_over_http(
+    engine: sa.Engine, db_url: str, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from metaregistry.api.app import create_app
+    from metaregistry.settings import load_settings
+
+    put(
+        engine,
+        block("acr", "c1", "ACR1051", 2025, 14_653, "cancelled", "Convert to ARB offset credits"),
+        block("carb", "CAMM1051-B", "CAMM1051", 2025, 14_653),
+    )
+    project_map = write_map(tmp_path, "carb:CAMM1051,ACR1051,CARB row")
+    with engine.begin() as conn:
+        reconcile_index(conn, project_map=project_map)
+
+    async def fetch() -> tuple[dict[str, Any], dict[str, Any], int]:
+        settings = load_settings(None, environ={"METAREGISTRY_DATABASE_URL": db_url})
+        app = create_app(settings)
+
+        async with TestClient(TestServer(app)) as client:
+            one = await (await client.get("/v1/projects/ACR1051")).json()
+            other = await (await client.get("/v1/projects/carb:CAMM1051")).json()
+            missing = (await client.get("/v1/projects/ACR999")).status
+        return one, other, missing
+
+    one, other, missing = asyncio.run(fetch())
+    across = one["across_registries"]
+    assert across["ids"] == ["acr:ACR1051", "carb:CAMM1051"]
+    assert across["id_links"][0]["detail"].startswith("map.csv:2")
+    assert [f["outcome"] for f in across["reconciliation"]] == ["matched"]
+    assert [b["record_id"] for b in one["blocks"]] == ["c1"]
+    assert other["across_registries"]["project_key"] == "acr:ACR1051"
+    assert missing == 404

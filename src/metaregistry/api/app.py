@@ -198,6 +198,7 @@ def detect_features(engine: Engine) -> Features:
         log={"log_leaves", "log_nodes", "log_checkpoints"} <= tables,
         alerts={"alert", "alert_side", "alert_event"} <= tables,
         links="block_link" in tables,
+        projects={"project_link", "registry_coverage"} <= tables,
     )
 
 

@@ -53,6 +53,8 @@ class Features:
     log: bool = False
     alerts: bool = False
     links: bool = False
+    #: project-level reconciliation's tables (issue 17): project identity across registries
+    projects: bool = False
     nodes: proofs.NodeCache = field(default_factory=proofs.NodeCache, compare=False)
 
     @property

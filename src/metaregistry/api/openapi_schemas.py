@@ -13,6 +13,72 @@ from metaregistry.schemas import load_schema
 
 __all__ = ["REGISTRIES_SCHEMA", "schemas"]
 
+_STR = {"type": "string"}
+_INT = {"type": "integer"}
+PROJECT_ACROSS: dict[str, Any] = {
+    "type": "object",
+    "required": ["project_key", "ids", "id_links", "units", "reconciliation"],
+    "properties": {
+        "project_key": _STR,
+        "ids": {"type": "array", "items": _STR},
+        "id_links": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["a", "b", "source", "detail"],
+                "properties": {
+                    "a": _STR,
+                    "b": _STR,
+                    "source": {"type": "string", "enum": ["record", "map"]},
+                    "detail": _STR,
+                },
+            },
+        },
+        "units": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["registry", "vintage", "status", "units"],
+                "properties": {
+                    "registry": _STR,
+                    "vintage": {"type": ["integer", "null"]},
+                    "status": _STR,
+                    "units": _INT,
+                },
+            },
+        },
+        "reconciliation": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["outcome", "kind", "basis", "project_key", "source", "target"],
+                "properties": {
+                    "outcome": {
+                        "type": "string",
+                        "enum": [
+                            "matched",
+                            "mismatched",
+                            "pending",
+                            "unverifiable",
+                            "double_registration",
+                            "registry_move",
+                        ],
+                    },
+                    "kind": _STR,
+                    "basis": {"type": "string", "enum": ["project"]},
+                    "project_key": _STR,
+                    "vintage": {"type": ["integer", "null"]},
+                    "source": _STR,
+                    "target": _STR,
+                    "units_source": _INT,
+                    "units_target": _INT,
+                    "reason": _STR,
+                },
+            },
+        },
+    },
+}
+
 _RUN: Final = {
     "type": ["object", "null"],
     "properties": {
@@ -388,6 +454,15 @@ def schemas() -> dict[str, Any]:
                 },
                 "units_by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
                 "alerts": {"type": "array", "items": ref("Alert")},
+                "across_registries": {
+                    "description": (
+                        "The project across registries (first page only; null on later "
+                        "pages or without reconciliation's tables): its key, every "
+                        "registry's id and where each link came from, units per registry, "
+                        "vintage and status, and reconciliation's findings (basis project)."
+                    ),
+                    "oneOf": [{"type": "null"}, PROJECT_ACROSS],
+                },
                 "blocks": {"type": "array", "items": ref("Block")},
                 "next_cursor": nullable("string"),
             },

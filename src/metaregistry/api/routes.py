@@ -190,16 +190,23 @@ async def get_project(request: web.Request) -> web.Response:
     after = int(decode_cursor(cursor, "project", (int,))[0]) if cursor is not None else 0
     features = request.app[FEATURES_KEY]
 
-    def read(db: Db) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Any]]:
+    def read(
+        db: Db,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Any], dict[str, Any] | None]:
         totals = db.project_totals(project_id)
         rows = db.project_page(project_id, after=after, limit=limit + 1) if totals else []
         for row in rows:
             lookups.check_row(db, row, None)  # content hashes to record_hash, or 500
         alerts = alert_source.alerts_of_project(db, project_id) if features.alerts else []
-        return totals, rows, alerts
+        across = None
+        if features.projects and cursor is None:
+            from metaregistry.reconcile.view import project_view
 
-    totals, rows, alerts = await request.app[READER_KEY].run(read)
-    if not totals:
+            across = project_view(db.sa, project_id)
+        return totals, rows, alerts, across
+
+    totals, rows, alerts, across = await request.app[READER_KEY].run(read)
+    if not totals and across is None:
         raise ApiError(
             404,
             "not_found",
@@ -216,6 +223,10 @@ async def get_project(request: web.Request) -> web.Response:
             "registries": _project_registries(totals),
             "units_by_status": _units_by_status(totals),
             "alerts": alerts,
+            # every registry's id of the project, where each link came from, units per
+            # registry, vintage and status, and reconciliation's findings (issue 17);
+            # first page only
+            "across_registries": across,
             "blocks": [lookups.block_json(r) for r in rows],
             "next_cursor": (
                 encode_cursor("project", int(rows[-1]["id"])) if more and rows else None

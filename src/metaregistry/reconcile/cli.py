@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
 
 import click
 import sqlalchemy as sa
@@ -18,12 +17,12 @@ from metaregistry.reconcile.crosswalk import (
     MapError,
     build,
     key_text,
-    parse_project,
     read_map,
     suggest,
 )
 from metaregistry.reconcile.model import Outcome
-from metaregistry.reconcile.run import ReconcileReport, finding_json, reconcile_index
+from metaregistry.reconcile.run import ReconcileReport, reconcile_index
+from metaregistry.reconcile.view import project_view
 
 __all__ = ["register"]
 
@@ -133,47 +132,17 @@ def projects_group() -> None:
     """Projects across registries: their ids, where each link came from, suggestions."""
 
 
-def project_view(conn: sa.Connection, text: str, project_map: Any = None) -> dict[str, Any] | None:
-    """One project across registries: its key, every registry's id, where each link came
-    from, its units per registry, vintage and status, and what reconciliation found."""
-    ref = parse_project(text)
-    holdings = reader.holdings(conn)
-    walk = build(holdings, read_map(project_map) if project_map else [])
-    if ref not in walk:
-        return None
-    key = walk.key(ref)
-    member_set = set(walk.members(key))
-    units: dict[tuple[str, int | None, str], int] = Counter()
-    for h in holdings:
-        if h.project in member_set:
-            units[(h.registry, h.vintage, h.status)] += h.quantity
-    report = reconcile_index(conn, project_map=project_map, store=False)
-    return {
-        "project_key": key,
-        "ids": [key_text(m) for m in sorted(member_set)],
-        "links": [link.to_json() for link in walk.links_of(key)],
-        "units": [
-            {"registry": r, "vintage": v, "status": s, "units": n}
-            for (r, v, s), n in sorted(
-                units.items(), key=lambda i: (i[0][0], i[0][1] or 0, i[0][2])
-            )
-        ],
-        "findings": [finding_json(f) for f in report.findings if f.project_key == key],
-    }
-
-
 @projects_group.command("show")
 @click.argument("project")
 @click.pass_context
 def projects_show(ctx: click.Context, project: str) -> None:
-    """PROJECT (ACR1051, verra:934, srn-ppi:PRJ-17) across registries, as JSON."""
-    settings = settings_of(ctx)
+    """PROJECT (ACR1051, verra:934, srn-ppi:PRJ-17) across registries, as JSON: its ids
+    (as the last `reconcile` linked them), units per registry, vintage and status, and what
+    reconciliation finds for it."""
     engine = _engine(ctx)
     try:
         with engine.connect() as conn:
-            view = project_view(conn, project, settings.project_map())
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+            view = project_view(conn, project)
     finally:
         engine.dispose()
     if view is None:

@@ -71,8 +71,13 @@ def _names(conn: sa.Connection) -> dict[tuple[str, str], list[tuple[ProjectRef, 
     return out
 
 
-def holdings(conn: sa.Connection, registries: Iterable[str] | None = None) -> list[Holding]:
-    """Every current record that names a project, as a holding."""
+def holdings(
+    conn: sa.Connection,
+    registries: Iterable[str] | None = None,
+    projects: Iterable[ProjectRef] | None = None,
+) -> list[Holding]:
+    """Every current record that names a project, as a holding (only ``registries``' or
+    only those of ``projects`` when given)."""
     ub = unit_block
     columns = [
         ub.c.registry,
@@ -89,6 +94,13 @@ def holdings(conn: sa.Connection, registries: Iterable[str] | None = None) -> li
     stmt = sa.select(*columns).where(ub.c.project_id.is_not(None))
     if registries is not None:
         stmt = stmt.where(ub.c.registry.in_(sorted(set(registries))))
+    if projects is not None:
+        wanted = sorted(set(projects))
+        if not wanted:
+            return []
+        stmt = stmt.where(
+            sa.or_(*(sa.and_(ub.c.registry == r, ub.c.project_id == p) for r, p in wanted))
+        )
     names = _names(conn)
     out: list[Holding] = []
     for row in conn.execute(stmt.order_by(ub.c.registry, ub.c.record_id)):

@@ -25,6 +25,7 @@ from metaregistry.reconcile import reader
 from metaregistry.reconcile.balance import reconcile_holdings
 from metaregistry.reconcile.crosswalk import Crosswalk, ProjectLink, build, read_map
 from metaregistry.reconcile.model import Finding, Outcome
+from metaregistry.reconcile.tables import project_link_table
 
 __all__ = ["SEVERITY", "ReconcileReport", "reconcile_index"]
 
@@ -175,6 +176,24 @@ def _links(f: Finding, blocks: dict[tuple[str, str], UnitBlock]) -> list[LinkDra
     return out
 
 
+def _store_crosswalk(conn: sa.Connection, walk: Crosswalk) -> None:
+    table = project_link_table
+    rows = {
+        (link.a, link.b, link.source, link.detail): {
+            "a_registry": link.a[0],
+            "a_project": link.a[1],
+            "b_registry": link.b[0],
+            "b_project": link.b[1],
+            "source": link.source,
+            "detail": link.detail,
+        }
+        for link in walk.links
+    }
+    conn.execute(table.delete())
+    if rows:
+        conn.execute(table.insert(), [rows[k] for k in sorted(rows)])
+
+
 def reconcile_index(
     conn: sa.Connection,
     *,
@@ -191,6 +210,7 @@ def reconcile_index(
     report = ReconcileReport(findings=findings, crosswalk=walk)
     if not store:
         return report
+    _store_crosswalk(conn, walk)
     wanted = {(r, i) for f in findings if f.is_alert or f.is_link for r, i, _ in f.records}
     blocks = reader.records_of(conn, wanted)
     drafts = [d for f in findings if f.is_alert if (d := _alert(f, blocks)) is not None]
