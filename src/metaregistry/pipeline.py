@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from hashlib import sha256
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from metaregistry.canonical import CanonicalizationError, canonicalize, hash_json
 from metaregistry.connector import Connector, RawRecord, RecordError, may_hold_personal_data
@@ -22,10 +22,14 @@ from metaregistry.model import UnitBlock
 from metaregistry.schemas import validator
 from metaregistry.serials import SerialError
 
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
 __all__ = [
     "UNIT_BLOCK_SCHEMA",
     "KnownHashes",
     "PreparedPage",
+    "known_hashes",
     "prepare_page",
     "prepare_record",
     "raw_form",
@@ -297,3 +301,19 @@ def raw_form(connector: Connector, record: RawRecord) -> tuple[Any, bytes]:
                 return payload, raw_bytes
     prepared = connector.prepare_raw(record)
     return prepared, canonicalize(prepared)
+
+
+def known_hashes(reader: sa.Engine) -> KnownHashes:
+    """The ``known`` lookup of :func:`~metaregistry.pipeline.prepare_page` on ``reader``, a
+    read-only engine on the database being written (not the writer's: on SQLite it begins
+    every transaction IMMEDIATE, taking the write lock)."""
+    from metaregistry.index import store
+
+    def known(keys: Any) -> dict[tuple[str, str], tuple[str, str]]:
+        # A short read transaction per page: it sees what the writer committed so far (a
+        # stale answer only costs a skipped shortcut: the store compares again) and never
+        # holds back SQLite's checkpoint.
+        with reader.connect() as conn:
+            return store.current_hashes(conn, keys)
+
+    return known

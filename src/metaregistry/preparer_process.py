@@ -77,7 +77,7 @@ def serve(
     try:
         from metaregistry import plugins
         from metaregistry.index.db import create_engine
-        from metaregistry.preparers import known_hashes
+        from metaregistry.pipeline import known_hashes
 
         for name in preload:
             plugins.load(name)

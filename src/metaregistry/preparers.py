@@ -54,7 +54,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from metaregistry.connector import Connector, RawRecord
-from metaregistry.pipeline import KnownHashes, PreparedPage
+from metaregistry.pipeline import KnownHashes, PreparedPage, known_hashes
 from metaregistry.preparer_process import Unchanged
 
 __all__ = [
@@ -115,22 +115,6 @@ def hashes_reader(engine: sa.Engine) -> tuple[sa.Engine | None, KnownHashes | No
         return None, None
     reader = create_engine(url, readonly=True)
     return reader, known_hashes(reader)
-
-
-def known_hashes(reader: sa.Engine) -> KnownHashes:
-    """The ``known`` lookup of :func:`~metaregistry.pipeline.prepare_page` on ``reader``, a
-    read-only engine on the database being written (not the writer's: on SQLite it begins
-    every transaction IMMEDIATE, taking the write lock)."""
-    from metaregistry.index import store
-
-    def known(keys: Any) -> dict[tuple[str, str], tuple[str, str]]:
-        # A short read transaction per page: it sees what the writer committed so far (a
-        # stale answer only costs a skipped shortcut: the store compares again) and never
-        # holds back SQLite's checkpoint.
-        with reader.connect() as conn:
-            return store.current_hashes(conn, keys)
-
-    return known
 
 
 @dataclass(slots=True)

@@ -18,10 +18,7 @@ import metaregistry
 ROOT = Path(metaregistry.__file__).parent
 
 #: Cycles known and being removed, each with the issue that removes it. Empty is the aim.
-KNOWN: set[frozenset[str]] = {
-    # issue 18 folds the preparers and their process into one ingest pipeline
-    frozenset({"preparers", "preparer_process"}),
-}
+KNOWN: set[frozenset[str]] = set()
 
 
 def _node(module: str) -> str | None:
