@@ -106,14 +106,19 @@ class PagedSource:
         self.missing: set[int] = set()
         self.fetches: list[tuple[str, int]] = []
         self.fail_first: int = 0
+        self.shift = 0  # added to every record's units: a changed source
         self.url = ""
 
     def records(self) -> list[dict[str, Any]]:
+        at = self.shift
         return [
-            {"id": f"r{i}", "start": i * 100, "end": i * 100 + 99}
+            {"id": f"r{i}", "start": at + i * 100, "end": at + i * 100 + 99}
             for i in range(self.n)
             if i not in self.missing
-        ] + [{"id": f"d{i}", "start": i * 100, "end": i * 100 + 99} for i in range(self.overlaps)]
+        ] + [
+            {"id": f"d{i}", "start": at + i * 100, "end": at + i * 100 + 99}
+            for i in range(self.overlaps)
+        ]
 
     async def handle(self, request: web.Request) -> web.Response:
         page = int(request.query["page"])

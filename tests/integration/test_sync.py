@@ -593,3 +593,50 @@ def _count_blocks(engine: sa.Engine) -> int:
         return int(
             conn.execute(sa.select(sa.func.count()).select_from(store.unit_block)).scalar() or 0
         )
+
+
+def _alert_kinds(engine: sa.Engine) -> list[str]:
+    from metaregistry.detect.alerts import list_alerts
+
+    with engine.connect() as conn:
+        return sorted(a["kind"] for a in list_alerts(conn))
+
+
+def test_records_of_a_sync_killed_before_its_detection_are_checked_by_the_next_writer(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Issue 20 item 0b: the dead run stored every record (the last page holds five internal
+    overlaps) and died before detecting; the next sync stores nothing new, yet its detection
+    starts at detection's own watermark and raises the five alerts."""
+    engine = create_engine(db_url)
+    migrate(engine)
+    with serve(PagedSource(n=10, page_size=5, delay=0.3, overlaps=5)) as source:
+        settings = load_settings(
+            None,
+            environ={
+                "METAREGISTRY_CONNECTORS__PAGED__BASE_URL": source.url,
+                "METAREGISTRY_LOG__KEY_FILE": str(tmp_path / "k.pem"),
+            },
+        )
+        # a first, complete sync with detection: the watermark exists
+        asyncio.run(
+            sync_connectors(engine, settings, ["paged"], connectors={"paged": PagedConnector()})
+        )
+        assert _alert_kinds(engine) == ["internal_overlap"] * 5
+        with engine.begin() as conn:  # forget them, as if they had never been raised
+            conn.execute(sa.text("DELETE FROM alert_side"))
+            conn.execute(sa.text("DELETE FROM alert"))
+        source.shift = 1_000  # every record changes: new versions to check
+        worker = start_worker(db_url, source.url, "dying")
+        deadline = time.monotonic() + 60
+        while counts(engine)[1] < 30:  # every record's second version is stored ...
+            assert time.monotonic() < deadline, "the dying sync stored nothing"
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)  # ... and the process dies before any detection
+        worker.wait(10)
+        report = asyncio.run(
+            sync_connectors(engine, settings, ["paged"], connectors={"paged": PagedConnector()})
+        )
+    assert report.sources[0].written == 0  # the dead run stored everything already
+    assert _alert_kinds(engine) == ["internal_overlap"] * 5
+    engine.dispose()

@@ -668,18 +668,30 @@ def run_reconcile(engine: Engine, settings: Settings) -> dict[str, Any]:
 
 
 def run_detection(engine: Engine, since_version_id: int) -> dict[str, Any]:
-    """Incremental detection over the versions written after ``since_version_id``, after
+    """Incremental detection over every version detection has not checked yet, after
     refreshing PostgreSQL's statistics when those versions are a large share of the index
     (:func:`metaregistry.index.db.refresh_statistics`: detection's and the API's plans
-    depend on them)."""
+    depend on them).
+
+    Detection keeps its own committed watermark (the newest version id a run checked, in
+    ``detect_run``) and starts there, or at ``since_version_id`` (the caller's view of the
+    index before its write) when that is older: versions stored by a sync, import or daemon
+    that died before its detection ran lie below the next writer's starting point, and are
+    checked by the next run whoever makes it. A crash delays an alert, never loses it. Before
+    the first run there is no watermark: the first run is full."""
     from metaregistry.detect import engine as detect_engine
 
+    with engine.connect() as conn:
+        watermark = detect_engine.last_run(conn)
+        newest = max_version_id(conn)
+    since = min(since_version_id, watermark) if watermark is not None else 0
     if is_postgres(engine):
-        with engine.connect() as conn:
-            written = max_version_id(conn) - since_version_id
-        refresh_statistics(engine, written)
+        refresh_statistics(engine, newest - since)
     with engine.begin() as conn:
-        summary = detect_engine.detect_incremental(conn, since_version_id)
+        if watermark is None and newest > 0:
+            summary = detect_engine.detect_full(conn)
+        else:
+            summary = detect_engine.detect_incremental(conn, since)
     return summary.to_json()
 
 
