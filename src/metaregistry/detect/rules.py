@@ -23,7 +23,40 @@ Conditions:
 * ``scheme``: the numbering scheme of both blocks (``jcm``, ``cdm``);
 * ``article6``: ``itmo_without_ca`` when the first block was first-transferred as an ITMO
   (``first_transfer_date`` or ``itmo_id`` set) and its corresponding adjustment is not
-  ``applied``.
+  ``applied``; ``ca_pending_in_window`` when that adjustment is ``pending`` and the second
+  block's use falls inside :data:`CA_WINDOW_DAYS` of the first transfer; ``itmo`` when the
+  first block was first-transferred as an ITMO at all;
+* ``target``: the roles the second block's registry must have (:func:`role_of`: ``bridge``,
+  ``compliance``, ``national``, ``jcm``, ``standard``): who can receive the move;
+* ``names_source``: the second block names the first (its origin points at it, or it carries
+  the very same serial, as CDM CERs moved to Gold Standard do).
+
+**A link needs both sides to agree with the move** (issue 23). A reason string is the
+source registry's free text: it says which move was meant, never that it happened. Per link
+kind, what each side must show:
+
+=================  ===========================================  ==================================
+link kind          source (first)                               target (second)
+=================  ===========================================  ==================================
+tokenization       retired, reason names a bridge               a bridge's registry, any state;
+                                                                never the bridge pointing back
+custody            live in a sub-account whose reason names     a bridge's registry, live, naming
+                   the bridge                                   the held block
+compliance_move    cancelled/transferred, reason names the      a compliance programme (CARB,
+                   programme                                    Ecology), any state
+transition         cancelled/transferred, CDM scheme or a       a standard's or national registry
+                   transition reason                            (not a bridge or a compliance
+                                                                programme), any state
+mirror             transferred out of a JCM ledger              the other JCM ledger, naming the
+                                                                moved units, any state
+conversion         cancelled/transferred                        a national registry, live, used or
+                                                                closed, naming the source
+=================  ===========================================  ==================================
+
+Anything else on overlapping units is an alert of the kind the states say: units gone from one
+registry (for no move the other side agrees with) and live or used in another are a double
+issuance; units first-transferred as an ITMO and also retired elsewhere are a double use (two
+claims), with a corresponding adjustment still pending inside its window a low note.
 
 Quantity mismatch is not a status pattern of one pair: :mod:`metaregistry.detect.findings`
 finds it across all the pairs of a target (a conversion or a JCM mirror that does not add up).
@@ -42,12 +75,14 @@ from metaregistry.model import GONE_STATUSES, LIVE_STATUSES, USED_STATUSES, Unit
 __all__ = [
     "ALERT_KINDS",
     "ANY",
+    "CA_WINDOW_DAYS",
     "FORWARD",
     "GONE",
     "LINKED",
     "LINK_KINDS",
     "LIVE",
     "REASONS",
+    "ROLES",
     "RULES",
     "SEVERITIES",
     "UNLINKED",
@@ -57,8 +92,10 @@ __all__ = [
     "classify",
     "group_of",
     "itmo_without_ca",
+    "names_source",
     "points_at",
     "reason_classes",
+    "role_of",
 ]
 
 LIVE: Final = "live"
@@ -111,6 +148,37 @@ REASONS: Final = {
     ),
 }
 
+#: Days after a first transfer within which a ``pending`` corresponding adjustment is normal:
+#: a host reports (and applies) adjustments in its biennial transparency report, which covers
+#: the year of the first transfer and is due by the end of the year after the next one.
+CA_WINDOW_DAYS: Final = 3 * 366
+
+#: What a registry can receive (issue 23). A move is a link only when its target has the
+#: role the move needs: a bridge for tokenization and custody, a compliance programme for a
+#: compliance move, the partner JCM ledger for a mirror, a national registry for a conversion.
+BRIDGE_REGISTRIES: Final = re.compile(
+    r"^(toucan|regen|stellar|moss|mco2|c3|flowcarbon|klima|thallo|celo|base-carbon)"
+)
+COMPLIANCE_REGISTRIES: Final = frozenset({"carb", "arb", "ecology", "wa-ecology", "quebec"})
+NATIONAL_REGISTRIES: Final = frozenset({"srn-ppi", "tccr", "spe-grk", "tver"})
+ROLES: Final = ("bridge", "compliance", "national", "jcm", "standard")
+
+
+@functools.lru_cache(maxsize=4096)
+def role_of(registry: str) -> str:
+    """The role of a registry in a move (see :data:`ROLES`)."""
+    slug = registry.lower()
+    if slug.startswith("jcm-") or slug == "jcm":
+        return "jcm"
+    if slug in NATIONAL_REGISTRIES:
+        return "national"
+    if slug in COMPLIANCE_REGISTRIES:
+        return "compliance"
+    if BRIDGE_REGISTRIES.match(slug):
+        return "bridge"
+    return "standard"
+
+
 _GROUPS: Final = {
     **{s.value: LIVE for s in LIVE_STATUSES},
     **{s.value: USED for s in USED_STATUSES},
@@ -136,6 +204,42 @@ def itmo_without_ca(block: UnitBlock) -> bool:
     """First-transferred as an ITMO without a corresponding adjustment applied."""
     transferred = block.first_transfer_date is not None or block.itmo_id is not None
     return transferred and block.corresponding_adjustment != "applied"
+
+
+def first_transferred(block: UnitBlock) -> bool:
+    """First-transferred as an ITMO (whatever the state of its adjustment)."""
+    return block.first_transfer_date is not None or block.itmo_id is not None
+
+
+def _day(text: str | None) -> int | None:
+    from datetime import date
+
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text[:10]).toordinal()
+    except ValueError:
+        return None
+
+
+def ca_pending_in_window(itmo: UnitBlock, use: UnitBlock) -> bool:
+    """The ITMO's corresponding adjustment is ``pending`` and the other side's use falls
+    within :data:`CA_WINDOW_DAYS` of the first transfer (a use without a date counts as
+    inside: the adjustment may still come)."""
+    if not first_transferred(itmo) or itmo.corresponding_adjustment != "pending":
+        return False
+    start, used = _day(itmo.first_transfer_date), _day(use.status_date)
+    if start is None or used is None:
+        return True
+    return used - start <= CA_WINDOW_DAYS
+
+
+def names_source(target: UnitBlock, source: UnitBlock) -> bool:
+    """The target names its source: its origin points at it, or it carries the source's very
+    serial (CDM CERs moved to Gold Standard keep theirs)."""
+    return points_at(target, source) or (
+        target.registry != source.registry and target.serial == source.serial
+    )
 
 
 @functools.lru_cache(maxsize=65536)
@@ -184,22 +288,51 @@ class Rule:
     reason: str | None = None
     scheme: str | None = None
     article6: str | None = None
+    target: frozenset[str] | None = None
+    names_source: bool = False
     link_kind: str | None = None
     alert_kind: str | None = None
     severity: str | None = None
     template: str = ""
 
 
-def _rule(name: str, first: str, second: str, **kw: str) -> Rule:
+def _rule(
+    name: str,
+    first: str,
+    second: str,
+    *,
+    target: str | None = None,
+    names_source: bool = False,
+    **kw: str,
+) -> Rule:
     def groups(text: str) -> frozenset[str]:
         return _ALL if text == "*" else frozenset(text.split("|"))
 
-    return Rule(name=name, first=groups(first), second=groups(second), **kw)
+    roles = None if target is None else frozenset(target.split("|"))
+    return Rule(
+        name=name,
+        first=groups(first),
+        second=groups(second),
+        target=roles,
+        names_source=names_source,
+        **kw,
+    )
 
 
 # Explanation templates: {first} and {second} read "<registry> serial <serial> (<status>)" (a
 # list when several records of one registry are involved), {units} "units 100-199 of vcs".
 RULES: Final[tuple[Rule, ...]] = (
+    _rule(
+        "itmo-ca-pending",
+        "*",
+        "used",
+        article6="ca_pending_in_window",
+        alert_kind="use_after_transfer",
+        severity="low",
+        template="{first} was first-transferred as an ITMO and its corresponding adjustment "
+        "is still pending, inside the window a host has to apply it; {second} retired the "
+        "same {units}. A note to follow, not yet a double claim.",
+    ),
     _rule(
         "itmo-then-retired",
         "*",
@@ -216,6 +349,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "*",
         link=FORWARD,
         reason="bridge",
+        target="bridge",
         link_kind="tokenization",
         template="{first} was retired to bridge the {units} to {second_registry}.",
     ),
@@ -236,6 +370,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "gone",
         "*",
         reason="compliance",
+        target="compliance",
         link_kind="compliance_move",
         template="{first} was cancelled to move the {units} into a compliance programme.",
     ),
@@ -244,6 +379,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "gone",
         "*",
         scheme="cdm",
+        target="standard|national",
         link_kind="transition",
         template="{first} left the CDM registry; {second} holds the {units} now.",
     ),
@@ -252,6 +388,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "gone",
         "*",
         reason="transition",
+        target="standard|national",
         link_kind="transition",
         template="{first} transitioned the {units} to {second_registry}.",
     ),
@@ -259,7 +396,9 @@ RULES: Final[tuple[Rule, ...]] = (
         "jcm-mirror",
         "gone",
         "*",
+        link=LINKED,
         scheme="jcm",
+        target="jcm",
         link_kind="mirror",
         template="{first} transferred the {units} to the other JCM ledger: {second}.",
     ),
@@ -267,6 +406,8 @@ RULES: Final[tuple[Rule, ...]] = (
         "converted",
         "gone",
         "live|used",
+        link=LINKED,
+        target="national",
         link_kind="conversion",
         template="{first} left its registry; {second} holds the {units} now.",
     ),
@@ -275,8 +416,29 @@ RULES: Final[tuple[Rule, ...]] = (
         "gone",
         "gone",
         link=LINKED,
+        target="national",
         link_kind="conversion",
         template="{first} was converted into {second}; both are closed now.",
+    ),
+    _rule(
+        "itmo-claimed-twice",
+        "gone",
+        "used",
+        article6="itmo",
+        alert_kind="double_use",
+        severity="critical",
+        template="{first} was first-transferred as an ITMO (its buyer claims the {units}), "
+        "yet {second} retired the same units: two claims on the same tonnes.",
+    ),
+    _rule(
+        "itmo-live-elsewhere",
+        "gone",
+        "live",
+        article6="itmo",
+        alert_kind="double_issuance",
+        severity="high",
+        template="{first} was first-transferred as an ITMO, yet {second} still holds the "
+        "same {units} live: they can be sold and used a second time.",
     ),
     _rule(
         "both-gone",
@@ -309,6 +471,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "live",
         link=LINKED,
         reason="bridge",
+        target="bridge",
         link_kind="custody",
         template="{first} holds the {units} in a bridge's custody sub-account while "
         "{second} circulates tokens backed by them: one set of units, held in custody.",
@@ -330,6 +493,26 @@ RULES: Final[tuple[Rule, ...]] = (
         severity="high",
         template="{first} retired the {units}, yet {second} still holds them live: they can "
         "be used a second time.",
+    ),
+    _rule(
+        "gone-then-used-elsewhere",
+        "gone",
+        "used",
+        alert_kind="double_issuance",
+        severity="high",
+        template="{first} gave the {units} up for no move {second_registry} agrees with "
+        "(it is not a registry that move goes to, or it does not name the source), yet "
+        "{second} retired them: units issued twice, one set already claimed.",
+    ),
+    _rule(
+        "gone-then-live-elsewhere",
+        "gone",
+        "live",
+        alert_kind="double_issuance",
+        severity="high",
+        template="{first} gave the {units} up for no move {second_registry} agrees with "
+        "(it is not a registry that move goes to, or it does not name the source), yet "
+        "{second} holds them live: they can be sold and used twice.",
     ),
 )
 
@@ -361,7 +544,17 @@ def _matches(rule: Rule, first: UnitBlock, second: UnitBlock, link: str) -> bool
         return False
     if rule.scheme is not None and first.scheme != rule.scheme:
         return False
-    return not (rule.article6 == "itmo_without_ca" and not itmo_without_ca(first))
+    if rule.target is not None and role_of(second.registry) not in rule.target:
+        return False
+    if rule.names_source and not names_source(second, first):
+        return False
+    if rule.article6 == "itmo_without_ca":
+        return itmo_without_ca(first)
+    if rule.article6 == "ca_pending_in_window":
+        return ca_pending_in_window(first, second)
+    if rule.article6 == "itmo":
+        return first_transferred(first)
+    return True
 
 
 def classify(a: UnitBlock, b: UnitBlock, rules: Sequence[Rule] = RULES) -> Verdict | None:

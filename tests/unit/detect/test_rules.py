@@ -198,6 +198,63 @@ CASES: dict[str, tuple[list[UnitBlock], str | None, tuple[str, str]]] = {
         "use_after_transfer",
         ("verra", "verra"),
     ),
+    "itmo-ca-pending": (
+        [
+            _verra("retired", "Environmental Benefit", status_date="2025-03-01"),
+            _held(
+                "srn-ppi",
+                "transferred",
+                first_transfer_date="2024-05-01",
+                itmo_id="ITMO-ID-2",
+                corresponding_adjustment="pending",
+            ),
+        ],
+        "use_after_transfer",
+        ("srn-ppi", "verra"),
+    ),
+    "itmo-claimed-twice": (
+        [
+            _verra("retired", "Environmental Benefit"),
+            _held(
+                "srn-ppi",
+                "transferred",
+                origin=None,
+                first_transfer_date="2024-05-01",
+                itmo_id="ITMO-ID-3",
+                corresponding_adjustment="applied",
+            ),
+        ],
+        "double_use",
+        ("srn-ppi", "verra"),
+    ),
+    "itmo-live-elsewhere": (
+        [
+            _verra("issued"),
+            _held(
+                "srn-ppi",
+                "transferred",
+                origin=None,
+                first_transfer_date="2024-05-01",
+                itmo_id="ITMO-ID-4",
+                corresponding_adjustment="applied",
+            ),
+        ],
+        "double_issuance",
+        ("srn-ppi", "verra"),
+    ),
+    "gone-then-used-elsewhere": (
+        [
+            _verra("cancelled", "Buffer contribution for a reversal"),
+            _held("gold-standard", "retired", origin=None),
+        ],
+        "double_issuance",
+        ("verra", "gold-standard"),
+    ),
+    "gone-then-live-elsewhere": (
+        [_verra("cancelled", "Correction of an issuance error"), _held("tccr", origin=None)],
+        "double_issuance",
+        ("verra", "tccr"),
+    ),
     "quantity-mismatch": (
         [
             _verra("cancelled", CONVERSION),

@@ -48,9 +48,9 @@ PATTERNS: Final = (
     Pattern("jcm-mirror", True, 2, jcm_mirror),
     Pattern("tokenization", True, 2, tokenization),
     Pattern("compliance-move", True, 2, compliance_move),
-    Pattern("double-issuance", False, 3, double_issuance),
-    Pattern("double-use", False, 3, double_use),
-    Pattern("use-after-transfer", False, 3, use_after_transfer),
+    Pattern("double-issuance", False, 5, double_issuance),
+    Pattern("double-use", False, 5, double_use),
+    Pattern("use-after-transfer", False, 4, use_after_transfer),
     Pattern("quantity-mismatch", False, 3, quantity_mismatch),
     Pattern("internal-overlap", False, 4, internal_overlap),
 )

@@ -36,7 +36,37 @@ def _shifted(issuer: Issuer, source: Block, partial: bool) -> tuple[int, int]:
     return start, source.end + 1 + issuer.rng.randrange(source.quantity // 2 + 1)
 
 
+def _itmo(issuer: Issuer, source: Block, partial: bool, ca: str) -> Block:
+    """Part of ``source`` converted into SPE-GRK (naming it) and first-transferred as an ITMO
+    with the corresponding adjustment in state ``ca``: written."""
+    start, end = _inside(issuer, source, partial) if partial else (source.start, source.end)
+    target = issuer.converted(issuer.part(source, start, end), issuer.after(source.issued_on, 30))
+    target.a6 = issuer.article6(target.issued_on, ca, transferred=True, party="ID")
+    return issuer.add(
+        with_status(
+            target,
+            "transferred",
+            target.a6.first_transfer_on or target.issued_on,
+            "Transfer pertama ITMO",
+        )
+    )
+
+
 def double_issuance(issuer: Issuer, variant: int, partial: bool) -> Planted:
+    if variant == 3:
+        # issue 23: an ITMO first-transferred with its adjustment applied, from units the
+        # standard still shows issued (never cancelled for the conversion): counted twice
+        source = issuer.add(verra_source(issuer, size(issuer)))
+        target = _itmo(issuer, source, partial, "applied")
+        return Planted(target, source, "ITMO first-transferred (CA applied); VCUs still live")
+    if variant == 4:
+        # issue 23: a cancellation for no move (a buffer contribution), the units live on a
+        # bridge: the reason is not a move the bridge can receive
+        source = source_and_rest(issuer, verra_source(issuer, size(issuer)), partial)
+        day = issuer.after(source.issued_on)
+        issuer.add(with_status(source, "cancelled", day, "Buffer contribution for a reversal"))
+        token = issuer.add(issuer.bridged("toucan", source, source.start, source.end, day))
+        return Planted(source, token, "VCUs cancelled for a buffer contribution, live as tokens")
     if variant == 1:
         japan, mate = jcm_issuance(issuer, issuer.rng.choice(("ID", "TH")))
         if partial:
@@ -60,6 +90,26 @@ def double_issuance(issuer: Issuer, variant: int, partial: bool) -> Planted:
 
 
 def double_use(issuer: Issuer, variant: int, partial: bool) -> Planted:
+    if variant == 3:
+        # issue 23: an ITMO first-transferred with its adjustment applied while the standard
+        # shows the same units retired voluntarily: the buyer's claim and the retirement
+        source = verra_source(issuer, size(issuer))
+        issuer.add(with_status(source, "retired", issuer.after(source.issued_on), issuer.reason()))
+        target = _itmo(issuer, source, partial, "applied")
+        return Planted(target, source, "ITMO first-transferred (CA applied); VCUs also retired")
+    if variant == 4:
+        # issue 23: one JCM ledger first-transfers its share as ITMOs, the other ledger
+        # retires the same units for its own claim (it never received them)
+        japan, mate = jcm_issuance(issuer, issuer.rng.choice(("ID", "TH")))
+        day = issuer.after(mate.issued_on)
+        mate.a6 = issuer.article6(mate.issued_on, "applied", transferred=True, party="ID")
+        moved = issuer.add(with_status(mate, "transferred", day, "First transfer of ITMOs"))
+        upper = mate.start + issuer.rng.randrange(mate.quantity) if partial else mate.end
+        claim = with_status(
+            issuer.part(japan, 1, upper), "retired", issuer.after(day), "Retired for NDC use"
+        )
+        issuer.add(claim)
+        return Planted(moved, claim, "JCM ITMOs first-transferred; the other ledger retires them")
     if variant == 2:
         japan, mate = jcm_issuance(issuer, issuer.rng.choice(("ID", "TH")))
         upper = mate.start + issuer.rng.randrange(mate.quantity) if partial else mate.end
@@ -86,6 +136,16 @@ def double_use(issuer: Issuer, variant: int, partial: bool) -> Planted:
 
 
 def use_after_transfer(issuer: Issuer, variant: int, partial: bool) -> Planted:
+    if variant == 3:
+        # issue 23: a retirement worded "for tokenization" whose units are live in a national
+        # registry, not on a bridge: the reason alone is no tokenization
+        source = source_and_rest(issuer, verra_source(issuer, size(issuer)), partial)
+        day = issuer.after(source.issued_on)
+        issuer.add(
+            with_status(source, "retired", day, "Retired for tokenization: bridged to Toucan")
+        )
+        target = issuer.add(issuer.converted(source, issuer.after(day, 30)))
+        return Planted(source, target, "retired 'for tokenization', live in SRN-PPI")
     if variant == 1:
         japan, mate = jcm_issuance(issuer, issuer.rng.choice(("ID", "TH")))
         issuer.add(japan)

@@ -1,0 +1,224 @@
+"""Issue 23: a link needs both sides to agree with the move. The cases found outside the
+planted patterns, each now an alert, and a property over the rule table: flipping either side
+of a link to a state (or a target registry) the move does not allow never leaves that link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from detect_support import block, verra_serial
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metaregistry.detect.cluster import pairs_of
+from metaregistry.detect.findings import drafts_of
+from metaregistry.detect.rules import RULES, classify, group_of, role_of
+from metaregistry.model import UnitBlock
+
+SOURCE = verra_serial(100, 199)
+
+#: The spec, written independently of the rule table: per link kind, the source's status
+#: groups, the target registry's roles and the target's status groups a move allows.
+ALLOWED: dict[str, tuple[set[str], set[str], set[str]]] = {
+    "tokenization": ({"used"}, {"bridge"}, {"live", "used", "gone"}),
+    "custody": ({"live"}, {"bridge"}, {"live"}),
+    "compliance_move": ({"gone"}, {"compliance"}, {"live", "used", "gone"}),
+    "transition": ({"gone"}, {"standard", "national"}, {"live", "used", "gone"}),
+    "mirror": ({"gone"}, {"jcm"}, {"live", "used", "gone"}),
+    "conversion": ({"gone"}, {"national"}, {"live", "used", "gone"}),
+}
+
+
+def kinds(*cluster: UnitBlock) -> list[str]:
+    alerts, links = drafts_of(pairs_of(list(cluster)))
+    return sorted([f"alert:{a.kind}" for a in alerts] + [f"link:{x.kind}" for x in links])
+
+
+def verra(status: str, reason: str | None = None, **kw: Any) -> UnitBlock:
+    return block("verra", "v1", 100, 199, status, serial=SOURCE, status_reason=reason, **kw)
+
+
+def itmo(registry: str = "srn-ppi", ca: str = "applied", **kw: Any) -> UnitBlock:
+    values: dict[str, Any] = {
+        "first_transfer_date": "2024-05-01",
+        "itmo_id": "ITMO-1",
+        "corresponding_adjustment": ca,
+        "origin": SOURCE,
+    }
+    values.update(kw)
+    return block(registry, f"{registry}-1", 100, 199, "transferred", **values)
+
+
+def test_an_itmo_with_ca_applied_and_the_standard_retiring_voluntarily_is_two_claims() -> None:
+    assert kinds(verra("retired", "Voluntary offsetting"), itmo()) == ["alert:double_use"]
+
+
+def test_an_itmo_with_the_standard_still_issued_is_a_double_issuance() -> None:
+    assert kinds(verra("issued"), itmo()) == ["alert:double_issuance"]
+
+
+def test_a_retirement_for_tokenization_live_in_a_national_registry_is_no_tokenization() -> None:
+    national = block("srn-ppi", "s1", 100, 199, "issued", origin=SOURCE)
+    found = kinds(verra("retired", "Retired for tokenization: bridged to Toucan"), national)
+    assert found == ["alert:use_after_transfer"]
+    unnamed = block("srn-ppi", "s1", 100, 199, "issued")
+    found = kinds(verra("retired", "Retired for tokenization: bridged to Toucan"), unnamed)
+    assert found == ["alert:double_issuance"]
+
+
+def test_a_cancellation_for_no_move_with_units_live_elsewhere_is_an_alert() -> None:
+    for reason in ("Buffer contribution for a reversal", "Correction", None):
+        elsewhere = block("tccr", "t1", 100, 199, "issued")
+        assert kinds(verra("cancelled", reason), elsewhere) == ["alert:double_issuance"]
+    # a conversion the target names is still a conversion
+    named = block("srn-ppi", "s1", 100, 199, "issued", origin=SOURCE)
+    assert kinds(verra("cancelled", "for conversion to SPE-GRK"), named) == ["link:conversion"]
+
+
+def _jcm(registry: str, status: str, **kw: Any) -> UnitBlock:
+    serial = "JCM-ID-ID012-2022-0007-601-1000"
+    return block(
+        registry,
+        f"{registry}-1",
+        601,
+        1000,
+        status,
+        scheme="jcm",
+        scope="ID-0007",
+        serial=serial,
+        **kw,
+    )
+
+
+def test_jcm_one_ledger_first_transfers_as_itmo_the_other_retires_for_its_own_claim() -> None:
+    moved = _jcm(
+        "jcm-indonesia",
+        "transferred",
+        first_transfer_date="2024-02-01",
+        itmo_id="ITMO-ID-7",
+        corresponding_adjustment="applied",
+    )
+    retired = _jcm("jcm-japan", "retired", status_reason="Retired for NDC use")
+    assert kinds(moved, retired) == ["alert:double_use"]
+    # the mirror: the other ledger received the units (its origin names them) and retires
+    received = _jcm(
+        "jcm-japan", "retired", status_reason="Retired for NDC use", origin=moved.serial
+    )
+    assert kinds(moved, received) == ["link:mirror"]
+
+
+def test_jcm_both_ledgers_using_the_same_units_is_double_use() -> None:
+    a = _jcm("jcm-indonesia", "retired", status_reason="Used towards Indonesia's NDC")
+    b = _jcm("jcm-japan", "retired", status_reason="Retired for NDC use")
+    assert kinds(a, b) == ["alert:double_use"]
+
+
+def test_a_pending_adjustment_inside_its_window_is_a_low_note_outside_it_critical() -> None:
+    def severity(use_date: str) -> str:
+        alerts, _ = drafts_of(
+            pairs_of(
+                [
+                    verra("retired", "Voluntary offsetting", status_date=use_date),
+                    itmo(ca="pending", origin=None),
+                ]
+            )
+        )
+        (alert,) = alerts
+        assert alert.kind == "use_after_transfer"
+        return alert.severity
+
+    assert severity("2025-01-15") == "low"
+    assert severity("2029-01-15") == "critical"
+
+
+# ---- the property over the rule table
+
+_STATUSES = ["issued", "pending", "buffer", "retired", "cancelled", "transferred", "expired"]
+_TARGETS = ["toucan", "stellar", "carb", "srn-ppi", "tccr", "gold-standard", "jcm-japan", "acr"]
+_REASONS = [
+    None,
+    "Retired for tokenization: bridged to Toucan Protocol (TCO2)",
+    "held in sub-account: 11273 (CARBON Pool | stellarcarbon.io)",
+    "Convert to ARB offset credits",
+    "Transition to the Article 6.4 mechanism",
+    "Cancelled for conversion to SPE-GRK in SRN-PPI (Indonesia)",
+    "Buffer contribution",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    source_status=st.sampled_from(_STATUSES),
+    target_status=st.sampled_from(_STATUSES),
+    target=st.sampled_from(_TARGETS),
+    reason=st.sampled_from(_REASONS),
+    named=st.booleans(),
+    scheme=st.sampled_from(["vcs", "cdm", "jcm"]),
+)
+def test_every_link_has_both_sides_in_a_state_its_move_allows(
+    source_status: str,
+    target_status: str,
+    target: str,
+    reason: str | None,
+    named: bool,
+    scheme: str,
+) -> None:
+    source = block(
+        "verra" if scheme != "jcm" else "jcm-indonesia",
+        "src",
+        100,
+        199,
+        source_status,
+        scheme=scheme,
+        serial=SOURCE,
+        status_reason=reason,
+    )
+    other = block(
+        target, "tgt", 100, 199, target_status, scheme=scheme, origin=SOURCE if named else None
+    )
+    verdict = classify(source, other)
+    if verdict is None or verdict.rule.link_kind is None:
+        return
+    first, second = verdict.first, verdict.second
+    groups, roles, target_groups = ALLOWED[verdict.rule.link_kind]
+    assert group_of(first.status) in groups, verdict.rule.name
+    assert role_of(second.registry) in roles, verdict.rule.name
+    assert group_of(second.status) in target_groups, verdict.rule.name
+
+
+def test_flipping_a_side_of_each_link_case_leaves_no_link_the_spec_forbids() -> None:
+    """For every link rule's own case: each source and target status, and each target
+    registry, in turn. Wherever the flipped pair is outside every link kind's spec, it is an
+    alert (or, both sides closed, nothing)."""
+    from test_rules import CASES
+
+    link_rules = [r for r in RULES if r.link_kind is not None]
+    assert link_rules
+    for rule in link_rules:
+        (a, b), _, _ = CASES[rule.name]
+        verdict = classify(a, b)
+        assert verdict is not None
+        source, target = verdict.first, verdict.second
+        flips = [(source.replace(status=s), target) for s in _STATUSES] + [
+            (source, target.replace(status=s)) for s in _STATUSES
+        ]
+        flips += [(source, target.replace(registry=t, record_id=f"{t}-x")) for t in _TARGETS]
+        for first, second in flips:
+            if first.registry == second.registry:
+                continue
+            found = classify(first, second)
+            spec_ok = any(
+                group_of(first.status) in g
+                and role_of(second.registry) in r
+                and group_of(second.status) in tg
+                for g, r, tg in ALLOWED.values()
+            )
+            if found is not None and found.rule.link_kind is not None:
+                assert spec_ok, (rule.name, first.status, second.registry, second.status)
+            elif not spec_ok and {group_of(first.status), group_of(second.status)} != {"gone"}:
+                assert found is not None and found.rule.alert_kind is not None, (
+                    rule.name,
+                    first.status,
+                    second.registry,
+                    second.status,
+                )
