@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -69,6 +71,31 @@ class CorrespondingAdjustment(enum.StrEnum):
 
 MAX_BLOCK_NUMBER: Final = 2**63 - 1
 
+#: ``UnitBlock.numbering`` of a record whose range is its own numbering (not comparable).
+OWN_NUMBERING: Final = "own"
+_REFERENCE: Final = re.compile(r"^([a-z][a-z0-9_]*)=([a-z0-9][a-z0-9.-]*):(\S(?:.*\S)?)$")
+
+
+def references_text(entries: Iterable[tuple[str, str, str]]) -> str | None:
+    """``(kind, registry, id)`` entries as ``UnitBlock.cross_refs`` (sorted, no duplicates;
+    None when there are none)."""
+    items = sorted({f"{kind}={registry}:{ident}" for kind, registry, ident in entries})
+    for item in items:
+        if "; " in item or _REFERENCE.match(item) is None:
+            raise ValueError(f"not a reference: {item!r}")
+    return "; ".join(items) or None
+
+
+def references_of(text: str | None) -> list[tuple[str, str, str]]:
+    """``UnitBlock.cross_refs`` as ``(kind, registry, id)`` entries."""
+    out: list[tuple[str, str, str]] = []
+    for item in (text or "").split("; "):
+        match = _REFERENCE.match(item)
+        if match is not None:
+            out.append((match.group(1), match.group(2), match.group(3)))
+    return out
+
+
 #: Content fields in schema order; ``record_hash`` covers the ones that are set.
 CONTENT_FIELDS: Final = (
     "registry",
@@ -92,6 +119,8 @@ CONTENT_FIELDS: Final = (
     "corresponding_adjustment",
     "first_transfer_date",
     "itmo_id",
+    "numbering",
+    "cross_refs",
 )
 COMPUTED_FIELDS: Final = ("observed_at", "raw_hash", "record_hash")
 ALL_FIELDS: Final = CONTENT_FIELDS + COMPUTED_FIELDS
@@ -134,6 +163,14 @@ class UnitBlock:
     corresponding_adjustment: str | None = None
     first_transfer_date: str | None = None
     itmo_id: str | None = None
+    #: ``own`` when the record carries quantities per project and vintage, not unit numbers
+    #: (ACR, CAR and ART TREES issuance tables, every CARB row, Cercarbono issuances): its
+    #: range is a numbering of the record's own, never compared with other blocks'.
+    numbering: str | None = None
+    #: What the record names elsewhere, kept as data (:func:`references_of`; not ``references``, an SQL keyword):
+    #: ``kind=registry:id`` entries joined by ``; `` (``opr_project=acr:ACR1051``,
+    #: ``vcs_project=verra:VCS934``, ``source_serial=verra:<serial>``).
+    cross_refs: str | None = None
     observed_at: str | None = None
     raw_hash: str | None = None
     record_hash: str | None = None
@@ -160,6 +197,11 @@ class UnitBlock:
     def from_json(cls, data: dict[str, Any]) -> UnitBlock:
         """Build from a normalized JSON object (already validated against the schema)."""
         return cls(**{k: data[k] for k in ALL_FIELDS if k in data})
+
+    @property
+    def comparable(self) -> bool:
+        """Whether the block's range is unit numbers other blocks can be compared with."""
+        return self.numbering is None
 
     def replace(self, **changes: Any) -> UnitBlock:
         return dataclasses.replace(self, **changes)

@@ -44,6 +44,7 @@ _TEXT_FIELDS = (
     "authorization_id",
     "itmo_id",
     "record_id",
+    "cross_refs",
 )
 
 

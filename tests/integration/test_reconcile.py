@@ -270,3 +270,24 @@ def test_the_project_across_registries_over_http(
     assert [b["record_id"] for b in one["blocks"]] == ["c1"]
     assert other["across_registries"]["project_key"] == "acr:ACR1051"
     assert missing == 404
+
+
+def test_a_record_naming_its_opr_project_links_without_a_mapping(engine: sa.Engine) -> None:
+    carb = block("carb", "CAOD5001-A", "CAOD5001", 2013, 107_542)
+    carb.numbering = "own"
+    carb.cross_refs = "opr_project=car:CAR992; opr_project_comment=acr:ACR258"
+    carb.record_hash = hash_json(carb.content())
+    acr = block("acr", "c1", "ACR1051", 2025, 14_653, "cancelled", "Convert to ARB offset credits")
+    carb2 = block("carb", "CAMM1051-B", "CAMM1051", 2025, 14_653)
+    carb2.numbering, carb2.cross_refs = "own", "opr_project=acr:ACR1051"
+    carb2.record_hash = hash_json(carb2.content())
+    put(engine, carb, acr, carb2)
+    with engine.begin() as conn:
+        report = reconcile_index(conn)
+    outcomes = sorted((f.outcome, f.kind, f.source, f.target) for f in report.findings)
+    assert ("matched", "compliance_move", "acr", "carb") in outcomes
+    assert ("registry_move", "registry_move", "car", "acr") in outcomes
+    assert not [f for f in report.findings if f.is_alert]
+    with engine.connect() as conn:
+        kinds = sorted(link["kind"] for link in list_links(conn, basis=["project"]))
+    assert kinds == ["compliance_move", "registry_move"]

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from metaregistry.connector import RecordError
-from metaregistry.model import Status, UnitBlock
+from metaregistry.model import OWN_NUMBERING, Status, UnitBlock
 from metaregistry.serials import SerialError
 from metaregistry.serials.cercarbono import CdcBatch, parse_cdc_batch, parse_cdc_columns
 from metaregistry_connectors.verra.values import cell, day, join_reason, quantity
@@ -94,6 +94,7 @@ def issuance_block(payload: Mapping[str, Any]) -> UnitBlock:
         country=batch.country,
         status=(Status.BUFFER if buffer else Status.ISSUED).value,
         status_date=day(payload.get("issuance_date"), "issuance_date"),
+        numbering=OWN_NUMBERING,
     )
 
 
@@ -114,11 +115,13 @@ def retirement_block(payload: Mapping[str, Any]) -> UnitBlock:
             field = exc.field if exc.field in ("quantity",) else "from/to"
             raise RecordError(exc.reason, field=field, value=f"{first}-{last}") from exc
         record_id, start, end = positioned, parsed.block_start, parsed.block_end
+        own = False
     else:
         ident = cell(payload, "id")
         if not ident:
             raise RecordError("a retirement needs from/to positions or an id", field="id")
         record_id, start, end = f"{serial} retirement {ident}", 1, units
+        own = True
     project = cell(payload, "project_id")
     if project and project != batch.project:
         raise RecordError(
@@ -148,6 +151,7 @@ def retirement_block(payload: Mapping[str, Any]) -> UnitBlock:
         status=Status.RETIRED.value,
         status_reason=reason,
         status_date=day(payload.get("date"), "date"),
+        numbering=OWN_NUMBERING if own else None,
     )
 
 

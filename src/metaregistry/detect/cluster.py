@@ -104,9 +104,12 @@ def _retired_after_move(moved: UnitBlock, used: UnitBlock) -> bool:
 
 def pairs_of(blocks: Sequence[UnitBlock]) -> ClusterPairs:
     """Every pair of the cluster (see the module docstring). ``blocks`` are current blocks of
-    one (scheme, scope); withdrawn ones are skipped. They need not form a single cluster."""
+    one (scheme, scope); withdrawn ones are skipped, and so are blocks whose range is a
+    numbering of their own (``numbering`` ``own``: quantities per project and vintage, never
+    unit numbers, see :mod:`metaregistry.reconcile` for what checks them). They need not form
+    a single cluster."""
     out = ClusterPairs()
-    live = [b for b in blocks if b.status != Status.WITHDRAWN]
+    live = [b for b in blocks if b.status != Status.WITHDRAWN and b.numbering is None]
     for b in live:
         out.blocks[b.key] = b
     if len(live) < 2:

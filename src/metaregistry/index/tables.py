@@ -67,6 +67,8 @@ class UnitBlockRow(SQLModel, table=True):
     corresponding_adjustment: str | None = Field(default=None, sa_column=sa.Column(sa.String(16)))
     first_transfer_date: str | None = Field(default=None, sa_column=sa.Column(sa.String(10)))
     itmo_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(256)))
+    numbering: str | None = Field(default=None, sa_column=sa.Column(sa.String(8)))
+    cross_refs: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
     observed_at: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
     raw_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     record_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from metaregistry.index.store import block_from_row, raw_record, unit_block
-from metaregistry.model import UnitBlock
+from metaregistry.model import UnitBlock, references_of
 from metaregistry.projects import PREFIXES, normalize_project_id
 from metaregistry.reconcile.model import Holding, ProjectRef
 from metaregistry.reconcile.tables import registry_coverage_table
@@ -47,27 +47,22 @@ def _year(value: str | None) -> int | None:
 
 
 def _names(conn: sa.Connection) -> dict[tuple[str, str], list[tuple[ProjectRef, str]]]:
-    """The projects each record names, from the block references of issue 16 (a
-    ``block_reference`` table) when the index has them."""
+    """The projects each record names (its ``cross_refs`` of a ``*project*`` kind), in the
+    order the record gives them."""
+    ub = unit_block
     out: dict[tuple[str, str], list[tuple[ProjectRef, str]]] = defaultdict(list)
-    from metaregistry.index.metadata import metadata
-
-    table = metadata.tables.get("block_reference")
-    if table is None:
-        return out
-    columns = set(table.c.keys())
-    need = {"registry", "record_id", "kind", "ref_registry", "ref_id"}
-    if not need <= columns:
-        return out
-    order = [table.c.registry, table.c.record_id]
-    if "position" in columns:
-        order.append(table.c.position)
-    stmt = sa.select(table).where(table.c.kind.like("%project%")).order_by(*order)
-    for row in conn.execute(stmt).mappings():
-        ref = project_ref(str(row["ref_registry"]), str(row["ref_id"]))
-        if ref is not None:
-            field = str(row.get("field") or row["kind"])
-            out[(row["registry"], row["record_id"])].append((ref, field))
+    stmt = sa.select(ub.c.registry, ub.c.record_id, ub.c.cross_refs).where(
+        ub.c.cross_refs.like("%project=%")
+    )
+    for registry, record_id, text in conn.execute(stmt):
+        for kind, ref_registry, ident in references_of(text):
+            if "project" not in kind:
+                continue
+            ref = project_ref(ref_registry, ident)
+            if ref is not None:
+                out[(registry, record_id)].append((ref, kind))
+    for names in out.values():  # the record's own field first, a mention in a comment after
+        names.sort(key=lambda item: "comment" in item[1])
     return out
 
 
@@ -88,9 +83,7 @@ def holdings(
         ub.c.status_reason,
         ub.c.quantity,
     ]
-    numbered_column = ub.c.get("numbered")
-    if numbered_column is not None:
-        columns.append(numbered_column)
+    columns.append(ub.c.numbering)
     stmt = sa.select(*columns).where(ub.c.project_id.is_not(None))
     if registries is not None:
         stmt = stmt.where(ub.c.registry.in_(sorted(set(registries))))
@@ -114,7 +107,7 @@ def holdings(
                 status=row[4],
                 quantity=int(row[6]),
                 reason=row[5] or "",
-                numbered=bool(row[7]) if numbered_column is not None else True,
+                numbered=row[7] is None,
                 names=tuple(names.get((registry, record_id), ())),
             )
         )

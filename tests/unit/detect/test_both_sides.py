@@ -222,3 +222,32 @@ def test_flipping_a_side_of_each_link_case_leaves_no_link_the_spec_forbids() -> 
                     second.registry,
                     second.status,
                 )
+
+
+def test_a_block_numbered_its_own_way_is_never_range_compared() -> None:
+    """Issue 16: records carrying quantities per project and vintage (numbering ``own``)
+    overlap nothing, even where their 1..quantity ranges meet another block's."""
+    own = block("carb", "CAMM1051-B", 100, 199, "issued", numbering="own")
+    assert kinds(verra("issued"), own) == []
+    assert kinds(own, block("carb", "CAMM1051-C", 150, 250, "issued", numbering="own")) == []
+    assert kinds(verra("issued"), block("srn-ppi", "s1", 100, 199, "issued")) == [
+        "alert:double_issuance"
+    ]
+
+
+def test_references_round_trip_sorted_and_checked() -> None:
+    import pytest
+
+    from metaregistry.model import references_of, references_text
+
+    text = references_text(
+        [("opr_project_comment", "acr", "ACR258"), ("opr_project", "car", "CAR992")]
+    )
+    assert text == "opr_project=car:CAR992; opr_project_comment=acr:ACR258"
+    assert references_of(text) == [
+        ("opr_project", "car", "CAR992"),
+        ("opr_project_comment", "acr", "ACR258"),
+    ]
+    assert references_text([]) is None
+    with pytest.raises(ValueError, match="not a reference"):
+        references_text([("Bad Kind", "acr", "1")])
