@@ -168,8 +168,9 @@ class UnitBlock:
     #: range is a numbering of the record's own, never compared with other blocks'.
     numbering: str | None = None
     #: What the record names elsewhere, kept as data (:func:`references_of`; the name is
-    #: not ``references``, an SQL keyword): ``kind=registry:id`` entries joined by ``; `` (``opr_project=acr:ACR1051``,
-    #: ``vcs_project=verra:VCS934``, ``source_serial=verra:<serial>``).
+    #: not ``references``, an SQL keyword): ``kind=registry:id`` entries joined by ``; ``
+    #: (``opr_project=acr:ACR1051``, ``vcs_project=verra:VCS934``,
+    #: ``source_serial=verra:<serial>``).
     cross_refs: str | None = None
     observed_at: str | None = None
     raw_hash: str | None = None
