@@ -92,14 +92,23 @@ def write(path: Path, header: Iterable[str], table: Iterable[dict[str, str]]) ->
     return path
 
 
+#: What a real file may quarantine: CARB's note rows (a reversal, a reporting period with
+#: no credits, a deferred reforestation quantity) state no credits to store.
+NOTE_ROWS = ("a note row", "is not a whole number of units")
+
+
 def load(engine: sa.Engine, connector_name: str, path: Path) -> int:
     connector = plugins.load(connector_name)
     count = 0
     for chunk in chunked(connector.read_file(path), 500):
         with engine.begin() as conn:
             result = store_page(conn, connector, chunk, observed_at=utc_stamp())
-        assert result.quarantined == [], (path.name, result.quarantined[:1])
-        count += len(chunk)
+        if connector_name == "carb":
+            bad = [q for q in result.quarantined if not any(n in q.error for n in NOTE_ROWS)]
+            assert bad == [], (path.name, bad[:1])
+        else:
+            assert result.quarantined == [], (path.name, result.quarantined[:1])
+        count += len(chunk) - len(result.quarantined)
     return count
 
 
@@ -116,7 +125,7 @@ def test_all_real_files_together_raise_no_alert(engine: sa.Engine, real_data: Pa
             for relative in files:
                 loaded += load(engine, name, real_data / relative)
     summary = detect_full(engine)
-    assert summary.blocks_checked == loaded
+    assert loaded >= summary.blocks_checked == len(blocks(engine))  # CARB's tables overlap
     with engine.connect() as conn:
         assert list_alerts(conn) == []
         assert list_links(conn) == []
@@ -335,3 +344,62 @@ def test_moss_mco2_holdings_are_custody_for_tokens_that_name_them(
     (alert,) = alerts
     assert alert["kind"] == "double_issuance"
     assert held[0].serial in alert["explanation"] and "mco2" in alert["explanation"]
+
+
+#: Every ACR or CAR cancellation that a CARB row accounts for with the same OPR project,
+#: vintage and quantity (issue 17), as (source registry, source record, CARB issuance).
+EXPECTED_MOVES = {
+    ("acr", "ACR-US-1007-2024-2351-1 to 79565", "CAOD1007-A"),
+    ("acr", "ACR-US-1042-2024-2531-1 to 92278", "CAOD1042-A"),
+    ("acr", "ACR-US-1051-2025-3152-1 to 14653", "CAMM1051-B"),
+    ("acr", "ACR-US-1094-2025-2868-1 to 65523", "CAMM1094-A"),
+    ("acr", "ACR-US-1100-2025-2958-1 to 153201", "CAMM1100-A"),
+    ("acr", "ACR-US-1118-2025-3081-1 to 14773", "CAMM1118-A"),
+    ("acr", "ACR-US-1123-2024-2930-1 to 75540", "CAMM1123-A"),
+    ("acr", "ACR-US-1138-2025-3084-1 to 29038", "CAMM1138-A"),
+    ("acr", "ACR-US-1163-2025-2963-1 to 61040", "CAOD1163-A"),
+    ("acr", "ACR-US-407-2024-2368-1 to 237504", "CAMM5407-F"),
+    ("acr", "ACR-US-746-2024-2436-1 to 67365", "CAMM5746-C"),
+    ("acr", "ACR-US-841-2024-2435-1 to 179435", "CAMM5841-B"),
+    ("car", "CAR-ROC-US-2111-129-2284-IL-2025-9489-1 to 159383", "CAMM1009-B"),
+}
+
+
+def test_the_real_exports_reconcile_by_project(engine: sa.Engine, real_data: Path) -> None:
+    """ACR and CAR cancellations, both CARB tables, Gold Standard issuances, Verra
+    transactions, Regen and Stellar (issue 17's done criterion): each cancellation a CARB row
+    accounts for is a project basis compliance-move link, the CARB row naming two OPR ids is a
+    registry move, and no double counting alert is raised (the samples are not complete
+    record sets: the rest is unverifiable or pending, never an alert)."""
+    from metaregistry.reconcile.run import reconcile_index
+
+    wanted = {
+        "acr": (f"{OFFSETS}/american-carbon-registry/cancellations.csv",),
+        "car": (f"{OFFSETS}/climate-action-reserve/cancellations.csv",),
+        "carb": ALL_FILES["carb"],
+        "gold-standard": (f"{OFFSETS}/gold-standard/issuances.csv",),
+        "verra": (f"{OFFSETS}/verra/transactions.csv",),
+        "regen": (REGEN,),
+        "stellar": ALL_FILES["stellar"],
+    }
+    for name, files in wanted.items():
+        for relative in files:
+            load(engine, name, real_data / relative)
+    detect_full(engine)
+    with engine.begin() as conn:
+        report = reconcile_index(conn)
+    with engine.connect() as conn:
+        assert list_alerts(conn) == []
+        links = list_links(conn, basis=["project"])
+    moves = {
+        (link["source_registry"], link["source_record_id"], link["target_record_id"])
+        for link in links
+        if link["kind"] == "compliance_move"
+    }
+    assert moves == EXPECTED_MOVES
+    (moved,) = [link for link in links if link["kind"] == "registry_move"]
+    assert moved["target_record_id"] == "CAOD5001-A"
+    assert "car:CAR992" in moved["explanation"] and "acr:ACR258" in moved["explanation"]
+    assert not [f for f in report.findings if f.is_alert]
+    outcomes = {f.outcome for f in report.findings}
+    assert outcomes <= {"matched", "pending", "unverifiable", "registry_move"}

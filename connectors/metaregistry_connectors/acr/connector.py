@@ -1,0 +1,123 @@
+"""The ``acr`` connector: American Carbon Registry's public reports (issuances, retirements,
+cancellations), from export files or downloaded from the registry's site. See README.md."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import ClassVar, Final
+
+import pydantic
+
+from metaregistry.connector import (
+    Connector,
+    ConnectorConfig,
+    ConnectorOptions,
+    HttpStream,
+    RawRecord,
+)
+from metaregistry.model import Status, UnitBlock
+from metaregistry_connectors.apx.report import ReportStream
+from metaregistry_connectors.apx.tables import IssuanceColumns, Registry, UnitColumns
+
+__all__ = ["REGISTRY", "AcrConnector", "AcrOptions"]
+
+REGISTRY: Final = Registry(
+    slug="acr",
+    label="American Carbon Registry",
+    scheme="acr",
+    issuances=IssuanceColumns(
+        quantity="Total Credits Issued",
+        project="Project ID",
+        vintage="Vintage",
+        date="Date Issued (GMT)",
+        period=("ReportingPeriodBegin", "ReportingPeriodEnd"),
+        country="Project Site Country",
+        extra_key=(),
+        required=frozenset(("Total Credits Issued", "Project ID", "Vintage", "Date Issued (GMT)")),
+    ),
+    retirements=UnitColumns(
+        serial="Credit Serial Numbers",
+        quantity="Quantity of Credits",
+        date="Status Effective (GMT)",
+        project="Project ID",
+        reasons=(
+            ("reason", "Retirement Reason"),
+            ("purpose", "Purpose of Retirement"),
+            ("on behalf of", "Retired on Behalf of"),
+        ),
+        required=frozenset(("Credit Serial Numbers", "Quantity of Credits", "Retirement Reason")),
+    ),
+    cancellations=UnitColumns(
+        serial="Credit Serial Numbers",
+        quantity="Quantity of Credits",
+        date="Status Effective  (GMT)",
+        project="Project ID",
+        reasons=(("cancellation type", "Cancellation Type"), ("details", "Cancellation Details")),
+        required=frozenset(("Credit Serial Numbers", "Quantity of Credits", "Cancellation Type")),
+        status=Status.CANCELLED.value,
+    ),
+    schemas={
+        "issuances": "raw/acr/issuances.schema.json",
+        "retirements": "raw/acr/retirements.schema.json",
+        "cancellations": "raw/acr/cancellations.schema.json",
+    },
+)
+KINDS: Final = REGISTRY.kinds()
+
+
+class AcrOptions(ConnectorOptions):
+    """``[connectors.acr]`` options: where the registry's public reports are served
+    (paths under ``base_url``; an empty path skips that report)."""
+
+    issuances_path: str = pydantic.Field(
+        "/myModule/rpt/myrpt.asp?r=111",
+        description="the issuances report (assumed address, see README)",
+    )
+    retirements_path: str = pydantic.Field(
+        "/myModule/rpt/myrpt.asp?r=112",
+        description="the retirements report (assumed address, see README)",
+    )
+    cancellations_path: str = pydantic.Field(
+        "/myModule/rpt/myrpt.asp?r=113",
+        description="the cancellations report (assumed address, see README)",
+    )
+    headers: dict[str, str] = pydantic.Field(
+        default_factory=dict, description="extra request headers"
+    )
+
+
+class AcrConnector(Connector):
+    """American Carbon Registry: issuances (quantities per project and vintage, never range
+    compared), retirements and cancellations (serial ranges). Files: ``metaregistry import acr
+    FILE...`` (CSV or XLSX, the kind read from the header row). Streams: the three public
+    reports, each one snapshot page."""
+
+    name: ClassVar[str] = "acr"
+    registries: ClassVar[tuple[str, ...]] = ("acr",)
+    description: ClassVar[str] = "American Carbon Registry: issuances, retirements, cancellations"
+    default_base_url: ClassVar[str | None] = "https://acr2.apx.com"
+    options_model: ClassVar[type[ConnectorOptions]] = AcrOptions
+
+    def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
+        options: AcrOptions = self.options(config)
+        base = self.base_url(config).rstrip("/")
+        paths = (options.issuances_path, options.retirements_path, options.cancellations_path)
+        return [
+            ReportStream(
+                kind, base + path, REGISTRY.label, options.headers, rows=REGISTRY.numbered_rows
+            )
+            for kind, path in zip(REGISTRY.file_kinds, paths, strict=True)
+            if path
+        ]
+
+    def read_file(self, path: Path) -> Iterator[RawRecord]:
+        from metaregistry_connectors.verra.tabular import read_table
+
+        return REGISTRY.numbered_rows(read_table(path, REGISTRY.file_kinds, REGISTRY.label))
+
+    def raw_schema_for(self, record: RawRecord) -> str | None:
+        return KINDS.raw_schema(record)
+
+    def normalize(self, record: RawRecord) -> UnitBlock:
+        return KINDS.normalize(record)
