@@ -117,7 +117,12 @@ async def test_an_unknown_project_is_404(api: Api) -> None:
 
 
 def add_run(
-    engine: sa.Engine, connector: str, outcome: str, finished: datetime, error: str | None = None
+    engine: sa.Engine,
+    connector: str,
+    outcome: str,
+    finished: datetime,
+    error: str | None = None,
+    source_totals: str | None = None,
 ) -> None:
     table = SyncRunRow.__table__  # type: ignore[attr-defined]
     with engine.begin() as conn:
@@ -135,6 +140,7 @@ def add_run(
                 quarantined=1,
                 withdrawn=0,
                 error=error,
+                source_totals=source_totals,
             )
         )
 
@@ -163,3 +169,21 @@ async def test_registries_report_counts_freshness_and_the_last_error(
     assert connectors["tccr"]["age_seconds"] < 3600
     assert connectors["tccr"]["last_error"] is None
     assert connectors["srn-ppi"]["last_success_at"] is None
+    assert verra["last_run"]["source_totals"] == {} and verra["last_run"]["drift"] == []
+
+
+async def test_registries_serve_each_connectors_source_totals_and_drift(
+    serve_api: Any, world: World
+) -> None:
+    import json
+
+    totals = {
+        "totals": {"holdings": {"records": 3825}},
+        "drift": ["holdings: source reports 3825 records, sync saw 3824 distinct"],
+    }
+    add_run(world.engine, "jcm", "ok", datetime.now(UTC), source_totals=json.dumps(totals))
+    async with serve_api() as api:
+        body = await get_json(api, "/v1/registries")
+    jcm = {c["name"]: c for c in body["connectors"]}["jcm"]
+    assert jcm["last_run"]["source_totals"] == {"holdings": {"records": 3825}}
+    assert jcm["last_run"]["drift"] == totals["drift"]

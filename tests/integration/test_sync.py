@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -640,3 +641,53 @@ def test_records_of_a_sync_killed_before_its_detection_are_checked_by_the_next_w
     assert report.sources[0].written == 0  # the dead run stored everything already
     assert _alert_kinds(engine) == ["internal_overlap"] * 5
     engine.dispose()
+
+
+class _RepeatingStream(HttpStream):
+    """Two pages; the second repeats the first page's records (a source that serves a page
+    twice), and the source's own total says three records."""
+
+    name = "repeats"
+
+    def __init__(self, base: str, total: int) -> None:
+        self.base, self.total = base, total
+
+    def first_request(self, cursor: Any) -> Any:
+        from metaregistry.connector import RequestSpec
+
+        return RequestSpec(method="GET", url=f"{self.base}/p1", token="1")
+
+    def parse_page(self, response: Any, request: Any) -> Any:
+        from metaregistry.connector import Page, RequestSpec
+
+        records = [
+            RawRecord({"id": f"r{i}", "start": i * 10, "end": i * 10 + 9}, "t", "repeats")
+            for i in range(3)
+        ]
+        nxt = (
+            RequestSpec(method="GET", url=f"{self.base}/p2", token="2")
+            if request.token == "1"
+            else None
+        )
+        return Page(records=records, cursor={}, next_request=nxt, totals={"records": self.total})
+
+
+@pytest.mark.parametrize(
+    ("total", "drift"), [(3, []), (4, ["repeats: source reports 4 records, sync saw 3 distinct"])]
+)
+def test_a_repeated_page_is_counted_once_against_the_sources_total(
+    engine: sa.Engine, total: int, drift: list[str]
+) -> None:
+    import httpx
+    import respx
+
+    class Repeating(PagedConnector):
+        def streams(self, config: ConnectorConfig) -> list[HttpStream]:
+            return [_RepeatingStream(config.base_url or "", total)]
+
+    with respx.mock:
+        respx.route(host="repeats.test").mock(return_value=httpx.Response(200, json={}))
+        config = ConnectorConfig("paged", base_url="https://repeats.test")
+        report = asyncio.run(sync_connector(engine, Repeating(), config))
+    assert (report.outcome, report.seen, report.distinct) == ("ok", 6, 3)
+    assert report.drift == drift

@@ -90,6 +90,19 @@ _RUN: Final = {
         "quarantined": {"type": "integer"},
         "withdrawn": {"type": "integer"},
         "error": {"type": ["string", "null"]},
+        "source_totals": {
+            "type": "object",
+            "description": "per stream, what the source said of itself (e.g. records)",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": {"type": "integer"},
+            },
+        },
+        "drift": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "streams whose distinct records disagree with the source's total",
+        },
     },
 }
 REGISTRIES_SCHEMA: Final = {

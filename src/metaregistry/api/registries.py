@@ -9,6 +9,7 @@ request while the others wait for it; freshness (the small ``sync_run`` table) c
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -174,16 +175,36 @@ def read_stats(db: Db, configured: Sequence[str], *, with_log: bool) -> Registry
     )
 
 
+def _source_totals(text: str | None) -> tuple[dict[str, dict[str, int]], list[str]]:
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return {}, []
+    if not isinstance(data, dict):
+        return {}, []
+    totals = data.get("totals") if isinstance(data.get("totals"), dict) else {}
+    drift = data.get("drift") if isinstance(data.get("drift"), list) else []
+    clean = {
+        str(stream): {str(k): int(v) for k, v in counts.items() if isinstance(v, int)}
+        for stream, counts in (totals or {}).items()
+        if isinstance(counts, dict)
+    }
+    return clean, [str(line) for line in drift or []]
+
+
 def _runs(conn: sa.Connection) -> dict[str, dict[str, Any]]:
     c = sync_run.c
     out: dict[str, dict[str, Any]] = {}
     latest = sa.select(sa.func.max(c.id)).group_by(c.connector)
     for row in conn.execute(sa.select(sync_run).where(c.id.in_(latest))):
         m = row._mapping
-        out.setdefault(m["connector"], {})["last_run"] = {
+        last = {
             name: _iso(m[name]) if isinstance(m[name], datetime) else m[name]
             for name in _RUN_COLUMNS
         }
+        # what the source said of itself and where the sync disagreed (distinct records)
+        last["source_totals"], last["drift"] = _source_totals(m["source_totals"])
+        out.setdefault(m["connector"], {})["last_run"] = last
     ok = sa.select(c.connector, sa.func.max(c.finished_at)).where(c.outcome == "ok")
     for connector, finished in conn.execute(ok.group_by(c.connector)):
         if finished is not None:

@@ -84,7 +84,8 @@ class SourceReport:
     connector: str
     outcome: str = "ok"  # ok, failed, timeout, locked
     pages: int = 0
-    seen: int = 0
+    seen: int = 0  # records received, a repeated page's twice
+    distinct: int = 0  # distinct records received (what drift compares with the source)
     written: int = 0
     quarantined: int = 0
     withdrawn: int = 0
@@ -359,6 +360,10 @@ class _StreamRun:
         self.progress = progress
         self.completed = False
         self.snapshot_id: int | None = None
+        # Distinct records this run received (hashes of record keys and of quarantined raw
+        # payloads): a source that repeats a page sends some twice, and the count compared
+        # with the source's own total must count each once.
+        self.distinct: set[int] = set()
 
     async def run(
         self, client: httpx.AsyncClient, policy: RetryPolicy, stop: asyncio.Event | None = None
@@ -399,6 +404,8 @@ class _StreamRun:
                 _save_cursor(conn, self.connector.name, self.stream.name, cursor, self.snapshot_id)
             report.pages += 1
             report.seen += len(page.records)
+            self.distinct.update(hash(b.key) for b in prepared.blocks)
+            self.distinct.update(hash(("quarantined", q.raw_hash)) for q in prepared.quarantined)
             report.written += stored.written
             report.quarantined += len(prepared.quarantined)
             report.not_modified += int(page.not_modified)
@@ -484,7 +491,7 @@ def _reconcile(report: SourceReport, seen_by_stream: Mapping[str, int]) -> None:
         if expected is not None and expected != seen_by_stream.get(stream, 0):
             report.drift.append(
                 f"{stream}: source reports {expected} records, sync saw "
-                f"{seen_by_stream.get(stream, 0)}"
+                f"{seen_by_stream.get(stream, 0)} distinct"
             )
 
 
@@ -533,12 +540,12 @@ async def sync_connector(
     try:
         seen_by_stream: dict[str, int] = {}
         for run in runs:
-            before = report.seen
             await run.run(http, policy, stop)
             if not run.completed:
                 report.outcome, report.error = "stopped", "shutdown before the stream finished"
                 break
-            seen_by_stream[run.stream.name] = report.seen - before
+            seen_by_stream[run.stream.name] = len(run.distinct)
+        report.distinct = sum(seen_by_stream.values())
         _reconcile(report, seen_by_stream)
         if report.outcome == "ok" and all(
             r.stream.mode == "snapshot" and r.completed for r in runs

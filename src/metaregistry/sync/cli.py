@@ -91,7 +91,8 @@ def sync_command(
         for source in report.sources:
             line = (
                 f"{source.connector:<16} {source.outcome:<8} pages={source.pages} "
-                f"seen={source.seen} written={source.written} quarantined={source.quarantined} "
+                f"seen={source.seen} distinct={source.distinct} written={source.written} "
+                f"quarantined={source.quarantined} "
                 f"withdrawn={source.withdrawn} ({source.seconds:.1f}s)"
             )
             click.echo(line)
