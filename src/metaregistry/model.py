@@ -121,6 +121,7 @@ CONTENT_FIELDS: Final = (
     "itmo_id",
     "numbering",
     "cross_refs",
+    "issuance_total",
 )
 COMPUTED_FIELDS: Final = ("observed_at", "raw_hash", "record_hash")
 ALL_FIELDS: Final = CONTENT_FIELDS + COMPUTED_FIELDS
@@ -172,6 +173,10 @@ class UnitBlock:
     #: (``opr_project=acr:ACR1051``, ``vcs_project=verra:VCS934``,
     #: ``source_serial=verra:<serial>``).
     cross_refs: str | None = None
+    #: The units of the whole issuance the block is a share of, where the registry states it
+    #: (JCM: one issuance split between two ledgers, numbered 1..issuance_total). A share
+    #: reaching past it claims units that were never issued.
+    issuance_total: int | None = None
     observed_at: str | None = None
     raw_hash: str | None = None
     record_hash: str | None = None

@@ -46,7 +46,7 @@ FAULTS = (
     "429=0.08,5xx=0.08,truncate=0.06,slow=0.03,repeat=0.1,malformed=0.01,"
     "retry-after=0,slow-seconds=0.2"
 )
-FAULT_SEED = 5
+FAULT_SEED = 7
 TOKEN = "mock-sync-token"
 FORMATS: dict[str, RecordFormat] = {
     "srn-ppi": SRN_PPI,

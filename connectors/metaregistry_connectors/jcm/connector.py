@@ -173,4 +173,16 @@ class JcmConnector(Connector):
             corresponding_adjustment=optional_lookup(CORRESPONDING_ADJUSTMENT, p, "ca_status"),
             first_transfer_date=iso_date(p, "first_transfer_date"),
             itmo_id=optional_text(p, "itmo_id"),
+            issuance_total=_issuance_total(p),
         )
+
+
+def _issuance_total(payload: Mapping[str, Any]) -> int | None:
+    """The issuance's total units (both ledgers' shares), kept so that shares reaching past
+    it are found (a quantity mismatch); None when the holding does not say."""
+    value = payload.get("issuance_total")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise RecordError("is not a positive whole number", field="issuance_total", value=value)
+    return value

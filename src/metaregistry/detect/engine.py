@@ -30,9 +30,9 @@ from metaregistry.detect import driver, lifecycle, scan
 from metaregistry.detect.changes import Seed, changes_after
 from metaregistry.detect.closure import closure, read_clusters
 from metaregistry.detect.cluster import Key, pairs_of
-from metaregistry.detect.findings import AlertDraft, LinkDraft, drafts_of
+from metaregistry.detect.findings import AlertDraft, LinkDraft, beyond_issuance, drafts_of
 from metaregistry.detect.tables import alert_table, block_link_table, detect_run_table
-from metaregistry.index.store import unit_block, unit_block_version
+from metaregistry.index.store import block_from_row, unit_block, unit_block_version
 from metaregistry.model import UnitBlock
 
 __all__ = ["DetectSummary", "detect_full", "detect_incremental", "findings_of", "last_run"]
@@ -74,6 +74,15 @@ def findings_of(
     return alerts, links, n_clusters, n_blocks
 
 
+def _past_issuance(conn: sa.Connection) -> list[UnitBlock]:
+    """Current blocks reaching past their issuance's stated total (few: a data error)."""
+    ub = unit_block
+    stmt = sa.select(ub).where(
+        ub.c.issuance_total.is_not(None), ub.c.block_end > ub.c.issuance_total
+    )
+    return [block_from_row(row) for row in conn.execute(stmt)]
+
+
 def _max_version_id(conn: sa.Connection) -> int:
     value = conn.execute(sa.select(sa.func.max(unit_block_version.c.id))).scalar()
     return int(value or 0)
@@ -95,6 +104,7 @@ def detect_full(
     upto = _max_version_id(conn)
     with _collector_paused():
         alerts, links, n_clusters, _ = findings_of(scan.sweep(conn, progress))
+    alerts.extend(beyond_issuance(_past_issuance(conn)))
     summary = DetectSummary(mode="full", since_version_id=0, upto_version_id=upto)
     summary.blocks_checked = _count_blocks(conn)
     summary.clusters = n_clusters
@@ -163,9 +173,11 @@ def _incremental(
     seeds = [*changes.seeds, *_stored_regions(conn, changes.keys)]
     found = closure(conn, seeds)
     alerts, links, n_clusters, _ = findings_of(read_clusters(conn, found.clusters()))
+    scope = found.keys() | changes.keys
+    alerts.extend(beyond_issuance(b for b in _past_issuance(conn) if b.key in scope))
     summary.blocks_checked = len(found)
     summary.clusters = n_clusters
-    _store(conn, summary, alerts, links, found.keys() | changes.keys, started, now)
+    _store(conn, summary, alerts, links, scope, started, now)
     return summary
 
 

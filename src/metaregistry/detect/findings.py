@@ -32,7 +32,7 @@ issuance's still-live rest).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from metaregistry.detect.cluster import ClusterPairs, Key, Ranges, subtract_ranges
 from metaregistry.detect.drafts import (
@@ -55,7 +55,14 @@ from metaregistry.detect.rules import (
 )
 from metaregistry.model import UnitBlock
 
-__all__ = ["INTERNAL_RULES", "AlertDraft", "LinkDraft", "alerts_of", "drafts_of"]
+__all__ = [
+    "INTERNAL_RULES",
+    "AlertDraft",
+    "LinkDraft",
+    "alerts_of",
+    "beyond_issuance",
+    "drafts_of",
+]
 
 _INTERNAL_OVERLAP = Rule(
     name="internal-overlap",
@@ -83,8 +90,17 @@ _MISMATCH = Rule(
     template="{second} holds {excess} beyond what its origin {first} names: the {units} they "
     "share do not add up to what the target claims.",
 )
+_BEYOND_ISSUANCE = Rule(
+    name="beyond-issuance",
+    first=frozenset(),
+    second=frozenset(),
+    alert_kind="quantity_mismatch",
+    severity="high",
+    template="{first} holds {excess} past the end of its issuance (the registry states the "
+    "issuance's total): the shares of the issuance add up to more than was issued.",
+)
 #: Rules that are not status patterns, for the test that every rule has a test.
-INTERNAL_RULES = (_INTERNAL_OVERLAP, _INTERNAL_REUSE, _MISMATCH)
+INTERNAL_RULES = (_INTERNAL_OVERLAP, _INTERNAL_REUSE, _MISMATCH, _BEYOND_ISSUANCE)
 # Moves whose target must add up to what the source gave up (DOMAIN.md: "a mirror or
 # conversion whose quantities do not add up"). Not tokenization: custody bridges (Stellarcarbon,
 # Moss) mint on units they hold and retire them in the source registry only as tokens are
@@ -131,6 +147,23 @@ def drafts_of(pairs: ClusterPairs) -> tuple[list[AlertDraft], list[LinkDraft]]:
             AlertPair(_INTERNAL_REUSE, pairs.blocks[ka], pairs.blocks[kb], tuple(ranges))
         )
     return alerts_of(alert_pairs), links
+
+
+def beyond_issuance(blocks: Iterable[UnitBlock]) -> list[AlertDraft]:
+    """Quantity mismatches of shares past their issuance's stated total (JCM: an issuance of
+    ``issuance_total`` units split between two ledgers, each share a sub-range of
+    1..issuance_total): the units past the total were never issued. One alert per share."""
+    pairs: list[AlertPair] = []
+    for block in blocks:
+        total = block.issuance_total
+        if total is None or block.block_end <= total or block.numbering is not None:
+            continue
+        if block.status == "withdrawn":
+            continue
+        inside = ((block.block_start, total),) if block.block_start <= total else ()
+        beyond = ((max(block.block_start, total + 1), block.block_end),)
+        pairs.append(AlertPair(_BEYOND_ISSUANCE, block, block, inside, beyond))
+    return alerts_of(pairs)
 
 
 def _mismatches(classified: list[_Classified]) -> tuple[list[AlertPair], set[tuple[Key, Key]]]:

@@ -69,6 +69,7 @@ class UnitBlockRow(SQLModel, table=True):
     itmo_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(256)))
     numbering: str | None = Field(default=None, sa_column=sa.Column(sa.String(8)))
     cross_refs: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    issuance_total: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
     observed_at: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
     raw_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     record_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))

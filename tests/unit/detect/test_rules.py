@@ -9,7 +9,7 @@ import pytest
 from detect_support import block, verra_serial
 
 from metaregistry.detect.cluster import pairs_of
-from metaregistry.detect.findings import INTERNAL_RULES, drafts_of
+from metaregistry.detect.findings import INTERNAL_RULES, beyond_issuance, drafts_of
 from metaregistry.detect.rules import RULES, classify, points_at, reason_classes
 from metaregistry.model import UnitBlock
 
@@ -255,6 +255,23 @@ CASES: dict[str, tuple[list[UnitBlock], str | None, tuple[str, str]]] = {
         "double_issuance",
         ("verra", "tccr"),
     ),
+    "beyond-issuance": (
+        [
+            block(
+                "jcm-thailand",
+                "t1",
+                601,
+                1100,
+                "issued",
+                scheme="jcm",
+                scope="TH-0009",
+                serial="JCM-TH-TH005-2022-0009-601-1100",
+                issuance_total=1000,
+            ),
+        ],
+        "quantity_mismatch",
+        ("jcm-thailand", "jcm-thailand"),
+    ),
     "quantity-mismatch": (
         [
             _verra("cancelled", CONVERSION),
@@ -288,7 +305,10 @@ def test_status_rule_matches_its_case(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_case_gives_its_outcome(name: str) -> None:
     cluster, outcome, roles = CASES[name]
-    alerts, links = drafts_of(pairs_of(cluster))
+    if name == "beyond-issuance":  # a check of single blocks, not of pairs
+        alerts, links = beyond_issuance(cluster), []
+    else:
+        alerts, links = drafts_of(pairs_of(cluster))
     kinds = sorted([a.kind for a in alerts] + [link.kind for link in links])
     if outcome is None:
         assert kinds == []
@@ -392,3 +412,13 @@ def test_ambiguous_export_is_a_low_severity_alert_saying_why() -> None:
     (alert,), links = drafts_of(pairs_of(CASES["ambiguous-source"][0]))
     assert (alert.severity, links) == ("low", [])
     assert "does not tell them apart" in alert.explanation
+
+
+def test_a_share_past_its_issuance_names_the_units_never_issued() -> None:
+    (share,), _, _ = CASES["beyond-issuance"]
+    (alert,) = beyond_issuance([share])
+    assert (alert.kind, alert.severity) == ("quantity_mismatch", "high")
+    assert alert.excess == [(1001, 1100)] and alert.ranges == [(601, 1000)]
+    assert "1001-1100" in alert.explanation or "1,001" in alert.explanation
+    inside = share.replace(block_end=1000, quantity=400)
+    assert beyond_issuance([inside]) == []

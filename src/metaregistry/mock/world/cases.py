@@ -51,6 +51,6 @@ PATTERNS: Final = (
     Pattern("double-issuance", False, 5, double_issuance),
     Pattern("double-use", False, 5, double_use),
     Pattern("use-after-transfer", False, 4, use_after_transfer),
-    Pattern("quantity-mismatch", False, 3, quantity_mismatch),
+    Pattern("quantity-mismatch", False, 4, quantity_mismatch),
     Pattern("internal-overlap", False, 4, internal_overlap),
 )

@@ -195,6 +195,14 @@ def _inside(issuer: Issuer, block: Block, partial: bool) -> tuple[int, int]:
 
 
 def quantity_mismatch(issuer: Issuer, variant: int, partial: bool) -> Planted:
+    if variant == 3:
+        # issue 23: the partner ledger's share reaches past the issuance's stated total, with
+        # no move between the ledgers: the two shares add up to more than was issued
+        japan, mate = jcm_issuance(issuer, issuer.rng.choice(("ID", "TH")))
+        issuer.add(japan)
+        extra = 1 + issuer.rng.randrange(max(1, mate.quantity // 2))
+        over = issuer.add(issuer.part(mate, mate.start, mate.end + extra))
+        return Planted(over, over, "JCM shares adding up to more than the issuance's total")
     if variant == 1:
         japan, mate = jcm_issuance(issuer, issuer.rng.choice(("ID", "TH")))
         issuer.add(japan)
