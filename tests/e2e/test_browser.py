@@ -80,6 +80,8 @@ class Page(HTMLParser):
         self.chips: list[str] = []
         self.cards: list[str] = []
         self.alerts: list[str] = []
+        self.registry_rows: list[str] = []
+        self.serial_links: list[str] = []
         self.text: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -90,6 +92,10 @@ class Page(HTMLParser):
             self.cards.append(found.get("data-registry") or "")
         if "data-alert" in found:
             self.alerts.append(found["data-alert"] or "")
+        if tag == "tr" and "data-registry" in found:
+            self.registry_rows.append(found["data-registry"] or "")
+        if tag == "a" and "data-serial" in found:
+            self.serial_links.append(found["data-serial"] or "")
 
     def handle_data(self, data: str) -> None:
         if data.strip():
@@ -105,11 +111,15 @@ def test_a_visitor_sees_where_a_serial_lives(chromium: str, server: str, tmp_pat
     text = " ".join(page.text)
     assert page.chips == ["tccr", "verra"], text[:2000]
     assert sorted(page.cards) == ["tccr", "verra", "verra"]
-    assert "Held in 2 registries, 3 blocks, 1 open alert." in text
+    assert "Held in 2 registries, 3 blocks, 1 open alert: double use (high)." in text
     assert V_RET in text
     # The alert on both sides of the double use, and once more in the alert feed.
     assert page.alerts.count(ALERT_ID) == 3
     assert "double use · high · open" in text
+    # Issue 22: every alert leads to its serials; the registries are on the first screen.
+    assert V_RET in page.serial_links
+    assert {"verra", "tccr", "gold-standard"} <= set(page.registry_rows), page.registry_rows
+    assert "blocks," in text and "units in all." in text
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "lookup.png"
@@ -133,3 +143,19 @@ def test_a_visitor_is_told_when_nothing_holds_the_units(
     assert "Not found." in text
     assert "no registry in the index holds units 5 of scheme 'vcs'" in text
     assert page.cards == []
+
+
+def test_the_alert_feed_filters_by_kind_severity_and_registry(
+    chromium: str, server: str, tmp_path: Path
+) -> None:
+    def alerts(query: str) -> list[str]:
+        done = run_chromium(chromium, tmp_path / "profile", "--dump-dom", f"{server}/?{query}")
+        assert done.returncode == 0, done.stderr[-3000:]
+        page = Page()
+        page.feed(done.stdout)
+        return page.alerts
+
+    assert alerts("alert_kind=double_use") == [ALERT_ID]
+    assert alerts("alert_kind=internal_overlap") == []
+    assert alerts("alert_severity=high&alert_registry=verra") == [ALERT_ID]
+    assert alerts("alert_registry=gold-standard") == []

@@ -60,10 +60,23 @@ function renderError({ status, body }) {
   return box;
 }
 
+function openAlertKinds(blocks) {
+  // "double use (high)": the open alerts the blocks carry, each once
+  const seen = new Map();
+  for (const b of blocks) {
+    for (const a of b.alerts || []) {
+      if (a.status === "resolved") continue;
+      seen.set(a.id, `${a.kind.replaceAll("_", " ")} (${a.severity})`);
+    }
+  }
+  return [...new Set(seen.values())];
+}
+
 function renderAnswer(data) {
   const out = el("div", { id: "lookup" });
   const q = data.query;
   const alerts = data.summary.open_alerts;
+  const kinds = openAlertKinds(data.blocks);
   const summary = el("div", { class: "summary" + (alerts ? " bad" : "") },
     el("h3", {}, `${q.serial}`),
     el("p", {}, `Units ${range(q.block_start, q.block_end)} of scheme `, el("code", {}, q.scheme),
@@ -72,7 +85,8 @@ function renderAnswer(data) {
     el("p", {}, `Held in ${data.summary.registries.length} registr` +
       (data.summary.registries.length === 1 ? "y" : "ies") + `, ${data.summary.blocks} block` +
       (data.summary.blocks === 1 ? "" : "s") +
-      (alerts ? `, ${alerts} open alert${alerts === 1 ? "" : "s"}.` : ", no open alert.")),
+      (alerts ? `, ${alerts} open alert${alerts === 1 ? "" : "s"}` +
+        (kinds.length ? `: ${kinds.join(", ")}.` : ".") : ", no open alert.")),
     el("ul", { class: "chips", id: "registries" },
       data.summary.registries.map((r) =>
         el("li", { class: "chip", "data-registry": r.registry },
@@ -141,11 +155,31 @@ function proofText(proof) {
 
 // -- alerts ------------------------------------------------------------------------------
 
+function serialLink(serial) {
+  // a link that looks the serial up on this page (and works as a plain link too)
+  const link = el("a", { href: `/?serial=${encodeURIComponent(serial)}`, class: "mono serial-link",
+    "data-serial": serial }, serial);
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    $("serial").value = serial;
+    search(serial, true);
+    $("search-title").scrollIntoView();
+  });
+  return link;
+}
+
 function renderAlert(a) {
   const text = a.explanation || `${a.kind} (${a.severity})`;
-  return el("div", { class: `alert sev-${a.severity}`, "data-alert": a.id },
-    el("strong", {}, `${a.kind.replaceAll("_", " ")} · ${a.severity} · ${a.status}`),
+  const box = el("div", { class: `alert sev-${a.severity}`, "data-alert": a.id },
+    el("strong", {}, `${a.kind.replaceAll("_", " ")} · ${a.severity} · ${a.status}` +
+      (a.basis === "project" ? " · by project" : "")),
     el("div", {}, text));
+  const sides = (a.sides || []).filter((s) => s.serial);
+  if (sides.length) {
+    box.append(el("ul", { class: "sides" }, sides.map((s) =>
+      el("li", {}, `${s.registry} (${s.status}): `, serialLink(s.serial)))));
+  }
+  return box;
 }
 
 let alertCursor = null;
@@ -156,8 +190,11 @@ async function loadAlerts(reset) {
   const note = $("alerts-note");
   if (reset) { list.replaceChildren(); alertCursor = null; }
   const params = new URLSearchParams({ limit: "20" });
-  const status = $("alert-status").value;
-  if (status) params.set("status", status);
+  for (const [id, name] of [["alert-status", "status"], ["alert-kind", "kind"],
+    ["alert-severity", "severity"], ["alert-registry", "registry"]]) {
+    const value = $(id).value.trim();
+    if (value) params.set(name, value);
+  }
   if (alertCursor) params.set("cursor", alertCursor);
   let answer;
   try {
@@ -180,6 +217,42 @@ async function loadAlerts(reset) {
   note.textContent = list.children.length ? "" : "No alerts.";
 }
 
+// -- registries --------------------------------------------------------------------------
+
+async function loadRegistries() {
+  const body = $("registries-table").querySelector("tbody");
+  const note = $("registries-note");
+  let answer;
+  try {
+    answer = await getJson("/v1/registries");
+  } catch (err) {
+    note.textContent = `The registries did not answer: ${err}`;
+    return;
+  }
+  if (answer.status !== 200) {
+    note.textContent = (answer.body && answer.body.message) || `Error ${answer.status}`;
+    return;
+  }
+  const connectors = answer.body.connectors || [];
+  const rows = [];
+  for (const r of answer.body.registries) {
+    const mine = connectors.filter((c) => (r.connectors || []).includes(c.name));
+    const synced = mine.map((c) => c.last_success_at).filter(Boolean).sort().pop();
+    const errors = mine.filter((c) => c.last_error).map((c) =>
+      `${c.name}: ${c.last_error.message || c.last_error.outcome}`);
+    const drift = mine.flatMap((c) => (c.last_run && c.last_run.drift) || [])
+      .map((d) => `drift: ${d}`);
+    rows.push(el("tr", { "data-registry": r.registry },
+      el("td", {}, r.registry), el("td", { class: "num" }, number(r.blocks)),
+      el("td", { class: "num" }, number(r.units)), el("td", {}, synced || "not synced (imported)"),
+      el("td", { class: errors.length || drift.length ? "error" : "" },
+        [...errors, ...drift].join("; ") || "—")));
+  }
+  body.replaceChildren(...rows);
+  const totals = answer.body.totals;
+  note.textContent = `${number(totals.blocks)} blocks, ${number(totals.units)} units in all.`;
+}
+
 // -- wiring ------------------------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -188,7 +261,13 @@ document.addEventListener("DOMContentLoaded", () => {
     const serial = $("serial").value.trim();
     if (serial) search(serial, true);
   });
-  $("alert-status").addEventListener("change", () => loadAlerts(true));
+  const url = new URL(window.location.href);
+  for (const [id, name] of [["alert-status", "alert_status"], ["alert-kind", "alert_kind"],
+    ["alert-severity", "alert_severity"], ["alert-registry", "alert_registry"]]) {
+    const given = url.searchParams.get(name);
+    if (given !== null) $(id).value = given;
+    $(id).addEventListener("change", () => loadAlerts(true));
+  }
   $("alerts-more").addEventListener("click", () => loadAlerts(false));
   const initial = new URL(window.location.href).searchParams.get("serial");
   if (initial) {
@@ -196,4 +275,5 @@ document.addEventListener("DOMContentLoaded", () => {
     search(initial, false);
   }
   loadAlerts(true);
+  loadRegistries();
 });
