@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -40,17 +42,55 @@ def ensure_venv() -> None:
     wanted = _requirement_hash()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
-    print("installing metaregistry and its dependencies into .venv ...", file=sys.stderr, flush=True)
+    started = time.monotonic()
     pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check"]
+    say("installing into .venv (about half a minute the first time, once)")
+    say("  step 1 of 2: pip itself")
     subprocess.run([*pip, "install", "-q", "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "install", "-q", "-e", f"{ROOT}[dev]"], check=True)
+    say("  step 2 of 2: metaregistry and its dependencies")
+    _pip_with_progress([*pip, "install", "-e", f"{ROOT}[dev]"])
     STAMP.write_text(wanted)
+    say(f"installed in {time.monotonic() - started:.0f} s")
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _pip_with_progress(command: list[str]) -> None:
+    """pip, one short line per package it fetches instead of its full output (which is kept
+    and shown only if pip fails)."""
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    assert proc.stdout is not None
+    kept: list[str] = []
+    count = 0
+    for line in proc.stdout:
+        kept.append(line)
+        if line.startswith("Collecting "):
+            count += 1
+            say(f"    [{count}] {line.split()[1]}")
+        elif line.startswith("Successfully installed"):
+            say(f"    installed {len(line.split()) - 2} packages")
+    if proc.wait() != 0:
+        sys.stderr.write("".join(kept[-60:]))
+        raise subprocess.CalledProcessError(proc.returncode, command)
 
 
 def call(args: list[str]) -> int:
     """Run ``args`` and return its exit code. Ctrl-C reaches the child too (same process
-    group): wait for it to finish its own shutdown instead of dying with a traceback."""
+    group): wait for it to finish its own shutdown instead of dying with a traceback. SIGTERM
+    (docker stop, systemd, CI) is passed on to the child, which stops its own processes, and
+    waited for the same way: stopping run.py never leaves the demo or its mocks behind."""
     proc = subprocess.Popen(args)
+
+    def forward(signum: int, _frame: object) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signum)
+
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, forward)
     while True:
         try:
             return proc.wait()

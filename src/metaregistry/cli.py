@@ -73,12 +73,31 @@ def settings_of(ctx: click.Context) -> Settings:
     obj = root.obj if isinstance(root.obj, dict) else {}
     root.obj = obj
     if "settings" not in obj:
+        path = obj.get("config_path") or _demo_settings()
         try:
-            obj["settings"] = load_settings(obj.get("config_path"))
+            obj["settings"] = load_settings(path)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from exc
     settings: Settings = obj["settings"]
     return settings
+
+
+#: The demo's settings, found when a command runs beside the demo's folder.
+DEMO_SETTINGS = Path(".demo") / "metaregistry.toml"
+
+
+def _demo_settings() -> Path | None:
+    """``.demo/metaregistry.toml`` when the command runs where ``python3 run.py demo`` ran,
+    no settings file or database is given otherwise, and the demo's settings exist: the
+    commands printed at the end of the demo then work as typed. Said once, on stderr."""
+    import os
+
+    if Path("metaregistry.toml").is_file() or not DEMO_SETTINGS.is_file():
+        return None
+    if any(k.upper() == "METAREGISTRY_DATABASE_URL" for k in os.environ):
+        return None
+    click.echo(f"using the demo's settings, {DEMO_SETTINGS} (--config FILE for others)", err=True)
+    return DEMO_SETTINGS
 
 
 class CommandModuleError(RuntimeError):

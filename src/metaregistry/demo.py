@@ -60,9 +60,11 @@ def _settings(
 ) -> Settings:
     from metaregistry.settings import load_settings
 
+    # absolute paths: the settings file works with --config from any directory
+    where = base.resolve()
     raw: dict[str, Any] = {
-        "database_url": f"sqlite:///{base / 'metaregistry.db'}",
-        "log": {"key_file": str(base / "log-key.pem"), "origin": "demo.metaregistry.local/log"},
+        "database_url": f"sqlite:///{where / 'metaregistry.db'}",
+        "log": {"key_file": str(where / "log-key.pem"), "origin": "demo.metaregistry.local/log"},
         "api": {"host": "127.0.0.1", "port": port, "rate_limit": 50, "burst": 100},
         "connectors": {
             name: {
@@ -188,6 +190,13 @@ def demo_command(
         load_settings(None, environ=_options_from_environment())
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    if not once:  # a busy port stops it here too, not after a minute of setup
+        from metaregistry.netcheck import PortBusyError, check_port
+
+        try:
+            check_port("127.0.0.1", port, how="--port N (python3 run.py demo --port 8090)")
+        except PortBusyError as exc:
+            raise click.ClickException(str(exc)) from None
     if fresh and base.exists():
         shutil.rmtree(base)
     base.mkdir(parents=True, exist_ok=True)
@@ -228,6 +237,7 @@ def demo_command(
         detect_and_checkpoint(engine, settings, since)
         _print_summary(summary(engine))
         (base / "summary.json").write_text(json.dumps(summary(engine), indent=2))
+        _print_next_steps(base, engine, port, once)
         if once:
             return
         from metaregistry.daemon import Daemon
@@ -240,6 +250,29 @@ def demo_command(
             await daemon.run(serve_api=True, run_now=False)
 
         asyncio.run(run())
+
+
+def _print_next_steps(base: Path, engine: sa.Engine, port: int, once: bool) -> None:
+    """The commands that work on the demo's index right after it, exactly as typed."""
+    ub = store.unit_block
+    with engine.connect() as conn:
+        serial = conn.execute(
+            sa.select(ub.c.serial).where(ub.c.registry == "verra").order_by(ub.c.id).limit(1)
+        ).scalar()
+    config = base / "metaregistry.toml"
+    cli = "python3 run.py metaregistry"
+    # Run beside the demo's folder the CLI finds its settings by itself; elsewhere, --config.
+    where = "" if base == Path(".demo") else f" --config {config}"
+    lines = [
+        "",
+        "next, on the demo's index (settings in " + str(config) + "):",
+        f"  {cli}{where} lookup '{serial}'" if serial else f"  {cli}{where} lookup SERIAL",
+        f"  {cli}{where} alerts",
+        f"  {cli}{where} reconcile",
+        f"  {cli}{where} quarantine list",
+        f"  {cli}{where} verify --url http://127.0.0.1:{port}" if not once else "",
+    ]
+    click.echo("\n".join(line for line in lines if line))
 
 
 def register(group: click.Group) -> None:

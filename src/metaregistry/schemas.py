@@ -59,6 +59,28 @@ class SchemaIssue:
         return f"{self.path or '(record)'}: {self.message} (value: {shown})"
 
 
+#: What a schema pattern means, in words: a quarantine reason says "not a whole number", never
+#: the regular expression (issue 22).
+PATTERN_WORDS: dict[str, str] = {
+    "^(\\s*[0-9][0-9,\u00a0 ]*(\\.0*)?\\s*)?$": "a whole number",
+    "^\\d{2}/\\d{2}/\\d{4}$": "a date written DD/MM/YYYY",
+    "^\\d{4}-\\d{2}-\\d{2}$": "a date written YYYY-MM-DD",
+    "^[A-Z]{2}$": "a two-letter country code",
+    "^[a-z0-9]+(-[a-z0-9]+)*$": "a lower-case name of letters, digits and hyphens",
+}
+
+
+def _message(err: Any) -> str:
+    if err.validator == "pattern":
+        words = PATTERN_WORDS.get(str(err.validator_value))
+        if words is None:
+            words = str(err.schema.get("description") or "").split(".")[0].strip() or (
+                "in the expected format"
+            )
+        return f"is not {words}"
+    return str(err.message)
+
+
 class Validator:
     """A schema with a fast accept path and a reference error path."""
 
@@ -86,7 +108,7 @@ class Validator:
             SchemaIssue(
                 path="/".join(str(p) for p in err.absolute_path),
                 value=err.instance,
-                message=err.message,
+                message=_message(err),
             )
             for err in self._reference.iter_errors(instance)
         ]

@@ -144,7 +144,8 @@ class LogSettings(_Table):
 
     key_file: Path = Field(
         Path("metaregistry-log.pem"),
-        description="Ed25519 signing key (PEM); created 0600 by the first write",
+        description="Ed25519 signing key (PEM); created 0600 by the first write. Unset, with "
+        "a SQLite index, it is kept beside the database file",
     )
     origin: str = Field(
         "metaregistry.local/log",
@@ -332,6 +333,18 @@ class Settings(BaseSettings):
     def source(self) -> Path | None:
         """The file the settings were read from (None: defaults and environment)."""
         return self._source
+
+    def log_key_path(self) -> Path:
+        """Where the log's signing key is: ``[log] key_file`` when set; unset, beside a
+        SQLite index's file (an import into a database elsewhere no longer leaves a key in
+        the current directory); else the default name in the current directory."""
+        if "key_file" in self.log.model_fields_set:
+            return self.log.key_file
+        url = self.database_url
+        if url.startswith("sqlite:///") and ":memory:" not in url and "mode=memory" not in url:
+            database = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+            return database.parent / self.log.key_file.name
+        return self.log.key_file
 
     def project_map(self) -> Path | None:
         """``[reconcile] project_map``, a relative path read from the settings file's folder."""

@@ -57,9 +57,9 @@ def anyio_backend() -> str:
 def test_lookup_prints_where_the_units_live(cli_env: dict[str, str]) -> None:
     result = run_cli(cli_env, "lookup", V_RET)
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    lines = result.stdout.splitlines()
     assert lines[0] == V_RET
-    assert "held in 2 registries, 3 blocks, 1 open alerts" in result.output
+    assert "held in 2 registries, 3 blocks, 1 open alert\n" in result.stdout  # not "1 ... alerts"
     tccr = next(line for line in lines if line.startswith("tccr"))
     assert "retired" in tccr
     assert "(matching 50)" in tccr
@@ -77,7 +77,7 @@ def test_lookup_exit_status_tells_unknown_from_unreadable(cli_env: dict[str, str
     assert "cannot parse serial 'nonsense'" in unreadable.output
     as_json = run_cli(cli_env, "lookup", "nonsense", "--json")
     assert as_json.exit_code == 2
-    assert json.loads(as_json.output)["error"] == "invalid_serial"
+    assert json.loads(as_json.stdout)["error"] == "invalid_serial"
 
 
 def wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:

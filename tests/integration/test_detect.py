@@ -266,12 +266,12 @@ def seeded(engine: sa.Engine) -> sa.Engine:
 def test_detect_and_alerts_commands(seeded: sa.Engine, db_url: str) -> None:
     result = _run(db_url, ["detect", "--json"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert (summary["mode"], summary["alerts_opened"], summary["links_found"]) == ("full", 2, 1)
 
     result = _run(db_url, ["alerts", "--json"])
     assert result.exit_code == 0, result.output
-    listed = json.loads(result.output)
+    listed = json.loads(result.stdout)
     assert sorted(a["kind"] for a in listed) == ["double_use", "internal_overlap"]
     for alert in listed:
         assert {"id", "kind", "severity", "status", "sides", "overlap_start", "overlap_end"} <= set(
@@ -296,7 +296,7 @@ def test_detect_and_alerts_commands(seeded: sa.Engine, db_url: str) -> None:
     assert _run(db_url, ["alerts", "ack", double_use["id"]]).exit_code == 0
     assert _run(db_url, ["alerts", "resolve", double_use["id"]]).exit_code == 0
     result = _run(db_url, ["alerts", "--status", "resolved", "--json"])
-    assert [a["id"] for a in json.loads(result.output)] == [double_use["id"]]
+    assert [a["id"] for a in json.loads(result.stdout)] == [double_use["id"]]
     missing = _run(db_url, ["alerts", "ack", "al_000"])
     assert missing.exit_code == 1 and "no alert with id 'al_000'" in missing.output
 

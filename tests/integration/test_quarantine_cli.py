@@ -36,7 +36,7 @@ def test_list_show_and_retry(tmp_path: Path, env: dict[str, str], db_url: str) -
     assert runner.invoke(main, ["import", "generic", str(push)], env=env).exit_code == 1
 
     listed = runner.invoke(main, ["quarantine", "list", "--json"], env=env)
-    entries = json.loads(listed.output)
+    entries = json.loads(listed.stdout)
     assert len(entries) == 1
     assert entries[0]["ref"] == "push.ndjson:1" and "9" in entries[0]["error"]
     shown = json.loads(
@@ -46,7 +46,7 @@ def test_list_show_and_retry(tmp_path: Path, env: dict[str, str], db_url: str) -
 
     # still failing: retry says so and keeps the entry open
     retry = runner.invoke(main, ["quarantine", "retry", "--json"], env=env)
-    assert retry.exit_code == 1 and json.loads(retry.output)["failing"][0]["id"] == entries[0]["id"]
+    assert retry.exit_code == 1 and json.loads(retry.stdout)["failing"][0]["id"] == entries[0]["id"]
 
     # an operator fixes the payload at the source of truth (here: the stored payload), then retries
     engine = create_engine(db_url)
@@ -55,7 +55,7 @@ def test_list_show_and_retry(tmp_path: Path, env: dict[str, str], db_url: str) -
         conn.execute(store.quarantine_table.update().values(payload=json.dumps(fixed)))
     retry = runner.invoke(main, ["quarantine", "retry", "--json"], env=env)
     assert retry.exit_code == 0, retry.output
-    assert json.loads(retry.output)["resolved"] == [entries[0]["id"]]
+    assert json.loads(retry.stdout)["resolved"] == [entries[0]["id"]]
     with engine.connect() as conn:
         block = store.get_block(conn, "carb", "c-1")
         still_open = conn.execute(
@@ -65,7 +65,7 @@ def test_list_show_and_retry(tmp_path: Path, env: dict[str, str], db_url: str) -
         ).scalar()
     assert block is not None and block.quantity == 9
     assert still_open == 0
-    assert json.loads(runner.invoke(main, ["quarantine", "list", "--json"], env=env).output) == []
+    assert json.loads(runner.invoke(main, ["quarantine", "list", "--json"], env=env).stdout) == []
     engine.dispose()
 
 

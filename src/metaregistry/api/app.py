@@ -22,7 +22,9 @@ import importlib.util
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any, Final
+from urllib.parse import unquote
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -179,16 +181,30 @@ async def _warm_proofs(reader: Reader, features: Features) -> None:
     _log.info("preloaded %d log nodes for proofs in %.1f s", loaded, time.monotonic() - began)
 
 
+def display_url(engine: Engine) -> str:
+    """The database as the user wrote it: a read-only SQLite engine's ``file:...?mode=ro``
+    URI shown as the plain ``sqlite:///path`` it was made from; passwords hidden."""
+    url = engine.url
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and unquote(database).startswith("file:"):
+        path = unquote(database)[len("file:") :].split("?", 1)[0]
+        return f"sqlite:///{path}"
+    return url.render_as_string(hide_password=True)
+
+
 def detect_features(engine: Engine) -> Features:
     """Which optional tables the database has; :class:`IndexMissingError` without an index."""
-    url = engine.url.render_as_string(hide_password=True)
+    url = display_url(engine)
     try:
         tables = set(sa.inspect(engine).get_table_names())
     except sa.exc.OperationalError as exc:
-        raise IndexMissingError(
-            f"cannot open the database {url}: {exc.orig}; check database_url, or run "
-            "`metaregistry sync` once to create the index"
-        ) from exc
+        hint = "check database_url, or run `metaregistry sync` once to create the index"
+        if Path(".demo/metaregistry.db").is_file():
+            hint = (
+                "the demo's index is .demo/metaregistry.db: run beside it, or pass "
+                "--config .demo/metaregistry.toml"
+            )
+        raise IndexMissingError(f"cannot open the database {url}: {exc.orig}; {hint}") from exc
     if "unit_block" not in tables:
         raise IndexMissingError(
             f"the database {url} has no index tables; run `metaregistry sync` (or any command "

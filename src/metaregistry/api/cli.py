@@ -57,6 +57,12 @@ def serve_command(
     """
     settings = _with_overrides(settings_of(ctx), host, port, no_rate_limit)
     config = settings.api
+    from metaregistry.netcheck import PortBusyError, check_port
+
+    try:
+        check_port(config.host, config.port, how="--port N, or [api] port (METAREGISTRY_API__PORT)")
+    except PortBusyError as exc:
+        raise click.ClickException(str(exc)) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     limit = "off" if config.rate_limit == 0 else f"{config.rate_limit:g}/s, burst {config.burst:g}"
     click.echo(
@@ -145,7 +151,7 @@ def _serve(settings: Settings, *, reuse_port: bool) -> None:
 def _signer(settings: Settings) -> Any:
     """The log's key when its file exists (only the public half is served); the API never
     creates a key: the daemon does, on first sync."""
-    path = settings.log.key_file
+    path = settings.log_key_path()
     if not path.is_file():
         return None
     from metaregistry.log.keyfile import FileSigner, KeyFileError
@@ -249,8 +255,8 @@ def _readable(answer: dict[str, Any]) -> str:
         f"{query['serial']}",
         f"  units {units} of scheme {query['scheme']!r}, scope {query['scope']!r} "
         f"({query['quantity']:,} units, read as {query['family']})",
-        f"  held in {len(summary['registries'])} registries, {summary['blocks']} blocks, "
-        f"{summary['open_alerts']} open alerts",
+        f"  held in {_count(len(summary['registries']), 'registry', 'registries')}, "
+        f"{_count(summary['blocks'], 'block')}, {_count(summary['open_alerts'], 'open alert')}",
         "",
     ]
     for block in answer["blocks"]:
@@ -278,3 +284,8 @@ def _readable(answer: dict[str, Any]) -> str:
     if answer["next_cursor"]:
         lines.append("... more blocks: use --limit or the API's cursor")
     return "\n".join(lines)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 open alert``, ``2 open alerts``."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"

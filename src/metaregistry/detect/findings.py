@@ -298,7 +298,10 @@ def _draft(component: list[AlertPair]) -> AlertDraft:
         explanation="",
         overlap_start=hull[0][0],
         overlap_end=hull[-1][1],
-        overlap_size=range_size(ranges),
+        # overlap_start..overlap_end is every unit the alert is about (shared and, for a
+        # quantity mismatch, the excess) and overlap_size counts exactly those units; which
+        # are shared and which are the excess is in detail.ranges / detail.excess.
+        overlap_size=range_size(hull),
         keys=set(firsts) | set(seconds),
     )
     draft.explanation = explain(

@@ -8,7 +8,10 @@ The alembic migration ``0003_detect`` creates exactly these tables; a test compa
 ``medium`` < ``high`` < ``critical``; ``status`` ``open``, ``acknowledged`` or ``resolved``;
 ``registry_a``/``registry_b`` the registries of the two sides (equal for an internal overlap;
 for a directed pattern ``a`` is the source); ``overlap_start``/``overlap_end`` the first and
-last unit of the overlap in (``scheme``, ``scope``) and ``overlap_size`` the units in it;
+last unit the alert is about in (``scheme``, ``scope``) and ``overlap_size`` the units of that
+span the alert is about (the units both sides claim, and for a quantity mismatch also the
+excess: ``detail.ranges`` are the shared units, ``detail.excess`` the excess; a gap between
+two ranges is not counted); for project-basis alerts the vintage and the units counted twice;
 ``sides`` (JSON text) a list of the records involved, each ``{"registry", "record_id",
 "serial", "block_start", "block_end", "status", "role"}`` with ``role`` ``a`` or ``b``;
 ``detail`` (JSON text) ``{"ranges": [[start, end], ...], "rules": [...], "excess": [...]}``;

@@ -35,7 +35,7 @@ def register(group: click.Group) -> None:
 def _signer(ctx: click.Context) -> FileSigner:
     settings = settings_of(ctx)
     try:
-        return FileSigner.open(settings.log.key_file, settings.log.origin)
+        return FileSigner.open(settings.log_key_path(), settings.log.origin)
     except (KeyFileError, NoteError) as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -218,8 +218,8 @@ def audit_command(ctx: click.Context, database_url: str | None, key_file: Path |
     try:
         if key_file is not None:
             verifier = Verifier.parse(key_file.read_text(encoding="utf-8"))
-        elif settings.log.key_file.exists():
-            signer = FileSigner.open(settings.log.key_file, settings.log.origin)
+        elif settings.log_key_path().exists():
+            signer = FileSigner.open(settings.log_key_path(), settings.log.origin)
             verifier = Verifier(signer.name, signer.public_key)
     except (OSError, NoteError, KeyFileError) as exc:
         raise click.ClickException(f"cannot read the log key: {exc}") from exc

@@ -29,6 +29,18 @@ class KeyFileError(Exception):
     """The key file cannot be read, is not an Ed25519 PEM key, or is readable by others."""
 
 
+def announce(path: Path) -> None:
+    """Say once, on stderr, where a new signing key was created (it signs every checkpoint:
+    back it up; losing it means a new log origin)."""
+    import sys
+
+    print(
+        f"created the log's signing key {path} (keep it, and a backup: every checkpoint "
+        "is signed with it)",
+        file=sys.stderr,
+    )
+
+
 class FileSigner:
     """A :class:`~metaregistry.log.note.Signer` over an Ed25519 key kept in a PEM file."""
 
@@ -48,6 +60,7 @@ class FileSigner:
         target = Path(path)
         if not target.exists():
             _create(target)
+            announce(target)
         return cls(name, _load(target), target)
 
     @property

@@ -716,7 +716,7 @@ def log_signer(engine: Engine, settings: Settings) -> Any:
     from metaregistry.log.keyfile import FileSigner, KeyFileError
     from metaregistry.log.note import NoteError
 
-    path, origin = settings.log.key_file, settings.log.origin
+    path, origin = settings.log_key_path(), settings.log.origin
     try:
         signer = FileSigner.open(path, origin)
     except (KeyFileError, NoteError, OSError) as exc:
@@ -740,5 +740,5 @@ def publish_checkpoint(engine: Engine, settings: Settings) -> str:
         with engine.begin() as conn:
             signed = log_store.publish_checkpoint(conn, signer, settings.log.origin)
     except NoteError as exc:
-        raise LogKeyError(f"log key {settings.log.key_file}: {exc}") from exc
+        raise LogKeyError(f"log key {settings.log_key_path()}: {exc}") from exc
     return str(signed.note)

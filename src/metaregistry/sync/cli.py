@@ -108,6 +108,33 @@ def sync_command(
         ctx.exit(1)
 
 
+def _n(count: int, one: str, many: str | None = None) -> str:
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
+def detection_sentence(summary: dict[str, Any]) -> str:
+    """What detection (and reconciliation) did after a write, for people; ``--json`` gives
+    the figures to scripts."""
+    text = (
+        f"detection ({summary.get('mode', 'incremental')}): checked "
+        f"{_n(int(summary.get('blocks_checked', 0)), 'block')}; "
+        f"{_n(int(summary.get('alerts_opened', 0)), 'alert')} opened, "
+        f"{summary.get('alerts_updated', 0)} updated, {summary.get('alerts_resolved', 0)} "
+        f"resolved; {_n(int(summary.get('links_found', 0)), 'legitimate link')}"
+    )
+    rec = summary.get("reconcile")
+    if isinstance(rec, dict) and "error" in rec:
+        text += f"; reconciliation failed: {rec['error']}"
+    elif isinstance(rec, dict):
+        counts = rec.get("counts", {})
+        text += (
+            f"; by project: {counts.get('matched', 0)} matched, "
+            f"{counts.get('mismatched', 0)} mismatched, {counts.get('pending', 0)} pending, "
+            f"{counts.get('unverifiable', 0)} unverifiable"
+        )
+    return text + "."
+
+
 #: Below this much input, ``import`` prepares in-process unless ``--jobs`` says otherwise:
 #: starting preparing processes (about a second) costs more than they save on a few pages.
 SMALL_IMPORT_BYTES = 4 << 20
@@ -138,6 +165,7 @@ SMALL_IMPORT_BYTES = 4 << 20
         "was quarantined)."
     ),
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for scripts).")
 @click.pass_context
 def import_command(
     ctx: click.Context,
@@ -146,6 +174,7 @@ def import_command(
     no_detect: bool,
     jobs: int | None,
     complete: bool,
+    as_json: bool,
 ) -> None:
     """Import export FILES through CONNECTOR. Bad records are quarantined with their reason;
     exits 1 naming them when any was. Ends, like every write, with a signed checkpoint of
@@ -200,10 +229,12 @@ def import_command(
                 )
             except (ConnectorError, PreparingError) as exc:
                 raise click.ClickException(f"{path}: {exc}") from exc
-    click.echo(
-        f"{connector_name}: {totals['seen']} records, {totals['written']} written, "
-        f"{totals['unchanged']} unchanged, {len(failures)} quarantined"
-    )
+    if not as_json:
+        click.echo(
+            f"{connector_name}: {totals['seen']} records, {totals['written']} written, "
+            f"{totals['unchanged']} unchanged, {len(failures)} quarantined"
+        )
+    summary: dict[str, Any] | None = None
     if complete:
         if failures:
             click.echo(
@@ -221,10 +252,22 @@ def import_command(
             note = publish_checkpoint(engine, settings)
         else:
             summary, note = detect_and_checkpoint(engine, settings, since)
-            click.echo(f"detection: {json.dumps(summary, default=str)}")
     except LogKeyError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"checkpoint: size {note.splitlines()[1]}")
+    if as_json:
+        report = {
+            "connector": connector_name,
+            "files": [str(p) for p in files],
+            **totals,
+            "quarantined": len(failures),
+            "detection": summary,
+            "checkpoint_size": int(note.splitlines()[1]),
+        }
+        click.echo(json.dumps(report, indent=2, default=str))
+    else:
+        if summary is not None:
+            click.echo(detection_sentence(summary))
+        click.echo(f"checkpoint: size {note.splitlines()[1]}")
     if failures:
         for line in failures[:50]:
             click.echo(f"quarantined {line}", err=True)

@@ -67,6 +67,8 @@ def test_quantity_mismatch_covers_shared_units_and_the_excess() -> None:
     assert alert.ranges == [(100, 199)]
     assert alert.excess == [(200, 230)]
     assert (alert.overlap_start, alert.overlap_end) == (100, 230)
+    # one meaning per field (issue 22): the span and its size both cover shared and excess
+    assert alert.overlap_size == 131 == (230 - 100 + 1)
     assert "31 units (200-230)" in alert.explanation
 
 

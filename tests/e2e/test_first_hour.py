@@ -1,0 +1,225 @@
+"""A new user's first hour (issue 22): a busy port, the demo's index from the CLI, paths
+shown as written."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from metaregistry.cli import main
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield int(listener.getsockname()[1])
+
+
+def test_serve_on_a_busy_port_says_which_option_changes_it(busy_port: int, tmp_path: Path) -> None:
+    env = {"METAREGISTRY_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    result = CliRunner().invoke(main, ["serve", "--port", str(busy_port)], env=env)
+    assert result.exit_code == 1
+    assert f"port {busy_port} on 127.0.0.1 is already in use" in result.output
+    assert "--port N" in result.output and "METAREGISTRY_API__PORT" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_demo_on_a_busy_port_stops_before_any_setup(busy_port: int, tmp_path: Path) -> None:
+    base = tmp_path / "demo"
+    result = CliRunner().invoke(
+        main, ["demo", "--dir", str(base), "--port", str(busy_port), "--records", "500"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "already in use" in result.output and "--port" in result.output
+    assert not base.exists()  # nothing generated, no mock started
+
+
+def test_commands_beside_the_demo_use_its_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo = tmp_path / ".demo"
+    demo.mkdir()
+    database = demo / "metaregistry.db"
+    (demo / "metaregistry.toml").write_text(
+        f'database_url = "sqlite:///{database}"\n', encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("METAREGISTRY_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(main, ["alerts", "--json"], env={})
+    assert result.exit_code == 0, result.output
+    assert "using the demo's settings, .demo/metaregistry.toml" in result.stderr
+    assert database.is_file()  # the demo's index was opened, not a new one here
+    assert not (tmp_path / "metaregistry.db").exists()
+
+
+def test_a_missing_database_is_named_as_written_not_url_encoded(tmp_path: Path) -> None:
+    from metaregistry.api.app import IndexMissingError, detect_features
+    from metaregistry.index.db import create_engine
+
+    path = tmp_path / "nowhere" / "metaregistry.db"
+    engine = create_engine(f"sqlite:///{path}", readonly=True)
+    with pytest.raises(IndexMissingError) as caught:
+        detect_features(engine)
+    message = str(caught.value)
+    assert f"sqlite:///{path}" in message
+    assert "%3A" not in message and "mode=ro" not in message
+
+
+def test_the_signing_key_lands_beside_the_database_and_is_announced_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    here = tmp_path / "here"
+    here.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(here)
+    data = here / "records.ndjson"
+    record = {
+        "registry": "verra",
+        "record_id": "r1",
+        "serial": "S-1",
+        "scheme": "vcs",
+        "scope": "",
+        "block_start": 1,
+        "block_end": 10,
+        "quantity": 10,
+        "status": "issued",
+    }
+    data.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    env = {"METAREGISTRY_DATABASE_URL": f"sqlite:///{elsewhere / 'index.db'}"}
+    first = CliRunner().invoke(main, ["import", "generic", str(data)], env=env)
+    assert first.exit_code == 0, first.output
+    key = elsewhere / "metaregistry-log.pem"
+    assert key.is_file() and not (here / "metaregistry-log.pem").exists()
+    assert f"created the log's signing key {key}" in first.stderr
+    again = CliRunner().invoke(main, ["import", "generic", str(data)], env=env)
+    assert again.exit_code == 0, again.output
+    assert "created the log's signing key" not in again.stderr
+
+
+def test_sigterm_to_run_py_stops_the_command_it_started(tmp_path: Path, free_port: int) -> None:
+    """Issue 20 item 2: run.py forwards SIGTERM (docker stop, systemd, CI) to the command it
+    runs, which stops; nothing keeps listening after run.py is gone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from metaregistry.index.db import create_engine, migrate
+
+    database = f"sqlite:///{tmp_path / 'index.db'}"
+    engine = create_engine(database)
+    migrate(engine)
+    engine.dispose()
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "METAREGISTRY_DATABASE_URL": database}
+    env["METAREGISTRY_LOG__KEY_FILE"] = str(tmp_path / "key.pem")
+    proc = subprocess.Popen(
+        [sys.executable, str(root / "run.py"), "metaregistry", "serve", "--port", str(free_port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{free_port}/healthz"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the API never answered"
+            assert proc.poll() is None, "run.py exited early"
+            time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)  # to run.py only, not its process group
+    assert proc.wait(timeout=30) == 0 or proc.returncode in (-signal.SIGTERM, 143)
+    time.sleep(0.5)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url, timeout=1)
+    try:  # and no process of its session is left
+        os.killpg(proc.pid, 0)
+        survivors = True
+    except ProcessLookupError:
+        survivors = False
+    assert not survivors
+
+
+def test_real_data_can_live_where_a_variable_says(tmp_path: Path) -> None:
+    """Issue 22 item 7: METAREGISTRY_REAL_DATA points the real-data tests elsewhere (the
+    test configuration reads it when it loads)."""
+    import os
+    import subprocess
+    import sys
+
+    conftest = Path(__file__).resolve().parents[1] / "conftest.py"
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('probe_conftest', {str(conftest)!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(module)\n"
+        "print('REAL', module.REAL_DATA)\n"
+    )
+    env = {**os.environ, "METAREGISTRY_REAL_DATA": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert f"REAL {tmp_path}" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def test_import_says_what_detection_did_in_a_sentence_and_json_for_scripts(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    rows = [
+        {
+            "registry": registry,
+            "record_id": f"{registry}-1",
+            "serial": f"S-{registry}",
+            "scheme": "vcs",
+            "scope": "",
+            "block_start": 1,
+            "block_end": 10,
+            "quantity": 10,
+            "status": "retired",
+        }
+        for registry in ("verra", "gold-standard")
+    ]
+    data = tmp_path / "records.ndjson"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    env = {
+        "METAREGISTRY_DATABASE_URL": f"sqlite:///{tmp_path / 'index.db'}",
+        "METAREGISTRY_LOG__KEY_FILE": str(tmp_path / "key.pem"),
+    }
+    people = CliRunner().invoke(main, ["import", "generic", str(data)], env=env)
+    assert people.exit_code == 0, people.output
+    assert "1 alert opened" in people.stdout and "{" not in people.stdout
+    scripts = CliRunner().invoke(main, ["import", "generic", str(data), "--json"], env=env)
+    report = json.loads(scripts.stdout)
+    assert (report["seen"], report["unchanged"], report["quarantined"]) == (2, 2, 0)
+    assert report["detection"]["alerts_opened"] == 0
+
+
+def test_a_quarantine_reason_says_what_was_expected_in_words() -> None:
+    import json
+
+    from metaregistry.schemas import Validator, schema_root
+
+    schema = json.loads(
+        (schema_root() / "raw" / "verra" / "transactions.schema.json").read_text("utf-8")
+    )
+    validator = Validator(schema)
+    record = {name: "1" for name in schema.get("required", [])}
+    record["Quantity Issued"] = "four hundred"
+    (issue,) = [i for i in validator.errors(record) if i.path == "Quantity Issued"]
+    assert str(issue) == 'Quantity Issued: is not a whole number (value: "four hundred")'
