@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from metaregistry.connector import RecordError
-from metaregistry.model import Status, UnitBlock
+from metaregistry.model import Status, UnitBlock, references_text
 from metaregistry.serials import SerialError, parse_serial
 from metaregistry.serials.regen import RegenDenom, parse_regen_denom
 from metaregistry_connectors.verra.values import cell, day, join_reason, quantity
@@ -85,6 +85,7 @@ def file_batch_block(payload: Mapping[str, Any]) -> UnitBlock:
         status=Status.ISSUED.value,
         status_reason=join_reason((("issued on Regen Ledger from Verra retirement", origin),)),
         origin=origin,
+        cross_refs=_references(parsed.project_id, origin),
     )
 
 
@@ -116,6 +117,7 @@ def api_batch_block(payload: Mapping[str, Any]) -> UnitBlock:
     )
     project = cell(payload, "project_id") or denom.project_id
     scheme, scope, start, end, origin, country = SCHEME, denom.denom, 1, units, None, None
+    refs: str | None = None
     if cell(payload, "vcs_retirement_serial_number"):
         # The resolved metadata names the Verra retirement: numbered as the batch table does.
         numbered = file_batch_block(
@@ -134,6 +136,7 @@ def api_batch_block(payload: Mapping[str, Any]) -> UnitBlock:
         scheme, scope = numbered.scheme, numbered.scope
         start, end, origin = numbered.block_start, numbered.block_end, numbered.origin
         country = numbered.country
+        refs = numbered.cross_refs
     return UnitBlock(
         registry=REGISTRY,
         record_id=denom.denom,
@@ -151,7 +154,19 @@ def api_batch_block(payload: Mapping[str, Any]) -> UnitBlock:
         status=status.value,
         status_reason=reason,
         status_date=day(payload.get("issuance_date"), "issuance_date"),
+        cross_refs=refs,
     )
+
+
+def _references(vcs_project: str | None, origin: str | None) -> str | None:
+    """What a C01 batch names at Verra: the VCS project and the retirement serial it was
+    issued from (kept as data for project-level reconciliation)."""
+    refs: list[tuple[str, str, str]] = []
+    if vcs_project:
+        refs.append(("vcs_project", "verra", vcs_project))
+    if origin:
+        refs.append(("source_serial", "verra", origin))
+    return references_text(refs)
 
 
 def _amount(supply: Mapping[str, Any], key: str) -> int:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from metaregistry.connector import RecordError
-from metaregistry.model import Status, UnitBlock
+from metaregistry.model import Status, UnitBlock, references_text
 from metaregistry.serials import ParsedSerial, SerialError, parse_serial
 from metaregistry_connectors.verra.values import cell, day, join_reason, quantity
 
@@ -51,6 +51,14 @@ def _project(payload: Mapping[str, Any], parsed: ParsedSerial) -> str | None:
             value=stated,
         )
     return parsed.project_id or ("VCS" + stated if stated else None)
+
+
+def _references(vcs_project: str | None, serial: str) -> str | None:
+    """The Verra project and the VCU serial the token stands for, kept as data."""
+    refs = [("source_serial", "verra", serial)]
+    if vcs_project:
+        refs.append(("vcs_project", "verra", vcs_project))
+    return references_text(refs)
 
 
 def _check_column(payload: Mapping[str, Any], key: str, expected: int) -> None:
@@ -92,6 +100,7 @@ def minted_block(payload: Mapping[str, Any]) -> UnitBlock:
         ),
         status_date=day(payload.get("created_at"), "created_at"),
         origin=serial,
+        cross_refs=_references(_project(payload, parsed), serial),
     )
 
 
@@ -129,4 +138,5 @@ def retirement_block(payload: Mapping[str, Any]) -> UnitBlock:
         ),
         status_date=day(payload.get("retirement_date"), "retirement_date"),
         origin=serial,
+        cross_refs=_references(_project(payload, parsed), serial),
     )
