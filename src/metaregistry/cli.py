@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "metaregistry.api.cli",
     "metaregistry.mock.cli",
     "metaregistry.bench.cli",
+    "metaregistry.article6.cli",
 )
 
 

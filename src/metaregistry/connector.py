@@ -36,6 +36,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 import pydantic
 
+from metaregistry.authorization import Authorization
 from metaregistry.model import UnitBlock
 
 __all__ = [
@@ -237,6 +238,11 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def normalize(self, record: RawRecord) -> UnitBlock:
         """One raw record to one unit block (pure). Raise RecordError when it cannot be."""
+
+    def normalize_authorization(self, record: RawRecord) -> Authorization:
+        """One raw record of an authorization stream to one Article 6 authorization (pure;
+        connectors whose registry publishes authorizations override it)."""
+        raise RecordError(f"{self.name} publishes no authorizations", field=None, value=None)
 
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")

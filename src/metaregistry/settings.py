@@ -165,6 +165,39 @@ class ReconcileSettings(_Table):
     )
 
 
+def _export_caps(value: Any) -> Any:
+    """``[article6] export_caps``: party codes upper-case alpha-2, years and tonnes integers
+    (TOML keys are strings; the environment gives JSON)."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    if not isinstance(value, Mapping):
+        return value
+    for party in value:
+        if not (isinstance(party, str) and len(party) == 2 and party.isupper() and party.isalpha()):
+            raise ValueError(f"party {party!r} is not an ISO 3166-1 alpha-2 code (ID, TH)")
+    return value
+
+
+ExportCaps = Annotated[
+    dict[str, dict[int, Annotated[int, Field(ge=0)]]], pydantic.BeforeValidator(_export_caps)
+]
+
+
+class Article6Settings(_Table):
+    """``[article6]``: the Article 6 ledger. `export_caps` is what each host party may
+    first-transfer per year, in tonnes (Indonesia caps exports to mitigation beyond its NDC
+    target, Permen LHK 7/2023): `export_caps = {ID = {2025 = 1000000}}`; a year with no cap
+    is not checked."""
+
+    export_caps: ExportCaps = Field(
+        default_factory=dict,
+        description="tonnes each host party may first-transfer per year: party -> year -> cap",
+    )
+
+    def cap(self, party: str, year: int) -> int | None:
+        return self.export_caps.get(party, {}).get(year)
+
+
 class FeedSettings(_Table):
     """``[feed]``: webhook delivery and the SSE stream."""
 
@@ -274,6 +307,10 @@ class Settings(BaseSettings):
     reconcile: ReconcileSettings = Field(
         default_factory=lambda: ReconcileSettings.model_validate({}),
         description=ReconcileSettings.__doc__,
+    )
+    article6: Article6Settings = Field(
+        default_factory=lambda: Article6Settings.model_validate({}),
+        description=Article6Settings.__doc__,
     )
     connectors: dict[str, ConnectorSettings] = Field(
         default_factory=dict, description=ConnectorSettings.__doc__

@@ -10,6 +10,11 @@ line) or row (CSV with the same column names) per block:
 * optional: every other content field of ``schemas/normalized/unit_block.schema.json``;
 * ignored: the computed fields ``observed_at``, ``raw_hash``, ``record_hash`` (never taken
   from input), so ``metaregistry export`` output imports back unchanged.
+
+Article 6 authorizations (``metaregistry article6 import FILE.ndjson``) come in the same way,
+one object per line in the form of ``schemas/normalized/authorization.schema.json``; list
+fields (``acquiring_parties``, ``authorized_by``, ``purposes``, ``oimp_uses``) may also be
+written as one string joined by ``;``. A key the format does not know is an error naming it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from metaregistry.authorization import ALL_FIELDS as AUTHORIZATION_FIELDS
+from metaregistry.authorization import COMPUTED_FIELDS as AUTHORIZATION_COMPUTED
+from metaregistry.authorization import Authorization
 from metaregistry.connector import (
     Connector,
     ConnectorOptions,
@@ -133,6 +141,43 @@ class GenericConnector(Connector):
             if name not in values:
                 raise RecordError("is required", field=name, value=None)
         return UnitBlock(**{k: v for k, v in values.items() if v is not None})
+
+    def normalize_authorization(self, record: RawRecord) -> Authorization:
+        return _authorization(record.payload)
+
+
+_AUTH_LISTS = ("acquiring_parties", "authorized_by", "purposes", "oimp_uses")
+_AUTH_INTS = ("vintage_from", "vintage_to", "quantity")
+_AUTH_DATES = ("date", "status_date")
+
+
+def _authorization(data: dict[str, Any]) -> Authorization:
+    if "_error" in data:
+        raise RecordError(str(data["_error"]), field="(line)", value=data.get("_unparsed"))
+    unknown = sorted(set(data) - set(AUTHORIZATION_FIELDS))
+    if unknown:
+        raise RecordError("is not a field of an authorization", field=unknown[0], value=None)
+    values = {
+        k: v
+        for k, v in data.items()
+        if k not in AUTHORIZATION_COMPUTED and v is not None and v != ""
+    }
+    for name in _AUTH_LISTS:
+        value = values.get(name)
+        if isinstance(value, str):
+            values[name] = [part.strip() for part in value.split(";") if part.strip()]
+        elif value is not None and not isinstance(value, list):
+            raise RecordError("must be a list or a ';'-joined string", field=name, value=value)
+    for name in _AUTH_INTS:
+        if name in values:
+            values[name] = _as_int(name, values[name])
+    for name in _AUTH_DATES:
+        if name in values:
+            values[name] = _as_date(name, values[name])
+    for name in ("registry", "authorization_id", "kind", "host_party", "date"):
+        if name not in values:
+            raise RecordError("is required", field=name, value=None)
+    return Authorization(**values)
 
 
 def _as_int(name: str, value: Any) -> int:

@@ -14,6 +14,7 @@ _TABLE_MODULES = (
     "metaregistry.detect.tables",
     "metaregistry.feed.tables",
     "metaregistry.reconcile.tables",
+    "metaregistry.article6.tables",
 )
 
 for _name in _TABLE_MODULES:

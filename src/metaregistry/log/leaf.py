@@ -5,6 +5,11 @@ them from the record and check them against the log without this code::
 
     {"record_hash": "...", "record_id": "...", "registry": "...", "type": "block", "version": 3}
     {"event_hash": "...", "event_id": "...", "type": "alert_event"}
+    {"authorization_id": "...", "record_hash": "...", "registry": "...", "type": "authorization",
+     "version": 2}
+
+The last is a new version of an Article 6 authorization (issue 19); its leaf index is kept on
+the version row (``authorization_version.leaf_idx``), not in the leaf table's record columns.
 """
 
 from __future__ import annotations
@@ -16,7 +21,14 @@ from typing import Any
 
 from metaregistry.canonical import canonicalize
 
-__all__ = ["BlockLeaf", "EventLeaf", "LeafEntry", "LeafFormatError", "parse_leaf"]
+__all__ = [
+    "AuthorizationLeaf",
+    "BlockLeaf",
+    "EventLeaf",
+    "LeafEntry",
+    "LeafFormatError",
+    "parse_leaf",
+]
 
 
 class LeafFormatError(ValueError):
@@ -60,11 +72,40 @@ class EventLeaf:
         )
 
 
-LeafEntry = BlockLeaf | EventLeaf
+@dataclass(frozen=True, slots=True)
+class AuthorizationLeaf:
+    """A new version of an Article 6 authorization: ``record_hash`` is its canonical hash."""
 
-_FIELDS: dict[str, tuple[type[BlockLeaf] | type[EventLeaf], dict[str, type]]] = {
+    registry: str
+    authorization_id: str
+    version: int
+    record_hash: str
+
+    def data(self) -> bytes:
+        if type(self.version) is not int:
+            raise LeafFormatError(f"leaf version must be an integer, got {self.version!r}")
+        return canonicalize(
+            {
+                "type": "authorization",
+                "registry": self.registry,
+                "authorization_id": self.authorization_id,
+                "version": self.version,
+                "record_hash": self.record_hash,
+            }
+        )
+
+
+LeafEntry = BlockLeaf | EventLeaf | AuthorizationLeaf
+
+_FIELDS: dict[
+    str, tuple[type[BlockLeaf] | type[EventLeaf] | type[AuthorizationLeaf], dict[str, type]]
+] = {
     "block": (BlockLeaf, {"registry": str, "record_id": str, "version": int, "record_hash": str}),
     "alert_event": (EventLeaf, {"event_id": str, "event_hash": str}),
+    "authorization": (
+        AuthorizationLeaf,
+        {"registry": str, "authorization_id": str, "version": int, "record_hash": str},
+    ),
 }
 
 
@@ -75,7 +116,9 @@ def parse_leaf(data: bytes) -> LeafEntry:
     except (ValueError, UnicodeDecodeError) as exc:
         raise LeafFormatError(f"leaf is not JSON: {exc}") from exc
     if not isinstance(obj, dict) or obj.get("type") not in _FIELDS:
-        raise LeafFormatError(f"leaf type must be 'block' or 'alert_event', got {data[:80]!r}")
+        raise LeafFormatError(
+            f"leaf type must be 'block', 'alert_event' or 'authorization', got {data[:80]!r}"
+        )
     cls, fields = _FIELDS[obj["type"]]
     if set(obj) != {"type", *fields}:
         raise LeafFormatError(f"{obj['type']} leaf has fields {sorted(obj)}")

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Table, TextClause, func, insert, select, text
 from metaregistry.log import merkle
 from metaregistry.log.checkpoint import SignedCheckpoint, TreeHead, sign_checkpoint
 from metaregistry.log.compact import extend, frontier_nodes
-from metaregistry.log.leaf import BlockLeaf, LeafEntry
+from metaregistry.log.leaf import BlockLeaf, EventLeaf, LeafEntry
 from metaregistry.log.merkle import LEAF_PREFIX, Node, NodeReader, TreeRangeError
 from metaregistry.log.note import SignatureError, Signer, Verifier, open_note
 from metaregistry.log.tables import checkpoints_table as _checkpoints
@@ -198,6 +198,9 @@ def append_leaves(conn: Connection, entries: Sequence[LeafEntry]) -> list[int]:
         (i, h, d, "block", e.registry, e.record_id, e.version, None)
         if isinstance(e, BlockLeaf)
         else (i, h, d, "alert_event", None, None, None, e.event_id)
+        if isinstance(e, EventLeaf)
+        # an authorization's leaf index is kept on its version row (article6/store.py)
+        else (i, h, d, "authorization", None, None, None, None)
         for i, h, d, e in zip(count(size), hashes, datas, entries, strict=False)
     ]
     _insert(conn, "log_leaves", _LEAF_COLUMNS, rows)

@@ -1,0 +1,143 @@
+"""Commands: ``metaregistry article6 import|authorizations|show`` (issue 19)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+
+from metaregistry.article6.prepare import prepare_authorizations
+from metaregistry.article6.store import authorizations, history, upsert_authorizations
+from metaregistry.authorization import Authorization
+from metaregistry.cli import settings_of
+from metaregistry.connector import FatalSourceError
+from metaregistry.index import store as index_store
+from metaregistry.index.db import create_engine, migrate
+
+__all__ = ["register"]
+
+
+def _engine(ctx: click.Context) -> sa.Engine:
+    engine = create_engine(settings_of(ctx).database_url)
+    migrate(engine)
+    return engine
+
+
+@click.group("article6")
+def article6_group() -> None:
+    """Article 6: authorizations (LoA, LoAck, results-based payments, JCM estimates)."""
+
+
+@article6_group.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+def import_command(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Import authorizations in the generic format (NDJSON, one per line; see the generic
+    connector's README). Every new or changed one is a new version and a log leaf; a record
+    that fails is quarantined with the field and value."""
+    from metaregistry import plugins
+    from metaregistry.ingest import utc_stamp
+    from metaregistry.sync import LogKeyError, log_signer, publish_checkpoint
+
+    connector = plugins.load_all()["generic"]
+    settings = settings_of(ctx)
+    engine = _engine(ctx)
+    try:
+        log_signer(engine, settings)
+        written = quarantined = seen = 0
+        for path in files:
+            if path.suffix.lower() not in (".ndjson", ".jsonl"):
+                raise click.ClickException(f"{path}: authorizations import from .ndjson/.jsonl")
+            try:
+                records = list(connector.read_file(path))
+            except FatalSourceError as exc:
+                raise click.ClickException(str(exc)) from exc
+            prepared = prepare_authorizations(connector, records, utc_stamp())
+            with engine.begin() as conn:
+                stored = upsert_authorizations(
+                    conn,
+                    prepared.authorizations,
+                    connector=connector.name,
+                    raw_payloads=prepared.raw_payloads,
+                )
+                index_store.quarantine(conn, prepared.quarantined)
+            seen += len(records)
+            written += len(stored)
+            quarantined += len(prepared.quarantined)
+        publish_checkpoint(engine, settings)
+    except LogKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    click.echo(
+        f"article6 import: {seen} records, {written} versions written, "
+        f"{seen - written - quarantined} unchanged, {quarantined} quarantined"
+    )
+
+
+def _line(auth: Authorization) -> str:
+    parts = [
+        f"{auth.registry}/{auth.authorization_id}",
+        auth.kind,
+        auth.status,
+        f"{auth.host_party}->{','.join(auth.acquiring_parties) or '-'}",
+        auth.date,
+    ]
+    if auth.activity_id:
+        parts.append(f"activity {auth.activity_id}")
+    if auth.vintage_from is not None or auth.vintage_to is not None:
+        parts.append(f"vintages {auth.vintage_from or ''}-{auth.vintage_to or ''}")
+    if auth.quantity is not None:
+        parts.append(f"{auth.quantity:,} t")
+    if auth.purposes:
+        uses = "+".join(auth.purposes)
+        if auth.oimp_uses:
+            uses += f" ({', '.join(auth.oimp_uses)})"
+        parts.append(uses)
+    return "  ".join(parts)
+
+
+@article6_group.command("authorizations")
+@click.option("--party", help="Only authorizations of this host party (ISO alpha-2).")
+@click.option("--kind", help="Only this kind (loa, loack, results-based-payment, jcm-estimate).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def list_command(ctx: click.Context, party: str | None, kind: str | None, as_json: bool) -> None:
+    """The current version of every authorization."""
+    engine = _engine(ctx)
+    try:
+        with engine.connect() as conn:
+            found = authorizations(conn, host_party=party, kind=kind)
+    finally:
+        engine.dispose()
+    for auth in found:
+        click.echo(json.dumps(auth.to_json(), sort_keys=True) if as_json else _line(auth))
+    if not as_json:
+        click.echo(f"{len(found)} authorizations")
+
+
+@article6_group.command("show")
+@click.argument("registry")
+@click.argument("authorization_id")
+@click.pass_context
+def show_command(ctx: click.Context, registry: str, authorization_id: str) -> None:
+    """Every version of one authorization (oldest first), with its log leaf."""
+    engine = _engine(ctx)
+    try:
+        with engine.connect() as conn:
+            versions = history(conn, registry, authorization_id)
+    finally:
+        engine.dispose()
+    if not versions:
+        raise click.ClickException(f"no authorization {registry}/{authorization_id}")
+    for entry in versions:
+        click.echo(
+            f"version {entry.version} (leaf {entry.leaf_idx}, record_hash "
+            f"{entry.authorization.record_hash}): {_line(entry.authorization)}"
+        )
+
+
+def register(group: click.Group) -> None:
+    group.add_command(article6_group)
