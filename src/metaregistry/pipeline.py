@@ -101,10 +101,45 @@ def prepare_record(
     connector: Connector, record: RawRecord, observed_at: str, page: PreparedPage
 ) -> None:
     """Run one record through the pipeline, adding it to ``page`` as a block or a quarantine
-    entry."""
+    entry. Nothing a record holds stops the page: a failure no stage foresaw (nesting too
+    deep to walk, a number too long to print, a connector bug) quarantines the record with
+    what went wrong, and the next record goes on."""
+    try:
+        _prepare_record(connector, record, observed_at, page)
+    except (RecursionError, MemoryError, ValueError, TypeError, KeyError, IndexError) as exc:
+        text = _safe_text(record.payload)
+        _reject(
+            page,
+            connector,
+            record,
+            "raw",
+            text,
+            hash_json(text),
+            f"the record cannot be processed: {type(exc).__name__}: {str(exc)[:200]}",
+        )
 
+
+def _safe_text(payload: object, limit: int = 20_000) -> str:
+    """A bounded text of any payload (deep, huge or odd), for the quarantine."""
+    import reprlib
+
+    shown = reprlib.Repr()
+    shown.maxlevel, shown.maxstring, shown.maxother, shown.maxlong = 6, 2_000, 2_000, 200
+    shown.maxdict = shown.maxlist = 200
+    return json.dumps({"_unparsed": shown.repr(payload)[:limit]}, ensure_ascii=False)
+
+
+def _prepare_record(
+    connector: Connector, record: RawRecord, observed_at: str, page: PreparedPage
+) -> None:
     def reject(stage: str, payload: object, raw_hash: str, error: str) -> None:
         _reject(page, connector, record, stage, payload, raw_hash, error)
+
+    if isinstance(record.payload, dict) and "_error" in record.payload:
+        # a reader could not make a record of it (not UTF-8, not JSON, too long): say so
+        text = _safe_text(record.payload)
+        reject("raw", text, hash_json(text), f"(line): {record.payload['_error']}")
+        return
 
     try:
         payload, raw_bytes = raw_form(connector, record)

@@ -51,10 +51,20 @@ def test_cells_beyond_the_header_are_kept_and_short_rows_padded(tmp_path: Path) 
     assert len(page.blocks) == 2  # extra cells do not make a record invalid
 
 
-def test_text_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
-    text = HEADER + "\n" + ROW[:-1] + "Caf\u00e9 Ol\u00e9\n"
-    with pytest.raises(FatalSourceError, match=r"latin\.csv:2: the file is not UTF-8"):
-        list(connector.read_file(write(tmp_path / "latin.csv", text, "latin-1")))
+def test_a_row_that_is_not_utf8_is_quarantined_with_its_line_and_the_rest_read(
+    tmp_path: Path,
+) -> None:
+    """Issue 20 item 6: the rows after a bad one are not lost."""
+    path = tmp_path / "latin.csv"
+    good = (HEADER + "\n" + ROW + "\n").encode("utf-8")
+    bad = (ROW[:-1] + "Caf\u00e9 Ol\u00e9\n").encode("latin-1")
+    path.write_bytes(good + bad + (ROW + "\n").encode("utf-8"))
+    records = list(connector.read_file(path))
+    assert [r.ref for r in records] == ["latin.csv:2", "latin.csv:3", "latin.csv:4"]
+    page = prepare_page(connector, records, "2026-05-01T00:00:00.000000Z")
+    assert len(page.blocks) == 2
+    (entry,) = page.quarantined
+    assert entry.ref == "latin.csv:3" and "not UTF-8" in entry.error
 
 
 def test_legacy_xls_and_broken_xlsx_fail_cleanly(tmp_path: Path) -> None:

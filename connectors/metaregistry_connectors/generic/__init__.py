@@ -47,6 +47,11 @@ _FROM_SERIAL = ("scheme", "scope", "block_start", "block_end")
 MAX_LINE = 1_000_000  # bytes; a longer line is a broken file, not a record
 
 
+def _undecoded(text: str) -> bool:
+    """Whether ``text`` holds bytes that were not UTF-8 (kept as lone surrogates)."""
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
 class GenericOptions(ConnectorOptions):
     """``generic`` has no options: it imports files, it syncs nothing."""
 
@@ -81,9 +86,12 @@ class GenericConnector(Connector):
                     continue
                 try:
                     value = json.loads(line)
-                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                    text = line.decode("utf-8", "replace").rstrip("\n")
-                    yield RawRecord({"_error": f"not JSON: {exc}", "_unparsed": text}, ref)
+                except (ValueError, RecursionError) as exc:
+                    # not JSON, not UTF-8, a number too long to read (ValueError) or nesting
+                    # too deep to read (RecursionError): quarantined, the next line goes on
+                    text = line[:2000].decode("utf-8", "replace").rstrip("\n")
+                    reason = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
+                    yield RawRecord({"_error": f"not JSON: {reason}", "_unparsed": text}, ref)
                     continue
                 if not isinstance(value, dict):
                     yield RawRecord(
@@ -93,7 +101,9 @@ class GenericConnector(Connector):
                 yield RawRecord(value, ref)
 
     def _read_csv(self, path: Path) -> Iterator[RawRecord]:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
+        # Bytes that are not UTF-8 are kept as surrogates so that reading goes on: the row
+        # holding them is quarantined (named by its line), the rows after it are read.
+        with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
             reader = csv.DictReader(handle)
             missing = {"registry", "record_id", "serial", "status"} - set(reader.fieldnames or ())
             if missing:
@@ -102,8 +112,16 @@ class GenericConnector(Connector):
                     f"(found {reader.fieldnames})"
                 )
             for row in reader:
+                ref = f"{path.name}:{reader.line_num}"
+                bad = next((v for v in row.values() if isinstance(v, str) and _undecoded(v)), None)
+                if bad is not None:
+                    text = bad.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                    yield RawRecord(
+                        {"_error": "the row is not UTF-8 text", "_unparsed": text[:2000]}, ref
+                    )
+                    continue
                 payload = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
-                yield RawRecord(payload, f"{path.name}:{reader.line_num}")
+                yield RawRecord(payload, ref)
 
     def normalize(self, record: RawRecord) -> UnitBlock:
         data = record.payload

@@ -126,14 +126,33 @@ def _record(header: list[str], cells: Sequence[str], ref: str, stream: str) -> R
 
 def _csv_records(path: Path, kinds: Sequence[FileKind], source: str) -> Iterator[RawRecord]:
     delimiter = _sniff_delimiter(path)
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    # Bytes that are not UTF-8 are kept as surrogates so that reading goes on: the row that
+    # holds them is quarantined with its line, the rows after it are read (issue 20 item 6).
+    with path.open(encoding="utf-8-sig", newline="", errors="surrogateescape") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         numbered = _numbered_csv(reader, path)
         kind, header = _find_header(numbered, kinds, path, source)
         for line, cells in numbered:
-            record = _record(header, cells, f"{path.name}:{line}", kind.name)
+            ref = f"{path.name}:{line}"
+            if any(_undecoded(c) for c in cells):
+                text = ",".join(cells).encode("utf-8", "surrogateescape")
+                yield RawRecord(
+                    {
+                        "_error": "the row is not UTF-8 text (export it again as UTF-8)",
+                        "_unparsed": text.decode("utf-8", "replace")[:2000],
+                    },
+                    ref,
+                    kind.name,
+                )
+                continue
+            record = _record(header, cells, ref, kind.name)
             if record is not None:
                 yield record
+
+
+def _undecoded(text: str) -> bool:
+    """Whether ``text`` holds bytes that were not UTF-8 (kept as lone surrogates)."""
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
 def _numbered_csv(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
