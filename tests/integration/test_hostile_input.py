@@ -145,3 +145,53 @@ def test_one_bad_line_in_the_middle_of_a_large_file_loses_nothing(
     assert stored == 3000
     assert any("Exceeds the limit" in r for r in reasons), reasons
     assert any("nested too deep" in r for r in reasons), reasons
+
+
+def test_api_dumps_import_exactly_as_the_sync_normalizes_them(tmp_path: Path, db_url: str) -> None:
+    """Issue 20 item 5: records of Verra's search API (vcus.ndjson) and of Gold Standard's GET
+    /credits (credits.ndjson), as a generated world writes them, import through the file
+    path with the hashes the sync path gives the same records; a JSON array too."""
+    from metaregistry import plugins
+    from metaregistry.index.db import create_engine
+    from metaregistry.mock.world import generate_world, world_records
+
+    world = tmp_path / "world"
+    generate_world(11, 600, world)
+    expected: dict[tuple[str, str], str] = {}
+    for name, relative in (
+        ("verra", "verra/vcus.ndjson"),
+        ("gold-standard", "gold-standard/credits.ndjson"),
+    ):
+        connector = plugins.load(name)
+        page = prepare_page(connector, list(world_records(world, relative)), STAMP)
+        expected.update({b.key: b.record_hash or "" for b in page.blocks})
+    env = {
+        "METAREGISTRY_DATABASE_URL": db_url,
+        "METAREGISTRY_LOG__KEY_FILE": str(tmp_path / "key.pem"),
+    }
+    for name, relative in (
+        ("verra", "verra/vcus.ndjson"),
+        ("gold-standard", "gold-standard/credits.ndjson"),
+    ):
+        result = CliRunner().invoke(
+            main, ["import", name, str(world / relative), "--no-detect"], env=env
+        )
+        assert "Traceback" not in result.output and "records" in result.stdout, result.output
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            stored = {
+                (r[0], r[1]): r[2]
+                for r in conn.execute(
+                    sa.text("SELECT registry, record_id, record_hash FROM unit_block")
+                )
+            }
+    finally:
+        engine.dispose()
+    assert stored == expected
+    # the same records as one JSON array: nothing new
+    lines = (world / "verra" / "vcus.ndjson").read_text(encoding="utf-8").splitlines()
+    array = tmp_path / "vcus.json"
+    array.write_text("[" + ",".join(lines) + "]", encoding="utf-8")
+    again = CliRunner().invoke(main, ["import", "verra", str(array), "--no-detect"], env=env)
+    assert ", 0 written," in again.stdout, again.output

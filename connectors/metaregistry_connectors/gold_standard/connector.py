@@ -104,6 +104,12 @@ class GoldStandardConnector(Connector):
         ]
 
     def read_file(self, path: Path) -> Iterator[RawRecord]:
+        if path.suffix.lower() in (".ndjson", ".jsonl", ".json"):
+            # records of the API as the sync receives them (saved answers, a generated
+            # world): NDJSON or a JSON array, normalized exactly as the sync does
+            from metaregistry_connectors.srn_ppi.fields import read_json_records
+
+            return read_json_records(path, "default")
         return read_table(path, FILE_KINDS, "Gold Standard")
 
     def raw_schema_for(self, record: RawRecord) -> str | None:

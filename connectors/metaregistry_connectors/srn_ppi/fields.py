@@ -64,7 +64,16 @@ def read_json_records(path: Path, stream: str) -> Iterator[RawRecord]:
             raise FatalSourceError(f"{path}: not NDJSON nor a JSON array")
         handle.seek(0)
         if head[:1] == b"[":
-            items = json.load(handle)
+            try:
+                items = json.load(handle)
+            except (ValueError, RecursionError) as exc:
+                why = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
+                raise FatalSourceError(
+                    f"{path}: not a JSON array ({why}); NDJSON (one object a line) lets a bad "
+                    "record be quarantined alone"
+                ) from None
+            if not isinstance(items, list):
+                raise FatalSourceError(f"{path}: not a JSON array")
             for index, item in enumerate(items):
                 yield as_raw(item, f"{path.name}[{index}]", stream)
             return
@@ -74,8 +83,9 @@ def read_json_records(path: Path, stream: str) -> Iterator[RawRecord]:
             ref = f"{path.name}:{number}"
             try:
                 item = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                item = {"_unparsed": line.decode("utf-8", "replace"), "_error": str(exc)}
+            except (ValueError, RecursionError) as exc:
+                reason = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
+                item = {"_unparsed": line[:2000].decode("utf-8", "replace"), "_error": reason}
             yield as_raw(item, ref, stream)
 
 
