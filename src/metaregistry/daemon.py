@@ -227,6 +227,14 @@ def daemon_command(
         raise click.ClickException("no connector to schedule: configure [connectors.NAME]")
     for name in chosen:
         parse_schedule(settings.connector(name).schedule)  # fail fast on a bad schedule
+    if not no_api:  # a busy port is one line before any work, not a traceback after (issue 22)
+        from metaregistry.netcheck import PortBusyError, check_port
+
+        how = "[api] port (METAREGISTRY_API__PORT), or --no-api"
+        try:
+            check_port(settings.api.host, settings.api.port, how=how)
+        except PortBusyError as exc:
+            raise click.ClickException(str(exc)) from None
     engine = writer_engine(ctx)
 
     async def main() -> None:

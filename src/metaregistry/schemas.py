@@ -70,7 +70,25 @@ PATTERN_WORDS: dict[str, str] = {
 }
 
 
+#: What a JSON type is, in words ("'n/a' is not of type 'integer'" reads "is not a whole number").
+TYPE_WORDS: dict[str, str] = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "text",
+    "boolean": "true or false",
+    "object": "a set of named fields",
+    "array": "a list",
+    "null": "empty",
+}
+
+
 def _message(err: Any) -> str:
+    if err.validator == "type":
+        wanted = err.validator_value
+        names = [wanted] if isinstance(wanted, str) else list(wanted)
+        return "is not " + " or ".join(TYPE_WORDS.get(str(n), str(n)) for n in names)
+    if err.validator == "enum" and isinstance(err.validator_value, list):
+        return "is not one of " + ", ".join(map(str, err.validator_value))
     if err.validator == "pattern":
         words = PATTERN_WORDS.get(str(err.validator_value))
         if words is None:

@@ -40,6 +40,23 @@ def test_the_demo_on_a_busy_port_stops_before_any_setup(busy_port: int, tmp_path
     assert not base.exists()  # nothing generated, no mock started
 
 
+def test_the_daemon_on_a_busy_port_says_which_setting_changes_it(
+    busy_port: int, tmp_path: Path
+) -> None:
+    database = tmp_path / "x.db"
+    env = {
+        "METAREGISTRY_DATABASE_URL": f"sqlite:///{database}",
+        "METAREGISTRY_API__PORT": str(busy_port),
+        "METAREGISTRY_CONNECTORS__VERRA__BASE_URL": "http://127.0.0.1:9",
+    }
+    result = CliRunner().invoke(main, ["daemon", "verra"], env=env)
+    assert result.exit_code == 1, result.output
+    assert f"port {busy_port} on 127.0.0.1 is already in use" in result.output
+    assert "METAREGISTRY_API__PORT" in result.output and "--no-api" in result.output
+    assert "Traceback" not in result.output
+    assert not database.exists()  # stopped before opening (or creating) the index
+
+
 def test_commands_beside_the_demo_use_its_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -223,3 +240,22 @@ def test_a_quarantine_reason_says_what_was_expected_in_words() -> None:
     record["Quantity Issued"] = "four hundred"
     (issue,) = [i for i in validator.errors(record) if i.path == "Quantity Issued"]
     assert str(issue) == 'Quantity Issued: is not a whole number (value: "four hundred")'
+
+
+def test_a_value_of_the_wrong_type_is_named_in_words_too() -> None:
+    from metaregistry.schemas import Validator
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "quantity": {"type": "integer"},
+            "amount": {"type": ["string", "integer"]},
+            "status": {"enum": ["issued", "retired"]},
+        },
+    }
+    issues = Validator(schema).errors({"quantity": "n/a", "amount": {"value": "1"}, "status": "x"})
+    assert [str(i) for i in issues] == [
+        'amount: is not text or a whole number (value: {"value": "1"})',
+        'quantity: is not a whole number (value: "n/a")',
+        'status: is not one of issued, retired (value: "x")',
+    ]
