@@ -541,3 +541,79 @@ def test_where_ctrl_c_is_ignored_or_handled_elsewhere_it_is_left_alone() -> None
             os.kill(os.getpid(), signal.SIGINT)  # ignored: nothing raised, now or after
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_several_pages_per_transaction_store_what_a_transaction_per_page_stores(
+    world: Path,
+    db_url: str,
+    other_db_url: str,
+    stamps: Stamps,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reference path (a write transaction per page) and the grouped one give the same
+    rows in every table: raw_hash, record_hash, every version row, every log leaf and node
+    (so the log's root), quarantine; for a first load, its unchanged resync and a resync
+    with changes, one run with preparing processes."""
+    per_page, grouped = _engine(db_url), _engine(other_db_url)
+    try:
+        refs = [r.ref for _, r in world_records(world)]
+        edit = {ref: "(amended)" for ref in refs[::89]}
+        for limit, engine, jobs in ((1, per_page, 1), (ingest.TRANSACTION_RECORDS, grouped, 2)):
+            monkeypatch.setattr(ingest, "TRANSACTION_RECORDS", limit)
+            stamps.restart()
+            _ingest_world(engine, world, jobs)
+            _ingest_world(engine, world, jobs)
+            _ingest_world(engine, world, jobs, edit)
+        expected, got = _dump(per_page), _dump(grouped)
+        assert len(got["unit_block_version"]) > len(got["unit_block"]) > 2000
+        assert got["log_leaves"] and got["quarantine"]
+        assert expected == got
+        with per_page.connect() as a, grouped.connect() as b:
+            assert log_store.root(a) == log_store.root(b)
+    finally:
+        per_page.dispose()
+        grouped.dispose()
+
+
+def test_a_transaction_holds_whole_pages_up_to_its_limit(
+    engine: sa.Engine, faulty: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored = 0
+    commits: list[int] = []
+
+    def on_page(result: PageResult) -> None:
+        nonlocal stored
+        stored += result.seen
+
+    @sa.event.listens_for(engine, "commit")
+    def counted(conn: sa.Connection) -> None:
+        commits.append(stored)
+
+    monkeypatch.setattr(ingest, "TRANSACTION_RECORDS", 25)
+    report = ingest_records(engine, faulty, _faulty_records(65), page_size=10, on_page=on_page)
+    assert report.written == _count(engine, store.unit_block) == 65
+    assert commits == [30, 60, 65]  # three pages, three pages, the rest at the end
+
+
+def test_a_page_failing_to_store_is_rolled_back_alone_after_the_pages_before_it(
+    engine: sa.Engine, faulty: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages of the open transaction before the failing one are committed; the failing
+    page's rows (written before it failed) are not."""
+    real_store_page = ingest.store_page
+    pages = 0
+
+    def store_then_fail(*args: Any, **kwargs: Any) -> Any:
+        nonlocal pages
+        pages += 1
+        result = real_store_page(*args, **kwargs)
+        if pages == 3:
+            raise sa.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
+        return result
+
+    monkeypatch.setattr(ingest, "store_page", store_then_fail)
+    with pytest.raises(sa.exc.OperationalError, match="disk I/O error"):
+        ingest_records(engine, faulty, _faulty_records(50), page_size=10)
+    assert _count(engine, store.unit_block) == 20
+    with engine.connect() as conn:
+        assert log_store.tree_size(conn) == 20
