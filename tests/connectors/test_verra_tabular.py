@@ -101,3 +101,24 @@ def test_a_workbook_of_another_kind_names_its_columns(tmp_path: Path) -> None:
     book.save(tmp_path / "other.xlsx")
     with pytest.raises(FatalSourceError, match="Columns found: Project, Tonnes"):
         list(connector.read_file(tmp_path / "other.xlsx"))
+
+
+def test_a_bad_date_in_a_column_the_block_does_not_keep_is_refused() -> None:
+    """Issue 20 item 4: a retired row's Issuance Date (the block keeps the retirement date)
+    is read too, and a date that does not exist quarantines the row naming the column."""
+    from metaregistry.connector import RecordError
+    from metaregistry_connectors.verra.blocks import transaction_block
+    from metaregistry_connectors.verra.fields import TRANSACTIONS
+
+    row = {
+        "Serial Number": ROW.split(",")[0],
+        "Quantity Issued": "425",
+        "Issuance Date": "2026-13-45",
+        "Retirement/Cancellation Date": "12/03/2021",
+        "Retirement Reason": "Environmental Benefit",
+    }
+    with pytest.raises(RecordError) as caught:
+        transaction_block(row, TRANSACTIONS)
+    assert "Issuance Date" in str(caught.value) and "2026-13-45" in str(caught.value)
+    row["Issuance Date"] = "03/01/2021"
+    assert transaction_block(row, TRANSACTIONS).status == "retired"

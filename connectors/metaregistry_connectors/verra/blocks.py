@@ -169,11 +169,15 @@ def transaction_block(payload: Mapping[str, Any], fields: TransactionFields) -> 
     units = _units(payload, fields.quantity, parsed)
     status, prefix = _status(payload, fields)
     _, purpose = _first(payload, fields.cancellation_purpose)
+    # Both dates are read (and a bad one refused, naming its column) whichever the status
+    # uses: a value the block does not keep is still a fact of the record (issue 20 item 4).
+    issued_on = day(payload.get(fields.issued_on), fields.issued_on)
+    ended_on = day(payload.get(fields.ended_on), fields.ended_on)
     if status in (Status.ISSUED, Status.PENDING, Status.BUFFER):
-        status_date = day(payload.get(fields.issued_on), fields.issued_on)
+        status_date = issued_on
         reason = None
     else:
-        status_date = day(payload.get(fields.ended_on), fields.ended_on)
+        status_date = ended_on
         reason = join_reason(
             (
                 ("cancellation purpose", purpose),
