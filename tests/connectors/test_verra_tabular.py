@@ -111,7 +111,7 @@ def test_a_bad_date_in_a_column_the_block_does_not_keep_is_refused() -> None:
     from metaregistry_connectors.verra.fields import TRANSACTIONS
 
     row = {
-        "Serial Number": ROW.split(",")[0],
+        "Serial Number": ROW.split(",", maxsplit=1)[0],
         "Quantity Issued": "425",
         "Issuance Date": "2026-13-45",
         "Retirement/Cancellation Date": "12/03/2021",
