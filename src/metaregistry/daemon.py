@@ -35,10 +35,12 @@ from metaregistry.cli import settings_of
 from metaregistry.ingest import max_version_id
 from metaregistry.settings import ConfigError, Settings
 from metaregistry.sync import (
+    LogKeyError,
     SourceReport,
     connector_timeout,
     default_owner,
     detect_and_checkpoint,
+    log_signer,
     sync_connector,
 )
 
@@ -85,6 +87,9 @@ class Daemon:
         config = self.settings.connector(name)
         since = await asyncio.to_thread(self._since)
         try:
+            # a wrong key stops this sync before anything is written (it would otherwise
+            # store the records and fail to sign the checkpoint that covers them)
+            await asyncio.to_thread(log_signer, self.engine, self.settings)
             connector = self.connectors.get(name) or plugins.load(name)
             report = await asyncio.wait_for(
                 sync_connector(
@@ -98,6 +103,8 @@ class Daemon:
             )
         except TimeoutError:
             report = SourceReport(connector=name, outcome="timeout", error="sync timed out")
+        except LogKeyError as exc:
+            report = SourceReport(connector=name, outcome="failed", error=str(exc))
         except Exception as exc:  # this source's failed report; the other jobs go on
             report = SourceReport(
                 connector=name, outcome="failed", error=f"{type(exc).__name__}: {exc}"
@@ -236,6 +243,10 @@ def daemon_command(
         except PortBusyError as exc:
             raise click.ClickException(str(exc)) from None
     engine = writer_engine(ctx)
+    try:
+        log_signer(engine, settings)  # a wrong key: one line, before any job starts
+    except LogKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
 
     async def main() -> None:
         daemon = Daemon(engine=engine, settings=settings, names=chosen)

@@ -196,3 +196,52 @@ def test_log_export_reports_the_rows_it_wrote_and_reads_a_leaf_stored_as_text(
     assert result.exit_code == 0, result.output
     assert "exported 2 leaves and 1 checkpoints" in result.output
     assert "1 leaf rows are missing" in result.stderr
+
+
+def test_a_wrong_key_stops_the_daemon_before_it_writes(
+    tmp_path: Path, env: dict[str, str], db_url: str
+) -> None:
+    """The daemon's job checks the key as ``sync`` does: a failed report saying what is
+    wrong, nothing stored, nothing fetched; the ``daemon`` command refuses to start."""
+    import asyncio
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from paged_source import PagedConnector, PagedSource, serve
+
+    from metaregistry.daemon import Daemon
+    from metaregistry.settings import settings_from
+
+    _foreign_checkpoint(db_url)
+    with serve(PagedSource(n=20, page_size=10)) as source:
+        settings = settings_from(
+            {
+                "database_url": db_url,
+                "log": {"key_file": str(tmp_path / "k.pem")},
+                "connectors": {"paged": {"base_url": source.url}},
+            }
+        )
+        engine = create_engine(db_url)
+
+        async def one() -> tuple[str, str | None]:
+            daemon = Daemon(
+                engine=engine,
+                settings=settings,
+                names=["paged"],
+                connectors={"paged": PagedConnector()},
+            )
+            report = await daemon.sync_one("paged")
+            return report.outcome, report.error
+
+        outcome, error = asyncio.run(one())
+        engine.dispose()
+        fetched = len(source.fetches)
+    assert outcome == "failed"
+    assert error is not None and WRONG_KEY in error and "nothing was written" in error
+    assert fetched == 0
+    assert log_state(db_url) == (0, 0, 0)
+    sync_env = {**env, "METAREGISTRY_CONNECTORS__VERRA__BASE_URL": "http://127.0.0.1:9"}
+    result = run(sync_env, "daemon", "verra", "--no-api")
+    assert result.exit_code == 1, result.output
+    assert WRONG_KEY in result.stderr and "nothing was written" in result.stderr
+    assert log_state(db_url) == (0, 0, 0)
