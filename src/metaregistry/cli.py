@@ -9,13 +9,17 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from metaregistry import __version__
 from metaregistry.settings import ConfigError, Settings, load_settings
 
-__all__ = ["main", "settings_of"]
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+__all__ = ["main", "open_index", "settings_of"]
 
 _COMMAND_MODULES = (
     "metaregistry.serials.cli",
@@ -81,6 +85,21 @@ def settings_of(ctx: click.Context) -> Settings:
             raise click.ClickException(str(exc)) from exc
     settings: Settings = obj["settings"]
     return settings
+
+
+def open_index(ctx: click.Context) -> Engine:
+    """The writer's engine on this invocation's index, migrated. A SQLite index that did not
+    exist is said once on stderr (a command run in the wrong folder makes an empty index
+    instead of finding the one the user meant: issue 22)."""
+    from metaregistry.index.db import create_engine, migrate
+
+    engine = create_engine(settings_of(ctx).database_url)
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    new_file = bool(path) and path != ":memory:" and not Path(str(path)).exists()
+    migrate(engine)
+    if new_file:
+        click.echo(f"created a new, empty index {path} (database_url chooses another)", err=True)
+    return engine
 
 
 #: The demo's settings, found when a command runs beside the demo's folder.

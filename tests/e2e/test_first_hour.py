@@ -75,6 +75,21 @@ def test_commands_beside_the_demo_use_its_settings(
     assert not (tmp_path / "metaregistry.db").exists()
 
 
+def test_a_command_that_makes_a_new_empty_index_says_so_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run in the wrong folder, a command makes an empty index there: it says so instead of
+    answering 'no alerts' as if the user's index had none."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("METAREGISTRY_DATABASE_URL", raising=False)
+    first = CliRunner().invoke(main, ["alerts"], env={})
+    assert first.exit_code == 0, first.output
+    assert "created a new, empty index metaregistry.db" in first.stderr
+    assert (tmp_path / "metaregistry.db").is_file()
+    again = CliRunner().invoke(main, ["alerts"], env={})
+    assert again.exit_code == 0 and "created a new" not in again.stderr
+
+
 def test_a_missing_database_is_named_as_written_not_url_encoded(tmp_path: Path) -> None:
     from metaregistry.api.app import IndexMissingError, detect_features
     from metaregistry.index.db import create_engine

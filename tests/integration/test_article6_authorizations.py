@@ -111,7 +111,7 @@ def test_bad_records_are_quarantined_naming_field_and_value() -> None:
     )
     assert good == []
     assert len(errors) == 7
-    assert "host_party" in errors[0] and "'th'" in errors[0]
+    assert "host_party: is not a two-letter country code" in errors[0] and '"th"' in errors[0]
     assert "vintage_to: 2022 is before vintage_from 2030" in errors[1]
     assert "purposes" in errors[2] and "tax" in errors[2]
     assert "quantity" in errors[3] and "many" in errors[3]

@@ -11,18 +11,15 @@ import sqlalchemy as sa
 from metaregistry.article6.prepare import prepare_authorizations
 from metaregistry.article6.store import authorizations, history, upsert_authorizations
 from metaregistry.authorization import Authorization
-from metaregistry.cli import settings_of
+from metaregistry.cli import open_index, settings_of
 from metaregistry.connector import FatalSourceError
 from metaregistry.index import store as index_store
-from metaregistry.index.db import create_engine, migrate
 
 __all__ = ["register"]
 
 
 def _engine(ctx: click.Context) -> sa.Engine:
-    engine = create_engine(settings_of(ctx).database_url)
-    migrate(engine)
-    return engine
+    return open_index(ctx)
 
 
 @click.group("article6")

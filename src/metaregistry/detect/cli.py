@@ -11,12 +11,11 @@ from typing import Any
 import click
 from sqlalchemy.engine import Engine
 
-from metaregistry.cli import settings_of
+from metaregistry.cli import open_index, settings_of
 from metaregistry.detect import lifecycle
 from metaregistry.detect.alerts import AlertQuery, list_alerts
 from metaregistry.detect.engine import DetectSummary, detect_full, detect_incremental, last_run
 from metaregistry.detect.rules import ALERT_KINDS, SEVERITIES
-from metaregistry.index.db import create_engine, migrate
 from metaregistry.progress import Progress
 
 __all__ = ["register"]
@@ -25,9 +24,7 @@ _STATUSES = ("open", "acknowledged", "resolved")
 
 
 def _engine(ctx: click.Context) -> Engine:
-    engine = create_engine(settings_of(ctx).database_url)
-    migrate(engine)
-    return engine
+    return open_index(ctx)
 
 
 @click.command("detect")

@@ -28,12 +28,11 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from metaregistry.cli import settings_of
+from metaregistry.cli import open_index, settings_of
 from metaregistry.detect.cli import alerts_group
 from metaregistry.feed import alert_tables, outbox
 from metaregistry.feed.events import iso
 from metaregistry.feed.tables import OutboxState, WebhookOutboxRow, WebhookSubscriberRow
-from metaregistry.index.db import create_engine, migrate
 from metaregistry.settings import mask_secrets
 
 __all__ = ["Delivery", "list_deliveries", "redeliver", "register"]
@@ -227,9 +226,7 @@ def _parse_id(text: str) -> int | None:
 
 
 def _engine(ctx: click.Context) -> Engine:
-    engine = create_engine(settings_of(ctx).database_url)
-    migrate(engine)
-    return engine
+    return open_index(ctx)
 
 
 def _one_line(text: str, width: int) -> str:

@@ -13,8 +13,8 @@ from pathlib import Path
 import click
 from sqlalchemy.engine import Engine
 
-from metaregistry.cli import settings_of
-from metaregistry.index.db import create_engine, migrate
+from metaregistry.cli import open_index, settings_of
+from metaregistry.index.db import create_engine
 from metaregistry.log import store
 from metaregistry.log.export import write_export
 from metaregistry.log.keyfile import FileSigner, KeyFileError
@@ -41,9 +41,7 @@ def _signer(ctx: click.Context) -> FileSigner:
 
 
 def _engine(ctx: click.Context) -> Engine:
-    engine = create_engine(settings_of(ctx).database_url)
-    migrate(engine)
-    return engine
+    return open_index(ctx)
 
 
 @click.group("log")

@@ -8,10 +8,9 @@ from collections import Counter
 import click
 import sqlalchemy as sa
 
-from metaregistry.cli import settings_of
+from metaregistry.cli import open_index, settings_of
 from metaregistry.detect.alerts import list_links
 from metaregistry.detect.lifecycle import BASIS_PROJECT, BASIS_SERIAL
-from metaregistry.index.db import create_engine, migrate
 from metaregistry.reconcile import reader
 from metaregistry.reconcile.crosswalk import (
     MapError,
@@ -28,9 +27,7 @@ __all__ = ["register"]
 
 
 def _engine(ctx: click.Context) -> sa.Engine:
-    engine = create_engine(settings_of(ctx).database_url)
-    migrate(engine)
-    return engine
+    return open_index(ctx)
 
 
 def report_text(report: ReconcileReport) -> str:

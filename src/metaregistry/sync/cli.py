@@ -15,10 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from metaregistry import plugins
-from metaregistry.cli import settings_of
+from metaregistry.cli import open_index, settings_of
 from metaregistry.connector import ConnectorError, ConnectorOptions
 from metaregistry.index import store
-from metaregistry.index.db import create_engine, migrate
 from metaregistry.ingest import PageResult, ingest_records, max_version_id
 from metaregistry.preparers import Preparers, PreparingError, default_jobs, reader_url
 from metaregistry.progress import Progress
@@ -28,10 +27,7 @@ __all__ = ["register", "writer_engine"]
 
 
 def writer_engine(ctx: click.Context) -> Engine:
-    settings = settings_of(ctx)
-    engine = create_engine(settings.database_url)
-    migrate(engine)
-    return engine
+    return open_index(ctx)
 
 
 @click.command("sync")
