@@ -14,7 +14,9 @@ rule is tried, so the order of the table is the order of precedence.
 Conditions:
 
 * ``first`` / ``second``: status groups, :data:`LIVE` (issued, pending, buffer), :data:`USED`
-  (retired) and :data:`GONE` (cancelled, transferred, expired), as in :mod:`metaregistry.model`;
+  (retired) and :data:`GONE` (cancelled, transferred, expired), as in :mod:`metaregistry.model`,
+  or single statuses where a move needs one (:data:`MOVED`: cancelled or transferred, never
+  expired; a JCM mirror's source ``transferred``);
 * ``link``: :data:`LINKED` (the second's origin points at the first), :data:`UNLINKED` (no
   origin points either way), :data:`FORWARD` (either of those: never the first pointing at
   the second) or :data:`ANY`;
@@ -42,16 +44,19 @@ tokenization       retired, reason names a bridge               a bridge's regis
                                                                 never the bridge pointing back
 custody            live in a sub-account whose reason names     a bridge's registry, live, naming
                    the bridge                                   the held block
-compliance_move    cancelled/transferred, reason names the      a compliance programme (CARB,
-                   programme                                    Ecology), any state
-transition         cancelled/transferred, CDM scheme or a       a standard's or national registry
-                   transition reason                            (not a bridge or a compliance
+compliance_move    cancelled/transferred (not expired), reason  a compliance programme (CARB,
+                   names the programme                          Ecology), any state
+transition         cancelled/transferred (not expired), CDM     a standard's or national registry
+                   scheme or a transition reason                (not a bridge or a compliance
                                                                 programme), any state
-mirror             transferred out of a JCM ledger              the other JCM ledger, naming the
-                                                                moved units, any state
-conversion         cancelled/transferred                        a national registry, live, used or
+mirror             transferred out of a JCM ledger (not         the other JCM ledger, naming the
+                   cancelled, not expired)                      moved units, any state
+conversion         cancelled/transferred (not expired)          a national registry, live, used or
                                                                 closed, naming the source
 =================  ===========================================  ==================================
+
+"Any state" for a target: once the source gave the units up as the move requires, what the
+target then does with them (hold, retire, pass on) is the one claim on them.
 
 Anything else on overlapping units is an alert of the kind the states say: units gone from one
 registry (for no move the other side agrees with) and live or used in another are a double
@@ -185,6 +190,9 @@ _GROUPS: Final = {
     **{s.value: GONE for s in GONE_STATUSES},
 }
 _ALL: Final = frozenset({LIVE, USED, GONE})
+#: How a source gives units up for a move (conversion, transition, compliance move): cancelled
+#: or transferred out, never merely expired (expired units are nobody's to move).
+MOVED: Final = "cancelled|transferred"
 
 
 def group_of(status: str) -> str | None:
@@ -367,7 +375,7 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
     _rule(
         "compliance-move",
-        "gone",
+        MOVED,
         "*",
         reason="compliance",
         target="compliance",
@@ -376,7 +384,7 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
     _rule(
         "cdm-transition",
-        "gone",
+        MOVED,
         "*",
         scheme="cdm",
         target="standard|national",
@@ -385,7 +393,7 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
     _rule(
         "transition",
-        "gone",
+        MOVED,
         "*",
         reason="transition",
         target="standard|national",
@@ -394,7 +402,7 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
     _rule(
         "jcm-mirror",
-        "gone",
+        "transferred",
         "*",
         link=LINKED,
         scheme="jcm",
@@ -404,7 +412,7 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
     _rule(
         "converted",
-        "gone",
+        MOVED,
         "live|used",
         link=LINKED,
         target="national",
@@ -413,7 +421,7 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
     _rule(
         "converted-gone",
-        "gone",
+        MOVED,
         "gone",
         link=LINKED,
         target="national",
@@ -530,10 +538,13 @@ class Verdict:
         return self.rule.alert_kind is not None
 
 
+def _in(status: str, allowed: frozenset[str]) -> bool:
+    """A status is allowed by its own name or by its group's."""
+    return status in allowed or _GROUPS.get(status) in allowed
+
+
 def _matches(rule: Rule, first: UnitBlock, second: UnitBlock, link: str) -> bool:
-    if _GROUPS.get(first.status) not in rule.first or _GROUPS.get(second.status) not in (
-        rule.second
-    ):
+    if not _in(first.status, rule.first) or not _in(second.status, rule.second):
         return False
     if rule.link == FORWARD:
         if link == REVERSED:
