@@ -229,7 +229,8 @@ def demo_command(
         for source in report.sources:
             click.echo(
                 f"  {source.connector:<14} {source.outcome:<7} {source.seen:>8,} records "
-                f"{source.pages:>5} pages {source.quarantined:>4} quarantined "
+                f"{source.pages:>5} {'page ' if source.pages == 1 else 'pages'} "
+                f"{source.quarantined:>4} quarantined "
                 f"{source.seconds:6.1f}s" + (f"  ({source.error})" if source.error else "")
             )
         from metaregistry.sync import detect_and_checkpoint

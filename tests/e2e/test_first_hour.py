@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -274,3 +275,34 @@ def test_a_value_of_the_wrong_type_is_named_in_words_too() -> None:
         'quantity: is not a whole number (value: "n/a")',
         'status: is not one of issued, retired (value: "x")',
     ]
+
+
+def _run_py() -> Any:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "run.py"
+    spec = importlib.util.spec_from_file_location("run_py_probe", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_first_install_says_a_line_per_package(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 22 item 4: run.py's install is not 30 s of silence; pip's full output is shown
+    only when it fails."""
+    import subprocess
+    import sys
+
+    run_py = _run_py()
+    pip_like = (
+        "print('Collecting click>=8.1'); print('  Downloading click-8.1.whl (98 kB)');"
+        "print('Collecting httpx>=0.27'); print('Successfully installed click-8.1 httpx-0.27')"
+    )
+    run_py._pip_with_progress([sys.executable, "-c", pip_like])
+    said = capsys.readouterr().err.splitlines()
+    assert said == ["    [1] click>=8.1", "    [2] httpx>=0.27", "    installed 2 packages"]
+    failing = "print('Collecting nothing-such'); print('ERROR: No matching distribution'); exit(1)"
+    with pytest.raises(subprocess.CalledProcessError):
+        run_py._pip_with_progress([sys.executable, "-c", failing])
+    assert "ERROR: No matching distribution" in capsys.readouterr().err

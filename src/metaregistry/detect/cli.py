@@ -78,7 +78,8 @@ def _print_summary(summary: DetectSummary, as_json: bool) -> None:
         return
     click.echo(
         f"{summary.mode} detection: {summary.blocks_checked:,} blocks checked, "
-        f"{summary.alerts_found:,} alerts and {summary.links_found:,} links found; "
+        f"{summary.alerts_found:,} alert{'' if summary.alerts_found == 1 else 's'} and "
+        f"{summary.links_found:,} link{'' if summary.links_found == 1 else 's'} found; "
         f"{summary.alerts_opened} opened, {summary.alerts_updated} updated, "
         f"{summary.alerts_resolved} resolved, {summary.alerts_reopened} reopened"
     )

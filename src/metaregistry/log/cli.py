@@ -40,6 +40,11 @@ def _signer(ctx: click.Context) -> FileSigner:
         raise click.ClickException(str(exc)) from exc
 
 
+def _one(many: str) -> str:
+    """``log leaves`` -> ``log leaf``, ``alerts`` -> ``alert`` (the audit's counted things)."""
+    return many[: -len("ves")] + "f" if many.endswith("leaves") else many.removesuffix("s")
+
+
 def _engine(ctx: click.Context) -> Engine:
     return open_index(ctx)
 
@@ -231,7 +236,9 @@ def audit_command(ctx: click.Context, database_url: str | None, key_file: Path |
         click.echo(f"DIFFERS: {finding}")
     for note in report.notes:
         click.echo(f"note: {note}")
-    counts = ", ".join(f"{n:,} {what}" for what, n in report.checked.items())
+    counts = ", ".join(
+        f"{n:,} {_one(what) if n == 1 else what}" for what, n in report.checked.items()
+    )
     signed = "" if verifier is not None else " (checkpoint signatures not checked: no key)"
     if report.findings:
         click.echo(f"FAILED: {len(report.findings)} disagreements with the log; checked {counts}"

@@ -308,4 +308,5 @@ def check_served_alerts(block: Mapping[str, Any], logged: LoggedAlerts) -> str:
                     f"{alert[field_name]!r}, its newest logged event ({ident}) says "
                     f"{read(recorded)!r}"
                 )
-    return f"{name}: {len(served)} open alerts as the log's events record them"
+    alerts = "1 open alert" if len(served) == 1 else f"{len(served)} open alerts"
+    return f"{name}: {alerts} as the log's events record them"

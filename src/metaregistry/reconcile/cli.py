@@ -121,7 +121,7 @@ def links_command(
             f"{link['source_record_id']} -> {link['target_registry']}/{link['target_record_id']}"
             f"  {where}"
         )
-    click.echo(f"{len(links)} links", err=True)
+    click.echo("1 link" if len(links) == 1 else f"{len(links)} links", err=True)
 
 
 @click.group("projects")

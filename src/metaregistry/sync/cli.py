@@ -227,7 +227,8 @@ def import_command(
                 raise click.ClickException(f"{path}: {exc}") from exc
     if not as_json:
         click.echo(
-            f"{connector_name}: {totals['seen']} records, {totals['written']} written, "
+            f"{connector_name}: {totals['seen']} record{'' if totals['seen'] == 1 else 's'}, "
+            f"{totals['written']} written, "
             f"{totals['unchanged']} unchanged, {len(failures)} quarantined"
         )
     summary: dict[str, Any] | None = None
