@@ -19,6 +19,7 @@ from metaregistry.mock.world.cases import PATTERNS
 from metaregistry.mock.world.issuer import Issuer
 from metaregistry.mock.world.model import Article6, Block, Project
 from metaregistry.mock.world.output import Case, WorldWriter
+from metaregistry.mock.world.projects import plant_project_cases
 
 __all__ = ["MIN_RECORDS", "WorldError", "cases_per_pattern", "generate_world"]
 
@@ -85,6 +86,9 @@ def generate_world(
         schedule = [(p, j) for p in range(len(PATTERNS)) for j in range(per_pattern)]
         issuer.rng.shuffle(schedule)
         _fill(issuer, records, schedule, malformed, progress)
+        # cases only project-level reconciliation sees (issue 17), after the serial ones so
+        # those stay as they were for a seed
+        plant_project_cases(issuer, per_pattern, out_dir)
         return writer.finish(seed, records)
 
 

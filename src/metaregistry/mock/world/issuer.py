@@ -42,6 +42,8 @@ class Issuer:
         self.numbering = Numbering()
         self.catalog = Catalog.draw(self.rng)
         self.writer = writer
+        #: (registry, number) of projects made outside the catalog (project-level cases)
+        self.reserved_projects: set[tuple[str, int]] = set()
 
     # ---- draws
     def day(self) -> int:

@@ -92,6 +92,10 @@ class Block:
     product: str = ""
     record_id: str = ""
     number: int = 0  # the registry's running record number, set when written
+    # a record of quantities per project and vintage (CARB's issuance rows): "own"
+    numbering: str | None = None
+    # what the record names elsewhere (UnitBlock.cross_refs)
+    cross_refs: str | None = None
 
     @property
     def quantity(self) -> int:
@@ -120,4 +124,6 @@ class Block:
             self.product,
             self.record_id,
             self.number,
+            self.numbering,
+            self.cross_refs,
         )

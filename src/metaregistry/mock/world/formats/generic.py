@@ -42,4 +42,8 @@ def record(block: Block) -> dict[str, Any]:
         out["status_reason"] = block.reason
     if block.origin:
         out["origin"] = block.origin
+    if block.numbering:
+        out["numbering"] = block.numbering
+    if block.cross_refs:
+        out["cross_refs"] = block.cross_refs
     return out
