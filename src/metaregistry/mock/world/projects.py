@@ -80,8 +80,10 @@ def _us_block(issuer: Issuer, project: Project, vintage: int, quantity: int, sta
 def _carb(issuer: Issuer, opr: list[Project], vintage: int, quantity: int, day: int) -> Block:
     number = 5000 + issuer.rng.randrange(4_999)
     ident = f"CAMM{number}-{chr(ord('A') + issuer.rng.randrange(6))}"
-    project = Project("carb", ident.split("-", maxsplit=1)[0], number, "CARB issuance", "US", "US-CA",
-                      "mine methane", "ARB MMC")  # fmt: skip
+    code = ident.split("-", maxsplit=1)[0]
+    project = Project(
+        "carb", code, number, "CARB issuance", "US", "US-CA", "mine methane", "ARB MMC"
+    )
     refs = [f"opr_project={opr[0].registry}:{opr[0].code}"]
     refs += [f"opr_project_comment={p.registry}:{p.code}" for p in opr[1:]]
     return Block("carb", ident, "carb", ident, 1, quantity, "issued", project, vintage, day,
