@@ -306,3 +306,17 @@ def test_the_first_install_says_a_line_per_package(capsys: pytest.CaptureFixture
     with pytest.raises(subprocess.CalledProcessError):
         run_py._pip_with_progress([sys.executable, "-c", failing])
     assert "ERROR: No matching distribution" in capsys.readouterr().err
+
+
+def test_an_alerts_overlap_fields_are_documented_one_meaning_each() -> None:
+    """Issue 22 item 8: overlap_start..overlap_end and overlap_size describe the same units
+    (for a quantity mismatch, shared and excess), and the API's document says so."""
+    from metaregistry.api.openapi import document
+
+    schemas = document(mounted=("alerts",))["components"]["schemas"]
+    feed = schemas["FeedAlert"]["properties"]
+    assert "shared units plus the excess" in feed["overlap_size"]["description"]
+    assert "shared units and the excess" in feed["overlap_end"]["description"]
+    assert "excess" in feed["detail"]["description"]
+    lookup = schemas["Alert"]["properties"]["overlap"]
+    assert "shared units plus the excess" in lookup["description"]

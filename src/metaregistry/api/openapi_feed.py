@@ -22,6 +22,35 @@ def _choices(name: str) -> list[str]:
     return sorted(getattr(tables, name))
 
 
+#: What an alert's overlap fields mean: one thing each (issue 22; detect/tables.py says the same).
+_OVERLAP_FIELDS: dict[str, Any] = {
+    "overlap_start": {
+        "type": "integer",
+        "description": "First unit the alert is about, in (`scheme`, `scope`). For a "
+        "project-basis alert, the first vintage.",
+    },
+    "overlap_end": {
+        "type": "integer",
+        "description": "Last unit the alert is about (inclusive): for a `quantity_mismatch` "
+        "the span covers the shared units and the excess. For a project-basis alert, the "
+        "last vintage.",
+    },
+    "overlap_size": {
+        "type": "integer",
+        "description": "How many units the alert is about: every unit of "
+        "`overlap_start`..`overlap_end` that a side claims (for a `quantity_mismatch` the "
+        "shared units plus the excess; a gap between ranges is not counted). For a "
+        "project-basis alert, the units counted twice.",
+    },
+    "detail": {
+        "type": "object",
+        "description": "`ranges`: the units both sides claim, as [start, end] pairs; "
+        "`excess`: for a `quantity_mismatch`, the units past what the other side or the "
+        "issuance holds; `rules`: the detection rules that matched.",
+    },
+}
+
+
 def _filters() -> list[dict[str, Any]]:
     def listed(name: str, values: list[str] | None, text: str) -> dict[str, Any]:
         item: dict[str, Any] = {"type": "string", "pattern": _SLUG}
@@ -57,6 +86,7 @@ def alerts_part(errors: Errors) -> tuple[dict[str, Any], dict[str, Any]]:
             "status": {"type": "string", "enum": _choices("STATUSES")},
             "sides": {"type": "array", "items": {"type": "object"}},
             "explanation": {"type": "string"},
+            **_OVERLAP_FIELDS,
         },
     }
     event = {

@@ -316,7 +316,13 @@ def schemas() -> dict[str, Any]:
                 "severity": {"type": "string"},
                 "status": {"type": "string"},
                 "registries": {"type": "array", "items": {"type": "string"}},
-                "overlap": ref("Range"),
+                "overlap": {
+                    "allOf": [ref("Range")],
+                    "description": "The units the alert is about: `block_start`.."
+                    "`block_end`, and `quantity` counts them (for a `quantity_mismatch` the "
+                    "shared units plus the excess; GET /v1/alerts/{id} has `detail.ranges` "
+                    "and `detail.excess` apart).",
+                },
                 "explanation": {"type": "string"},
                 "opened_at": {"type": "string"},
             },
