@@ -140,3 +140,61 @@ def test_a_huge_line_is_quarantined_not_loaded(
     assert kept == ["c-1"]
     assert stored is not None and len(stored) < 10_000  # a bounded excerpt is kept
     engine.dispose()
+
+
+def test_one_hostile_line_in_a_large_file_costs_that_line_only(
+    tmp_path: Path, env: dict[str, str], db_url: str
+) -> None:
+    """Issue 20 item 6: a 5,000-digit number, nesting 100,000 deep and bytes that are not
+    UTF-8, in the middle of 6,000 good rows (NDJSON and CSV): every good row stored, each
+    bad one quarantined with its reason."""
+    good = [
+        {
+            "registry": "toucan",
+            "record_id": f"big-{n}",
+            "status": "issued",
+            "serial": f"TCO2-VCS-1340-2020-{n}",
+            "scheme": "vcs",
+            "scope": "",
+            "block_start": 1_000_000 + n * 10,
+            "block_end": 1_000_000 + n * 10 + 9,
+        }
+        for n in range(6000)
+    ]
+    lines = [json.dumps(x).encode() + b"\n" for x in good]
+    lines.insert(3000, b'{"registry": "toucan", "quantity": ' + b"9" * 5000 + b"}\n")
+    lines.insert(3001, b"[" * 100_000 + b"]" * 100_000 + b"\n")
+    lines.insert(3002, b'{"registry": "caf\xe9"}\n')
+    source = tmp_path / "big.ndjson"
+    source.write_bytes(b"".join(lines))
+    header = "registry,record_id,status,serial,scheme,scope,block_start,block_end\n"
+    rows = [
+        f"car,c-{n},issued,CAR-{n},car,CA,{n * 10 + 1},{n * 10 + 10}\n".encode()
+        for n in range(3000)
+    ]
+    rows.insert(1500, b"car,c-bad,issued,CAR-\xe9\xff,car,CA,1,2\n")
+    table = tmp_path / "big.csv"
+    table.write_bytes(header.encode() + b"".join(rows))
+    for path in (source, table):
+        result = CliRunner().invoke(main, ["import", "generic", str(path)], env=env)
+        assert result.exit_code == 1, result.output  # 1: something was quarantined
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(sa.func.count()).select_from(store.unit_block)).scalar()
+        reasons = dict(
+            conn.execute(
+                sa.select(store.quarantine_table.c.ref, store.quarantine_table.c.error)
+            ).all()
+        )
+    engine.dispose()
+    assert stored == 9000
+    assert sorted(reasons) == [
+        "big.csv:1502",
+        "big.ndjson:3001",
+        "big.ndjson:3002",
+        "big.ndjson:3003",
+    ]
+    assert "5000 digits" in reasons["big.ndjson:3001"]
+    assert "nested deeper" in reasons["big.ndjson:3002"]
+    assert "not UTF-8" in reasons["big.ndjson:3003"]
+    assert "serial: not UTF-8 text" in reasons["big.csv:1502"]  # the column is named

@@ -37,6 +37,7 @@ from metaregistry.connector import (
     RecordError,
 )
 from metaregistry.model import CONTENT_FIELDS, UnitBlock
+from metaregistry.reading import MAX_DIGITS, Unreadable, bad_text, csv_rows, json_values, unreadable
 from metaregistry.serials import SerialError, parse_serial
 
 __all__ = ["GenericConnector", "connector"]
@@ -44,12 +45,6 @@ __all__ = ["GenericConnector", "connector"]
 _INT_FIELDS = ("block_start", "block_end", "quantity")
 _DATE_FIELDS = ("vintage_start", "vintage_end", "status_date", "first_transfer_date")
 _FROM_SERIAL = ("scheme", "scope", "block_start", "block_end")
-MAX_LINE = 1_000_000  # bytes; a longer line is a broken file, not a record
-
-
-def _undecoded(text: str) -> bool:
-    """Whether ``text`` holds bytes that were not UTF-8 (kept as lone surrogates)."""
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
 class GenericOptions(ConnectorOptions):
@@ -75,34 +70,15 @@ class GenericConnector(Connector):
             )
 
     def _read_ndjson(self, path: Path) -> Iterator[RawRecord]:
-        with path.open("rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                ref = f"{path.name}:{number}"
-                if not line.strip():
-                    continue
-                if len(line) > MAX_LINE:
-                    payload: dict[str, Any] = {"_unparsed": line[:2000].decode("utf-8", "replace")}
-                    yield RawRecord({"_error": f"line is {len(line)} bytes long", **payload}, ref)
-                    continue
-                try:
-                    value = json.loads(line)
-                except (ValueError, RecursionError) as exc:
-                    # not JSON, not UTF-8, a number too long to read (ValueError) or nesting
-                    # too deep to read (RecursionError): quarantined, the next line goes on
-                    text = line[:2000].decode("utf-8", "replace").rstrip("\n")
-                    reason = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
-                    yield RawRecord({"_error": f"not JSON: {reason}", "_unparsed": text}, ref)
-                    continue
-                if not isinstance(value, dict):
-                    yield RawRecord(
-                        {"_error": "line is not a JSON object", "_unparsed": value}, ref
-                    )
-                    continue
+        for ref, value in json_values(path):
+            if isinstance(value, Unreadable):
+                yield value.record(ref)
+            elif not isinstance(value, dict):
+                yield unreadable("the line is not a JSON object", json.dumps(value)[:2000], ref)
+            else:
                 yield RawRecord(value, ref)
 
     def _read_csv(self, path: Path) -> Iterator[RawRecord]:
-        # Bytes that are not UTF-8 are kept as surrogates so that reading goes on: the row
-        # holding them is quarantined (named by its line), the rows after it are read.
         with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
             reader = csv.DictReader(handle)
             missing = {"registry", "record_id", "serial", "status"} - set(reader.fieldnames or ())
@@ -111,14 +87,14 @@ class GenericConnector(Connector):
                     f"{path}: not a generic CSV, missing columns {sorted(missing)} "
                     f"(found {reader.fieldnames})"
                 )
-            for row in reader:
-                ref = f"{path.name}:{reader.line_num}"
-                bad = next((v for v in row.values() if isinstance(v, str) and _undecoded(v)), None)
-                if bad is not None:
-                    text = bad.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                    yield RawRecord(
-                        {"_error": "the row is not UTF-8 text", "_unparsed": text[:2000]}, ref
-                    )
+            for line, row in csv_rows(reader):
+                ref = f"{path.name}:{line}"
+                if isinstance(row, Unreadable):
+                    yield row.record(ref)
+                    continue
+                reason = bad_text(row)
+                if reason is not None:
+                    yield unreadable(reason, ",".join(map(str, row.values())), ref)
                     continue
                 payload = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
                 yield RawRecord(payload, ref)
@@ -203,7 +179,8 @@ def _as_int(name: str, value: Any) -> int:
         raise RecordError("must be an integer", field=name, value=value)
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    digits = value.strip().lstrip("-") if isinstance(value, str) else ""
+    if digits.isascii() and digits.isdigit() and len(digits) <= MAX_DIGITS:
         return int(value.strip())
     raise RecordError("must be an integer", field=name, value=value)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import ClassVar, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import Field
 
@@ -17,6 +17,7 @@ from metaregistry.connector import (
     RecordError,
 )
 from metaregistry.model import UnitBlock
+from metaregistry.reading import JSON_SUFFIXES, json_records
 from metaregistry_connectors.gold_standard.blocks import (
     ISSUANCE,
     RETIREMENT,
@@ -104,12 +105,8 @@ class GoldStandardConnector(Connector):
         ]
 
     def read_file(self, path: Path) -> Iterator[RawRecord]:
-        if path.suffix.lower() in (".ndjson", ".jsonl", ".json"):
-            # records of the API as the sync receives them (saved answers, a generated
-            # world): NDJSON or a JSON array, normalized exactly as the sync does
-            from metaregistry_connectors.srn_ppi.fields import read_json_records
-
-            return read_json_records(path, "default")
+        if path.suffix.lower() in JSON_SUFFIXES:  # saved API answers, as the sync gets them
+            return json_records(path, _api_stream)
         return read_table(path, FILE_KINDS, "Gold Standard")
 
     def raw_schema_for(self, record: RawRecord) -> str | None:
@@ -140,3 +137,9 @@ def _kind(record: RawRecord) -> str:
     if "Serial Number" in payload:
         return "retirements" if "Retirement Date" in payload else "issuances"
     return record.stream
+
+
+def _api_stream(payload: dict[str, Any]) -> str:
+    """The stream a saved ``GET /credits`` record came on: ``issued`` for an ISSUED block,
+    ``retired`` for the others (the sync's two streams, by the status each asks for)."""
+    return "issued" if str(payload.get("status", "")).upper() == "ISSUED" else "retired"

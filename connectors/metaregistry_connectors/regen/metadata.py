@@ -14,11 +14,11 @@ file and its row in the table give the same block.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Final
 
 from metaregistry.connector import FatalSourceError, RawRecord
+from metaregistry.reading import Unreadable, parse_json
 
 __all__ = ["batch_metadata_record"]
 
@@ -29,10 +29,10 @@ _TYPES: Final = frozenset({"regen:C01-CreditBatch"})
 def batch_metadata_record(path: Path) -> RawRecord:
     """The one record of a batch metadata file; ``FatalSourceError`` for any other JSON."""
     try:
-        document = json.loads(path.read_bytes())
+        document = parse_json(path.read_bytes())
     except OSError as exc:
         raise FatalSourceError(f"{path}: cannot read the file: {exc.strerror or exc}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except Unreadable as exc:
         raise FatalSourceError(f"{path.name}: not a JSON-LD document ({exc})") from exc
     if not isinstance(document, dict) or _SERIAL not in document:
         kind = document.get("@type") if isinstance(document, dict) else type(document).__name__

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from metaregistry.connector import FatalSourceError, RawRecord, RecordError, RetriableSourceError
+from metaregistry.reading import Unreadable, json_values
 from metaregistry.serials import ParsedSerial, SerialError, parse_serial
 from metaregistry.serials import national as _national
 
@@ -60,33 +61,12 @@ def read_json_records(path: Path, stream: str) -> Iterator[RawRecord]:
         raise FatalSourceError(f"{path}: expected .ndjson, .jsonl or .json, not {path.suffix!r}")
     with path.open("rb") as handle:
         head = handle.read(4096).lstrip()
-        if head and head[:1] not in (b"{", b"["):
-            raise FatalSourceError(f"{path}: not NDJSON nor a JSON array")
-        handle.seek(0)
-        if head[:1] == b"[":
-            try:
-                items = json.load(handle)
-            except (ValueError, RecursionError) as exc:
-                why = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
-                raise FatalSourceError(
-                    f"{path}: not a JSON array ({why}); NDJSON (one object a line) lets a bad "
-                    "record be quarantined alone"
-                ) from None
-            if not isinstance(items, list):
-                raise FatalSourceError(f"{path}: not a JSON array")
-            for index, item in enumerate(items):
-                yield as_raw(item, f"{path.name}[{index}]", stream)
-            return
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            ref = f"{path.name}:{number}"
-            try:
-                item = json.loads(line)
-            except (ValueError, RecursionError) as exc:
-                reason = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
-                item = {"_unparsed": line[:2000].decode("utf-8", "replace"), "_error": reason}
-            yield as_raw(item, ref, stream)
+    if head and head[:1] not in (b"{", b"["):
+        raise FatalSourceError(f"{path}: not NDJSON nor a JSON array")
+    for ref, item in json_values(path):
+        yield (
+            item.record(ref, stream) if isinstance(item, Unreadable) else as_raw(item, ref, stream)
+        )
 
 
 def text(payload: Mapping[str, Any], field: str) -> str:

@@ -31,6 +31,7 @@ from metaregistry.connector import (
     RetriableSourceError,
 )
 from metaregistry.model import UnitBlock
+from metaregistry.reading import Unreadable, bad_text, csv_rows, unreadable
 from metaregistry.serials.national import BUDDHIST_ERA_OFFSET
 from metaregistry_connectors.srn_ppi.fields import (
     as_raw,
@@ -102,7 +103,7 @@ def typed_row(row: Mapping[str, str | None]) -> dict[str, Any]:
             continue
         if value is None or value == "":
             out[key] = None
-        elif key in _INTEGER_COLUMNS and value.isdigit() and value.isascii():
+        elif key in _INTEGER_COLUMNS and value.isascii() and value.isdigit() and len(value) < 19:
             out[key] = int(value)
         else:
             out[key] = value
@@ -114,7 +115,17 @@ def read_csv_text(body: str, ref_prefix: str, stream: str) -> list[RawRecord]:
     reader = csv.DictReader(io.StringIO(body, newline=""))
     if not reader.fieldnames or "credit_id" not in reader.fieldnames:
         raise FatalSourceError(f"{ref_prefix}: not a TCCR export (header {reader.fieldnames})")
-    return [RawRecord(typed_row(row), f"{ref_prefix}:{reader.line_num}", stream) for row in reader]
+    records: list[RawRecord] = []
+    for line, row in csv_rows(reader):
+        ref = f"{ref_prefix}:{line}"
+        reason = None if isinstance(row, Unreadable) else bad_text(row)
+        if isinstance(row, Unreadable):
+            records.append(row.record(ref, stream))
+        elif reason is not None:
+            records.append(unreadable(reason, ",".join(map(str, row.values())), ref, stream))
+        else:
+            records.append(RawRecord(typed_row(row), ref, stream))
+    return records
 
 
 class CsvExportStream(HttpStream):
@@ -236,10 +247,8 @@ class TccrConnector(Connector):
 
     def read_file(self, path: Path) -> Iterator[RawRecord]:
         if path.suffix.lower() == ".csv":
-            try:
-                body = path.read_text(encoding="utf-8-sig")
-            except UnicodeDecodeError as exc:
-                raise FatalSourceError(f"{path}: not a UTF-8 CSV export: {exc}") from exc
+            # bytes that are not UTF-8 cost their row only (quarantined naming the column)
+            body = path.read_text(encoding="utf-8-sig", errors="surrogateescape")
             yield from read_csv_text(body, path.name, "export")
         else:
             yield from read_json_records(path, "api")

@@ -17,6 +17,7 @@ from metaregistry.connector import (
     RecordError,
 )
 from metaregistry.model import UnitBlock
+from metaregistry.reading import JSON_SUFFIXES, json_records
 from metaregistry_connectors.verra.blocks import holding_block, transaction_block
 from metaregistry_connectors.verra.fields import FILE_KINDS, SEARCH, TRANSACTIONS
 from metaregistry_connectors.verra.search import (
@@ -86,12 +87,8 @@ class VerraConnector(Connector):
         ]
 
     def read_file(self, path: Path) -> Iterator[RawRecord]:
-        if path.suffix.lower() in (".ndjson", ".jsonl", ".json"):
-            # records of the API as the sync receives them (saved answers, a generated
-            # world): NDJSON or a JSON array, normalized exactly as the sync does
-            from metaregistry_connectors.srn_ppi.fields import read_json_records
-
-            return read_json_records(path, "search")
+        if path.suffix.lower() in JSON_SUFFIXES:  # saved API answers, as the sync gets them
+            return json_records(path, _api_stream)
         return read_table(path, FILE_KINDS, "Verra")
 
     def raw_schema_for(self, record: RawRecord) -> str | None:
@@ -121,3 +118,8 @@ def _kind(record: RawRecord) -> str:
     if TRANSACTIONS.serial in payload:
         return "holdings" if "Sub-Account ID" in payload else "transactions"
     return record.stream
+
+
+def _api_stream(payload: dict[str, Any]) -> str:
+    """The stream a saved API record came on: Verra's search API is one stream."""
+    return "search"

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from metaregistry.connector import FatalSourceError, RawRecord
+from metaregistry.reading import Unreadable, bad_text, csv_rows, unreadable
 
 __all__ = ["EXTRA_CELLS", "FileKind", "read_table"]
 
@@ -126,61 +127,32 @@ def _record(header: list[str], cells: Sequence[str], ref: str, stream: str) -> R
 
 def _csv_records(path: Path, kinds: Sequence[FileKind], source: str) -> Iterator[RawRecord]:
     delimiter = _sniff_delimiter(path)
-    # Bytes that are not UTF-8 are kept as surrogates so that reading goes on: the row that
-    # holds them is quarantined with its line, the rows after it are read (issue 20 item 6).
-    with path.open(encoding="utf-8-sig", newline="", errors="surrogateescape") as handle:
+    # Bytes that are not UTF-8 cost their row only (quarantined naming the column): a
+    # latin-1 "é" in one row must not lose the thousands of rows after it.
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
-        numbered = _numbered_csv(reader, path)
-        kind, header = _find_header(numbered, kinds, path, source)
+        numbered = csv_rows(reader)
+        kind, header = _find_header(_readable(numbered), kinds, path, source)
         for line, cells in numbered:
             ref = f"{path.name}:{line}"
-            if any(_undecoded(c) for c in cells):
-                text = ",".join(cells).encode("utf-8", "surrogateescape")
-                yield RawRecord(
-                    {
-                        "_error": "the row is not UTF-8 text (export it again as UTF-8)",
-                        "_unparsed": text.decode("utf-8", "replace")[:2000],
-                    },
-                    ref,
-                    kind.name,
-                )
+            if isinstance(cells, Unreadable):
+                yield cells.record(ref, kind.name)
                 continue
             record = _record(header, cells, ref, kind.name)
-            if record is not None:
-                yield record
+            if record is None:
+                continue
+            reason = bad_text(record.payload)
+            if reason is not None:
+                yield unreadable(reason, delimiter.join(cells), ref, kind.name)
+                continue
+            yield record
 
 
-def _undecoded(text: str) -> bool:
-    """Whether ``text`` holds bytes that were not UTF-8 (kept as lone surrogates)."""
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
-
-
-def _numbered_csv(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
-    """Rows with the line each starts on (a quoted cell may span lines)."""
-    last = 0
-    try:
-        for row in reader:
-            yield last + 1, row
-            last = reader.line_num
-    except UnicodeDecodeError as exc:
-        raise FatalSourceError(
-            f"{path.name}:{_first_undecodable_line(path)}: the file is not UTF-8 text "
-            f"({exc.reason}); export it again as UTF-8 CSV or XLSX"
-        ) from exc
-    except csv.Error as exc:
-        raise FatalSourceError(f"{path.name}:{last + 1}: malformed CSV: {exc}") from exc
-
-
-def _first_undecodable_line(path: Path) -> int:
-    """The line of the first byte that is not UTF-8 (the text reader decodes whole buffers,
-    so its error cannot say)."""
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return 1
+def _readable(rows: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, list[str]]]:
+    """The rows above the header: one that cannot be read is no header."""
+    for line, cells in rows:
+        if not isinstance(cells, Unreadable):
+            yield line, cells
 
 
 def _sniff_delimiter(path: Path) -> str:

@@ -253,9 +253,7 @@ def test_expired_units_are_never_given_up_for_a_move() -> None:
     """Expired is not cancelled: units that lapsed in one registry and live in another,
     even one naming them, were issued twice."""
     named = block("srn-ppi", "s1", 100, 199, "issued", origin=SOURCE)
-    assert kinds(verra("expired", "Cancelled for conversion"), named) == [
-        "alert:double_issuance"
-    ]
+    assert kinds(verra("expired", "Cancelled for conversion"), named) == ["alert:double_issuance"]
     assert kinds(verra("cancelled", "Cancelled for conversion"), named) == ["link:conversion"]
 
 
