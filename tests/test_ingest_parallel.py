@@ -617,3 +617,29 @@ def test_a_page_failing_to_store_is_rolled_back_alone_after_the_pages_before_it(
     assert _count(engine, store.unit_block) == 20
     with engine.connect() as conn:
         assert log_store.tree_size(conn) == 20
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_the_collector_is_paused_while_storing_and_each_commit_collects_cycles(
+    engine: sa.Engine, faulty: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+    import weakref
+
+    monkeypatch.setattr(ingest, "TRANSACTION_RECORDS", 20)
+    cycles: list[weakref.ref[_Cycle]] = []
+    seen: list[tuple[bool, int]] = []
+
+    def on_page(result: PageResult) -> None:
+        # Cycles made by the pages before the last commit (after 20 and 40 records) are gone.
+        seen.append((gc.isenabled(), sum(ref() is not None for ref in cycles)))
+        cycles.append(weakref.ref(_Cycle()))
+
+    assert gc.isenabled()
+    ingest_records(engine, faulty, _faulty_records(50), page_size=10, on_page=on_page)
+    assert gc.isenabled()
+    assert seen == [(False, 0), (False, 1), (False, 0), (False, 1), (False, 0)]
