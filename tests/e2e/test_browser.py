@@ -159,3 +159,53 @@ def test_the_alert_feed_filters_by_kind_severity_and_registry(
     assert alerts("alert_kind=internal_overlap") == []
     assert alerts("alert_severity=high&alert_registry=verra") == [ALERT_ID]
     assert alerts("alert_registry=gold-standard") == []
+
+
+@pytest.fixture
+def server_after_a_sync(engine: sa.Engine, tmp_path: Path, free_port: int) -> Iterator[str]:
+    """The small index, with a verra sync whose source stated its totals and disagreed."""
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from metaregistry.index.tables import SyncRunRow
+
+    build_world(engine, tmp_path)
+    finished = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
+    totals = {
+        "totals": {"transactions": {"records": 1200}},
+        "drift": ["transactions: source reports 1200 records, sync saw 1199 distinct"],
+    }
+    with engine.begin() as conn:
+        conn.execute(
+            SyncRunRow.__table__.insert().values(  # type: ignore[attr-defined]
+                connector="verra",
+                owner="test",
+                started_at=finished - timedelta(minutes=5),
+                heartbeat_at=finished,
+                finished_at=finished,
+                outcome="ok",
+                pages=3,
+                records_seen=1200,
+                records_written=1199,
+                quarantined=0,
+                withdrawn=0,
+                source_totals=json.dumps(totals),
+            )
+        )
+    url = engine.url.render_as_string(hide_password=False)
+    with serve_subprocess(url, write_config(tmp_path), free_port, tmp_path / "serve.log") as base:
+        yield base
+
+
+def test_the_registries_panel_shows_what_each_source_said_and_the_drift(
+    chromium: str, server_after_a_sync: str, tmp_path: Path
+) -> None:
+    done = run_chromium(chromium, tmp_path / "profile", "--dump-dom", f"{server_after_a_sync}/")
+    assert done.returncode == 0, done.stderr[-3000:]
+    page = Page()
+    page.feed(done.stdout)
+    text = " ".join(page.text)
+    assert "2026-12-05T09:30:00Z" in text, text[:2000]
+    assert "source: transactions 1,200 records" in text
+    assert "drift: transactions: source reports 1200 records, sync saw 1199 distinct" in text
+    assert "not synced (imported)" in text  # the other registries, imported only

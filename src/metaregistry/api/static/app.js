@@ -242,15 +242,32 @@ async function loadRegistries() {
       `${c.name}: ${c.last_error.message || c.last_error.outcome}`);
     const drift = mine.flatMap((c) => (c.last_run && c.last_run.drift) || [])
       .map((d) => `drift: ${d}`);
+    const said = sourceSays(mine);
     rows.push(el("tr", { "data-registry": r.registry },
       el("td", {}, r.registry), el("td", { class: "num" }, number(r.blocks)),
-      el("td", { class: "num" }, number(r.units)), el("td", {}, synced || "not synced (imported)"),
+      el("td", { class: "num" }, number(r.units)),
+      el("td", {}, synced || "not synced (imported)", said ? el("br") : null,
+        said ? el("span", { class: "muted", "data-source-totals": "" }, said) : null),
       el("td", { class: errors.length || drift.length ? "error" : "" },
         [...errors, ...drift].join("; ") || "—")));
   }
   body.replaceChildren(...rows);
   const totals = answer.body.totals;
   note.textContent = `${number(totals.blocks)} blocks, ${number(totals.units)} units in all.`;
+}
+
+// What each connector's source said of itself at its last sync ("source: transactions 1,200
+// records"), when the source states totals; the sync's disagreements are the drift lines.
+function sourceSays(connectors) {
+  const parts = [];
+  for (const c of connectors) {
+    const totals = (c.last_run && c.last_run.source_totals) || {};
+    for (const [stream, counts] of Object.entries(totals)) {
+      const figures = Object.entries(counts).map(([what, n]) => `${number(n)} ${what}`);
+      if (figures.length) parts.push(`${stream} ${figures.join(", ")}`);
+    }
+  }
+  return parts.length ? `source: ${parts.join("; ")}` : "";
 }
 
 // -- wiring ------------------------------------------------------------------------------
