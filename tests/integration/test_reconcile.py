@@ -291,3 +291,32 @@ def test_a_record_naming_its_opr_project_links_without_a_mapping(engine: sa.Engi
     with engine.connect() as conn:
         kinds = sorted(link["kind"] for link in list_links(conn, basis=["project"]))
     assert kinds == ["compliance_move", "registry_move"]
+
+
+def test_after_a_write_only_the_touched_projects_are_reconciled(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    from metaregistry.ingest import max_version_id
+
+    project_map = write_map(tmp_path, "carb:CA7,ACR7,CARB row", "carb:CA8,ACR8,CARB row")
+    put(
+        engine,
+        block("acr", "c7", "ACR7", 2020, 60, "cancelled", "Convert to ARB offset credits"),
+        block("carb", "CA7-A", "CA7", 2020, 100),
+        block("acr", "c8", "ACR8", 2020, 50, "cancelled", "Convert to ARB offset credits"),
+        block("carb", "CA8-A", "CA8", 2020, 80),
+    )
+    with engine.begin() as conn:
+        mark_complete(conn, ["acr", "carb"], "import", "test")
+        full = reconcile_index(conn, project_map=project_map)
+        since = max_version_id(conn)
+    assert full.alerts_opened == 2
+    # ACR8's missing cancellation arrives: only ACR8's project is looked at again
+    put(engine, block("acr", "c8b", "ACR8", 2020, 30, "cancelled", "ARB", start=51))
+    with engine.begin() as conn:
+        report = reconcile_index(conn, project_map=project_map, since_version_id=since)
+    assert {f.project_key for f in report.findings} == {"acr:ACR8"}
+    assert (report.alerts_resolved, report.alerts_opened) == (1, 0)
+    with engine.connect() as conn:
+        statuses = {a["scope"]: a["status"] for a in list_alerts(conn)}
+    assert statuses == {"acr:ACR7": "open", "acr:ACR8": "resolved"}

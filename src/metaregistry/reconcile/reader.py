@@ -7,9 +7,11 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
+from metaregistry.index import store
 from metaregistry.index.store import block_from_row, raw_record, unit_block
 from metaregistry.model import UnitBlock, references_of
 from metaregistry.projects import PREFIXES, normalize_project_id
@@ -20,9 +22,11 @@ __all__ = [
     "coverage",
     "holdings",
     "mark_complete",
+    "named_holdings",
     "project_names",
     "project_ref",
     "records_of",
+    "touched_projects",
 ]
 
 
@@ -87,16 +91,24 @@ def holdings(
     stmt = sa.select(*columns).where(ub.c.project_id.is_not(None))
     if registries is not None:
         stmt = stmt.where(ub.c.registry.in_(sorted(set(registries))))
-    if projects is not None:
-        wanted = sorted(set(projects))
-        if not wanted:
-            return []
-        stmt = stmt.where(
-            sa.or_(*(sa.and_(ub.c.registry == r, ub.c.project_id == p) for r, p in wanted))
-        )
     names = _names(conn)
+    if projects is not None:
+        by_registry: dict[str, set[str]] = defaultdict(set)
+        for registry, project in projects:
+            by_registry[registry].add(project)
+        rows: list[Any] = []
+        for registry, ids in sorted(by_registry.items()):
+            ordered = sorted(ids)
+            for i in range(0, len(ordered), 500):
+                chunk = stmt.where(
+                    ub.c.registry == registry, ub.c.project_id.in_(ordered[i : i + 500])
+                )
+                rows.extend(conn.execute(chunk))
+        rows.sort(key=lambda r: (r[0], r[1]))
+    else:
+        rows = list(conn.execute(stmt.order_by(ub.c.registry, ub.c.record_id)))
     out: list[Holding] = []
-    for row in conn.execute(stmt.order_by(ub.c.registry, ub.c.record_id)):
+    for row in rows:
         registry, record_id = row[0], row[1]
         out.append(
             Holding(
@@ -132,6 +144,46 @@ def records_of(
                 block = block_from_row(row)
                 out[(block.registry, block.record_id)] = block
     return out
+
+
+def touched_projects(conn: sa.Connection, since_version_id: int) -> set[ProjectRef]:
+    """The projects of the records with a version after ``since_version_id``, and the
+    projects those records name."""
+    ubv = store.unit_block_version
+    ub = unit_block
+    keys = {
+        (r[0], r[1])
+        for r in conn.execute(
+            sa.select(ubv.c.registry, ubv.c.record_id).where(ubv.c.id > since_version_id).distinct()
+        )
+    }
+    out: set[ProjectRef] = set()
+    by_registry: dict[str, list[str]] = defaultdict(list)
+    for registry, record_id in sorted(keys):
+        by_registry[registry].append(record_id)
+    for registry, ids in by_registry.items():
+        for i in range(0, len(ids), 500):
+            stmt = sa.select(ub.c.registry, ub.c.project_id, ub.c.cross_refs).where(
+                ub.c.registry == registry, ub.c.record_id.in_(ids[i : i + 500])
+            )
+            for reg, project_id, refs in conn.execute(stmt):
+                ref = project_ref(reg, project_id)
+                if ref is not None:
+                    out.add(ref)
+                for kind, other, ident in references_of(refs):
+                    named = project_ref(other, ident) if "project" in kind else None
+                    if named is not None:
+                        out.add(named)
+    return out
+
+
+def named_holdings(conn: sa.Connection) -> list[Holding]:
+    """The holdings of records that name another project (the crosswalk's own edges): few,
+    read whole on every run."""
+    ub = unit_block
+    stmt = sa.select(ub.c.registry, ub.c.project_id).where(ub.c.cross_refs.like("%project=%"))
+    refs = {ref for r in conn.execute(stmt) if (ref := project_ref(r[0], r[1])) is not None}
+    return holdings(conn, projects=refs) if refs else []
 
 
 def coverage(conn: sa.Connection) -> dict[str, bool]:

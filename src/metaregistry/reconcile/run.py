@@ -24,7 +24,7 @@ from metaregistry.model import UnitBlock
 from metaregistry.reconcile import reader
 from metaregistry.reconcile.balance import reconcile_holdings
 from metaregistry.reconcile.crosswalk import Crosswalk, ProjectLink, build, read_map
-from metaregistry.reconcile.model import Finding, Outcome
+from metaregistry.reconcile.model import Finding, Outcome, ProjectRef
 from metaregistry.reconcile.tables import project_link_table
 
 __all__ = ["SEVERITY", "ReconcileReport", "reconcile_index"]
@@ -200,12 +200,31 @@ def reconcile_index(
     project_map: Path | None = None,
     store: bool = True,
     now: datetime | None = None,
+    since_version_id: int | None = None,
 ) -> ReconcileReport:
-    """Reconcile the whole index inside the caller's transaction; with ``store`` the
-    project-basis alerts and links are written (opened, updated, resolved) like detection's."""
-    holdings = reader.holdings(conn)
+    """Reconcile inside the caller's transaction; with ``store`` the project-basis alerts
+    and links are written (opened, updated, resolved) like detection's.
+
+    With ``since_version_id`` only the projects touched by versions after it are
+    reconciled (every registry's id of them, through the crosswalk): what a write path runs,
+    so its cost follows the write, not the index. Without it, the whole index
+    (``metaregistry reconcile``)."""
     mapped: list[ProjectLink] = read_map(project_map) if project_map is not None else []
-    walk = build(holdings, mapped)
+    scope: set[tuple[str, str]] | None = None
+    if since_version_id is None:
+        holdings = reader.holdings(conn)
+        walk = build(holdings, mapped)
+    else:
+        walk = build(reader.named_holdings(conn), mapped)
+        touched = reader.touched_projects(conn, since_version_id)
+        groups: dict[str, list[ProjectRef]] = {}
+        for ref in list(walk._parent):
+            groups.setdefault(walk.key(ref), []).append(ref)
+        members: set[ProjectRef] = set()
+        for ref in touched:
+            members.update(groups.get(walk.key(ref), [ref]))
+        holdings = reader.holdings(conn, projects=members)
+        scope = {(h.registry, h.record_id) for h in holdings}
     findings = reconcile_holdings(holdings, walk, reader.coverage(conn))
     report = ReconcileReport(findings=findings, crosswalk=walk)
     if not store:
@@ -218,7 +237,7 @@ def reconcile_index(
     unique_links = list({link.id: link for link in links}.values())
     lifecycle.lock(conn)
     changes = lifecycle.reconcile(
-        conn, drafts, unique_links, scope=None, now=now, basis=lifecycle.BASIS_PROJECT
+        conn, drafts, unique_links, scope=scope, now=now, basis=lifecycle.BASIS_PROJECT
     )
     report.alerts_opened = changes.opened
     report.alerts_updated = changes.updated

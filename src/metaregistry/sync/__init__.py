@@ -641,7 +641,9 @@ async def sync_connectors(
     result = SyncReport(sources=reports, since_version_id=since)
     if detect:
         result.detection = await asyncio.to_thread(run_detection, engine, since)
-        result.detection["reconcile"] = await asyncio.to_thread(run_reconcile, engine, settings)
+        result.detection["reconcile"] = await asyncio.to_thread(
+            run_reconcile, engine, settings, since
+        )
     if checkpoint:
         result.checkpoint = await asyncio.to_thread(publish_checkpoint, engine, settings)
     return result
@@ -653,11 +655,13 @@ def detect_and_checkpoint(
     """What follows every write path (sync, import, quarantine retry): incremental detection
     over the versions written after ``since_version_id``, then a signed checkpoint."""
     summary = run_detection(engine, since_version_id)
-    summary["reconcile"] = run_reconcile(engine, settings)
+    summary["reconcile"] = run_reconcile(engine, settings, since_version_id)
     return summary, publish_checkpoint(engine, settings)
 
 
-def run_reconcile(engine: Engine, settings: Settings) -> dict[str, Any]:
+def run_reconcile(
+    engine: Engine, settings: Settings, since_version_id: int | None = None
+) -> dict[str, Any]:
     """Project-level reconciliation (:mod:`metaregistry.reconcile`) after a write: its
     counts per outcome and the alert changes. A mapping file that cannot be read is
     reported here, not raised: the write itself succeeded."""
@@ -666,7 +670,9 @@ def run_reconcile(engine: Engine, settings: Settings) -> dict[str, Any]:
 
     try:
         with engine.begin() as conn:
-            report = reconcile_index(conn, project_map=settings.project_map())
+            report = reconcile_index(
+                conn, project_map=settings.project_map(), since_version_id=since_version_id
+            )
     except (MapError, OSError) as exc:
         return {"error": str(exc)}
     data = report.to_json()
