@@ -135,6 +135,8 @@ class RequestSpec:
     params: Mapping[str, Any] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     json: Any = None
+    #: a form body (``application/x-www-form-urlencoded``), for sources whose export is a form
+    data: Mapping[str, str] | None = None
     token: str = ""
     accept: frozenset[int] = frozenset()
 

@@ -95,6 +95,7 @@ async def fetch(
                 params=dict(request.params) or None,
                 headers=dict(request.headers) or None,
                 json=request.json,
+                data=dict(request.data) if request.data else None,
             )
             if response.status_code not in request.accept:
                 classify(response)

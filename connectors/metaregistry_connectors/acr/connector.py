@@ -71,16 +71,16 @@ class AcrOptions(ConnectorOptions):
     (paths under ``base_url``; an empty path skips that report)."""
 
     issuances_path: str = pydantic.Field(
-        "/myModule/rpt/myrpt.asp?r=111",
-        description="the issuances report (assumed address, see README)",
+        "/myModule/rpt/myrpt.asp?r=112",
+        description="the 'Credits Issued' report (r=112, see README: ACR has left APX)",
     )
     retirements_path: str = pydantic.Field(
-        "/myModule/rpt/myrpt.asp?r=112",
-        description="the retirements report (assumed address, see README)",
+        "/myModule/rpt/myrpt.asp?r=206",
+        description="the 'Credits Retired' report (r=206, see README: ACR has left APX)",
     )
     cancellations_path: str = pydantic.Field(
-        "/myModule/rpt/myrpt.asp?r=113",
-        description="the cancellations report (assumed address, see README)",
+        "/myModule/rpt/myrpt.asp?r=308",
+        description="the cancellations report (r=308 assumed, see README: ACR has left APX)",
     )
     headers: dict[str, str] = pydantic.Field(
         default_factory=dict, description="extra request headers"

@@ -75,16 +75,16 @@ class ArtTreesOptions(ConnectorOptions):
     (paths under ``base_url``; an empty path skips that report)."""
 
     issuances_path: str = pydantic.Field(
-        "/myModule/rpt/myrpt.asp?r=111",
-        description="the issuances report (assumed address, see README)",
+        "/myModule/rpt/myrpt.asp?r=112",
+        description="the issuances report (r=112, assumed: see README)",
     )
     retirements_path: str = pydantic.Field(
-        "/myModule/rpt/myrpt.asp?r=112",
-        description="the retirements report (assumed address, see README)",
+        "/myModule/rpt/myrpt.asp?r=206",
+        description="the retirements report (r=206, assumed: see README)",
     )
     cancellations_path: str = pydantic.Field(
-        "/myModule/rpt/myrpt.asp?r=113",
-        description="the cancellations report (assumed address, see README)",
+        "/myModule/rpt/myrpt.asp?r=308",
+        description="the cancellations report (r=308, assumed: see README)",
     )
     headers: dict[str, str] = pydantic.Field(
         default_factory=dict, description="extra request headers"

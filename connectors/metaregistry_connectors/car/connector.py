@@ -72,15 +72,15 @@ class CarOptions(ConnectorOptions):
 
     issuances_path: str = pydantic.Field(
         "/myModule/rpt/myrpt.asp?r=112",
-        description="the issuances report (assumed address, see README)",
+        description="the 'Project Offset Credits Issued' report (r=112, confirmed, see README)",
     )
     retirements_path: str = pydantic.Field(
-        "/myModule/rpt/myrpt.asp?r=111",
-        description="the retirements report (assumed address, see README)",
+        "/myModule/rpt/myrpt.asp?r=206",
+        description="the 'Retired Offset Credits' report (r=206, confirmed, see README)",
     )
     cancellations_path: str = pydantic.Field(
-        "/myModule/rpt/myrpt.asp?r=113",
-        description="the cancellations report (assumed address, see README)",
+        "/myModule/rpt/myrpt.asp?r=308",
+        description="the 'Canceled Offset Credits' report (r=308, confirmed, see README)",
     )
     headers: dict[str, str] = pydantic.Field(
         default_factory=dict, description="extra request headers"
