@@ -140,6 +140,8 @@ def _plant(issuer: Issuer, index: int, pattern_index: int, round_: int) -> None:
     if (first.scheme, first.scope) != (second.scheme, second.scope):
         raise AssertionError(f"{pattern.name}: blocks of different numberings")  # a generator bug
     start, end = max(first.start, second.start), min(first.end, second.end)
+    if not (planted.kind or pattern.kind):
+        raise AssertionError(f"{pattern.name}: a case without a kind")  # a generator bug
     if start > end:
         raise AssertionError(f"{pattern.name}: planted blocks do not overlap")  # a generator bug
     issuer.writer.plant(
@@ -150,6 +152,7 @@ def _plant(issuer: Issuer, index: int, pattern_index: int, round_: int) -> None:
             blocks=[first, second],
             overlap=(first.scheme, first.scope, start, end),
             note=f"{planted.note} ({'partial' if partial else 'exact'} overlap, variant {variant})",
+            kind=planted.kind or pattern.kind,
         )
     )
 

@@ -49,6 +49,7 @@ class Case:
     blocks: list[Block]
     overlap: tuple[str, str, int, int]
     note: str
+    kind: str
 
     def to_json(self) -> dict[str, Any]:
         scheme, scope, start, end = self.overlap
@@ -56,6 +57,7 @@ class Case:
             "id": self.id,
             "pattern": self.pattern,
             "legitimate": self.legitimate,
+            "kind": self.kind,
             "blocks": [
                 {
                     "registry": b.registry,

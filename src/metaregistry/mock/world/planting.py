@@ -36,6 +36,9 @@ class Planted:
     first: Block
     second: Block
     note: str
+    #: The alert or link kind detection must find, where the pattern's own kind does not say
+    #: (issue 23's flipped links and near misses: one pattern, several kinds).
+    kind: str | None = None
 
 
 def verra_source(issuer: Issuer, quantity: int) -> Block:
