@@ -209,6 +209,42 @@ def test_real_data_can_live_where_a_variable_says(tmp_path: Path) -> None:
     assert f"REAL {tmp_path}" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
 
 
+@pytest.mark.parametrize("ci", ["", "true"])
+def test_real_data_tests_follow_the_variable_skip_outside_ci_and_fail_under_it(
+    tmp_path: Path, ci: str
+) -> None:
+    """A real-data test run with METAREGISTRY_REAL_DATA naming an empty folder skips (outside
+    CI) or fails (CI=true); naming a folder that holds the data (a link to it here), it runs."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    test = "tests/unit/serials/test_serials_real.py::test_the_real_files_hold_all_serial_families"
+
+    def run(where: Path) -> str:
+        env = {**os.environ, "METAREGISTRY_REAL_DATA": str(where), "CI": ci}
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+            cwd=root, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        return done.stdout[-1500:]
+
+    missing = run(empty)
+    if ci:
+        assert "1 error" in missing or "1 failed" in missing, missing  # fails in its fixture
+        assert f"real registry data at {empty} is required under CI=true" in missing, missing
+    else:
+        assert "1 skipped" in missing, missing
+    shared = root.parent / "shared" / "data" / "real"
+    if (shared / "PROVENANCE.md").is_file():
+        elsewhere = tmp_path / "copy-of-real"
+        elsewhere.symlink_to(shared, target_is_directory=True)
+        assert "1 passed" in run(elsewhere)
+
+
 def test_import_says_what_detection_did_in_a_sentence_and_json_for_scripts(
     tmp_path: Path,
 ) -> None:
