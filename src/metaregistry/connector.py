@@ -169,6 +169,9 @@ class HttpStream(abc.ABC):
     name: ClassVar[str] = "default"
     mode: ClassVar[Literal["snapshot", "incremental"]] = "snapshot"
     sorted_by_cursor: ClassVar[bool] = True
+    #: What the stream's records are: unit blocks (``Connector.normalize``) or Article 6
+    #: authorizations (``Connector.normalize_authorization``, stored by metaregistry.article6).
+    record_type: ClassVar[Literal["unit_block", "authorization"]] = "unit_block"
 
     @abc.abstractmethod
     def first_request(self, cursor: Mapping[str, Any] | None) -> RequestSpec | None:

@@ -130,7 +130,11 @@ def _reply(request: RequestSpec, body: dict[str, Any]) -> httpx.Response:
 
 def test_one_cursor_paged_stream_per_ledger() -> None:
     streams = connector.streams(ConnectorConfig(name="jcm", base_url="http://jcm.test/", token="t"))
-    assert [s.name for s in streams] == list(LEDGERS)
+    # a stream per ledger, then the projects' authorizations (issue 19)
+    assert [s.name for s in streams] == [*LEDGERS, "authorizations"]
+    assert [s.record_type for s in streams] == ["unit_block"] * len(LEDGERS) + ["authorization"]
+    loas = streams[-1].first_request(None)
+    assert loas is not None and loas.url == "http://jcm.test/authorizations"
     stream = streams[0]
     assert isinstance(stream, LedgerStream)
     first = stream.first_request(None)

@@ -178,12 +178,16 @@ def _response(request_spec: Any, body: bytes, status: int = 200) -> httpx.Respon
 
 
 def _stream() -> UnitKarbonStream:
-    (stream,) = connector.streams(
+    stream, loas = connector.streams(
         ConnectorConfig(
             name="srn-ppi", base_url="http://srn.test/", token="rahasia", options={"page_size": 2}
         )
     )
     assert isinstance(stream, UnitKarbonStream)
+    # the letters of authorization follow the units, paged the same way (issue 19)
+    assert (loas.name, loas.record_type) == ("otorisasi", "authorization")
+    assert (request := loas.first_request(None)) is not None
+    assert request.url == "http://srn.test/api/v1/otorisasi" and request.params["halaman"] == 1
     return stream
 
 

@@ -148,7 +148,8 @@ def test_bad_fields_are_named(changes: dict[str, Any], field: str) -> None:
 
 
 def _export_stream() -> CsvExportStream:
-    (stream,) = connector.streams(ConnectorConfig(name="tccr", base_url="http://tgo.test"))
+    stream, loas = connector.streams(ConnectorConfig(name="tccr", base_url="http://tgo.test"))
+    assert (loas.name, loas.record_type) == ("authorizations", "authorization")
     assert isinstance(stream, CsvExportStream)
     return stream
 
@@ -203,7 +204,9 @@ def test_a_foreign_csv_is_fatal() -> None:
 def test_api_stream_follows_next() -> None:
     (stream,) = connector.streams(
         ConnectorConfig(
-            name="tccr", base_url="http://tgo.test", options={"source": "api", "page_size": 1}
+            name="tccr",
+            base_url="http://tgo.test",
+            options={"source": "api", "page_size": 1, "authorizations": False},
         )
     )
     assert isinstance(stream, CreditsApiStream)

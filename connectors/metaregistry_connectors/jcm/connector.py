@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Final
+from typing import Annotated, Any, ClassVar, Final, Literal
 
 import httpx
 from pydantic import Field
 
+from metaregistry.authorization import Authorization
 from metaregistry.connector import (
     SLUG,
     Connector,
@@ -40,7 +41,7 @@ from metaregistry_connectors.srn_ppi.fields import (
     text,
 )
 
-__all__ = ["LEDGERS", "JcmConnector", "LedgerStream", "registry_of"]
+__all__ = ["LEDGERS", "AuthorizationsStream", "JcmConnector", "LedgerStream", "registry_of"]
 
 #: The ledgers the mock serves, each its own registry ``jcm-<ledger>``.
 LEDGERS: Final = ("japan", "indonesia", "thailand")
@@ -112,6 +113,17 @@ class LedgerStream(HttpStream):
         )
 
 
+class AuthorizationsStream(LedgerStream):
+    """``GET /authorizations?limit=M&cursor=C``: JCM projects' ITMO authorizations by both
+    parties (Article 6), cursor-paged like the ledgers."""
+
+    record_type: ClassVar[Literal["unit_block", "authorization"]] = "authorization"
+
+    def __init__(self, base_url: str, token: str | None, page_size: int) -> None:
+        super().__init__(base_url, "authorizations", token, page_size)
+        self.url = f"{base_url.rstrip('/')}/authorizations"
+
+
 class JcmOptions(ConnectorOptions):
     """``[connectors.jcm]`` options."""
 
@@ -119,6 +131,9 @@ class JcmOptions(ConnectorOptions):
         LEDGERS, min_length=1, description="the ledgers to sync"
     )
     page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, description="records per page")
+    authorizations: bool = Field(
+        True, description="also sync the projects' ITMO authorizations (`/authorizations`)"
+    )
 
 
 class JcmConnector(Connector):
@@ -133,13 +148,49 @@ class JcmConnector(Connector):
         options: JcmOptions = self.options(config)
         if not config.base_url:
             raise FatalSourceError("jcm needs base_url (the JCM registries have no public API)")
-        return tuple(
+        streams: list[HttpStream] = [
             LedgerStream(config.base_url, ledger, config.token, options.page_size)
             for ledger in options.ledgers
-        )
+        ]
+        if options.authorizations:
+            streams.append(AuthorizationsStream(config.base_url, config.token, options.page_size))
+        return tuple(streams)
 
     def read_file(self, path: Path) -> Iterator[RawRecord]:
         yield from read_json_records(path, path.stem)
+
+    def normalize_authorization(self, record: RawRecord) -> Authorization:
+        """A JCM project's ITMO authorization (README, "Authorizations"): the pre-authorized
+        estimate, and which of the two parties authorized it."""
+        p = record.payload
+        partner = text(p, "partner_country")
+        by = [
+            party
+            for party, flag in (("JP", "authorized_by_japan"), (partner, "authorized_by_partner"))
+            if _flag(p, flag)
+        ]
+        vintages = p.get("vintages")
+        if not isinstance(vintages, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in vintages
+        ):
+            raise RecordError("must be a list of years", field="vintages", value=vintages)
+        acquiring = optional_text(p, "acquiring_party")
+        return Authorization(
+            registry="jcm",
+            authorization_id=text(p, "authorization_id"),
+            kind="jcm-estimate",
+            host_party=partner,
+            acquiring_parties=[acquiring] if acquiring else [],
+            authorized_by=by,
+            date=iso_date(p, "authorization_date") or text(p, "authorization_date"),
+            activity_id=optional_text(p, "project_id"),
+            vintage_from=min(vintages) if vintages else None,
+            vintage_to=max(vintages) if vintages else None,
+            quantity=integer(p, "itmo_quantity"),
+            purposes=_PURPOSES[lookup(PURPOSE, p, "purpose")],
+            first_transfer=optional_text(p, "first_transfer_at"),
+            status=lookup(_LOA_STATUS, p, "status"),
+        )
 
     def normalize(self, record: RawRecord) -> UnitBlock:
         p = record.payload
@@ -175,6 +226,17 @@ class JcmConnector(Connector):
             itmo_id=optional_text(p, "itmo_id"),
             issuance_total=_issuance_total(p),
         )
+
+
+_PURPOSES: Final = {"ndc": ["ndc"], "oimp": ["oimp"], "ndc-and-oimp": ["ndc", "oimp"]}
+_LOA_STATUS: Final = {"authorized": "active", "amended": "amended", "revoked": "revoked"}
+
+
+def _flag(payload: Mapping[str, Any], field: str) -> bool:
+    value = payload.get(field)
+    if not isinstance(value, bool):
+        raise RecordError("must be true or false", field=field, value=value)
+    return value
 
 
 def _issuance_total(payload: Mapping[str, Any]) -> int | None:

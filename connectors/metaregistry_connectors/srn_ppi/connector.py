@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Literal
 
 import httpx
 from pydantic import Field
 
+from metaregistry.authorization import Authorization
 from metaregistry.connector import (
     Connector,
     ConnectorConfig,
@@ -31,6 +32,7 @@ from metaregistry_connectors.srn_ppi.fields import (
     integer,
     json_body,
     lookup,
+    optional_integer,
     optional_lookup,
     optional_text,
     parse,
@@ -38,10 +40,11 @@ from metaregistry_connectors.srn_ppi.fields import (
     text,
 )
 
-__all__ = ["SrnPpiConnector", "UnitKarbonStream"]
+__all__ = ["OtorisasiStream", "SrnPpiConnector", "UnitKarbonStream"]
 
 REGISTRY: Final = "srn-ppi"
 PATH: Final = "/api/v1/unit-karbon"
+LOA_PATH: Final = "/api/v1/otorisasi"
 DEFAULT_PAGE_SIZE: Final = 500
 
 STATUS: Final = {
@@ -54,6 +57,14 @@ STATUS: Final = {
     "Kedaluwarsa": "expired",
 }
 PURPOSE: Final = {"NDC": "ndc", "OIMP": "oimp", "NDC dan OIMP": "ndc-and-oimp"}
+#: A purpose as the authorization's list of purposes.
+PURPOSES: Final = {"ndc": ["ndc"], "oimp": ["oimp"], "ndc-and-oimp": ["ndc", "oimp"]}
+FIRST_TRANSFER: Final = {
+    "otorisasi": "authorization",
+    "penerbitan": "issuance",
+    "penggunaan": "use",
+}
+LOA_STATUS: Final = {"Berlaku": "active", "Diubah": "amended", "Dicabut": "revoked"}
 CORRESPONDING_ADJUSTMENT: Final = {
     "Tidak Diperlukan": "not-required",
     "Dalam Proses": "pending",
@@ -67,8 +78,10 @@ class UnitKarbonStream(HttpStream):
 
     name: ClassVar[str] = "unit-karbon"
 
+    path: ClassVar[str] = PATH
+
     def __init__(self, base_url: str, token: str | None, page_size: int) -> None:
-        self.url = base_url.rstrip("/") + PATH
+        self.url = base_url.rstrip("/") + self.path
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.page_size = page_size
 
@@ -108,10 +121,22 @@ class UnitKarbonStream(HttpStream):
         )
 
 
+class OtorisasiStream(UnitKarbonStream):
+    """``GET /api/v1/otorisasi?halaman=N&per_halaman=M``: every letter of authorization
+    (Article 6), paged like the units; a snapshot."""
+
+    name: ClassVar[str] = "otorisasi"
+    path: ClassVar[str] = LOA_PATH
+    record_type: ClassVar[Literal["unit_block", "authorization"]] = "authorization"
+
+
 class SrnPpiOptions(ConnectorOptions):
     """``[connectors.srn-ppi]`` options."""
 
     page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, description="records per page")
+    authorizations: bool = Field(
+        True, description="also sync the letters of authorization (`/api/v1/otorisasi`)"
+    )
 
 
 class SrnPpiConnector(Connector):
@@ -126,10 +151,35 @@ class SrnPpiConnector(Connector):
         options: SrnPpiOptions = self.options(config)
         if not config.base_url:
             raise FatalSourceError("srn-ppi needs base_url (the SRN-PPI API has no public host)")
-        return (UnitKarbonStream(config.base_url, config.token, options.page_size),)
+        units = UnitKarbonStream(config.base_url, config.token, options.page_size)
+        if not options.authorizations:
+            return (units,)
+        return (units, OtorisasiStream(config.base_url, config.token, options.page_size))
 
     def read_file(self, path: Path) -> Iterator[RawRecord]:
         yield from read_json_records(path, "unit-karbon")
+
+    def normalize_authorization(self, record: RawRecord) -> Authorization:
+        """A letter of authorization (README, "Otorisasi"): Indonesian words translated."""
+        p = record.payload
+        acquiring = optional_text(p, "negara_pengakuisisi")
+        purpose = lookup(PURPOSE, p, "penggunaan")
+        return Authorization(
+            registry=REGISTRY,
+            authorization_id=text(p, "nomor_loa"),
+            kind="loa",
+            host_party=text(p, "negara_tuan_rumah"),
+            acquiring_parties=[acquiring] if acquiring else [],
+            authorized_by=[text(p, "negara_tuan_rumah")],
+            date=dmy(p, "tanggal_loa") or text(p, "tanggal_loa"),
+            activity_id=optional_text(p, "id_aksi_mitigasi"),
+            vintage_from=optional_integer(p, "tahun_vintage_awal"),
+            vintage_to=optional_integer(p, "tahun_vintage_akhir"),
+            quantity=optional_integer(p, "volume_diotorisasi"),
+            purposes=PURPOSES[purpose],
+            first_transfer=optional_lookup(FIRST_TRANSFER, p, "transfer_pertama"),
+            status=lookup(LOA_STATUS, p, "status_loa"),
+        )
 
     def normalize(self, record: RawRecord) -> UnitBlock:
         p = record.payload

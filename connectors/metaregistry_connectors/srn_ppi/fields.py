@@ -25,6 +25,7 @@ __all__ = [
     "iso_date",
     "json_body",
     "lookup",
+    "optional_integer",
     "optional_lookup",
     "optional_text",
     "parse",
@@ -90,6 +91,10 @@ def integer(payload: Mapping[str, Any], field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise RecordError("must be an integer", field=field, value=value)
     return value
+
+
+def optional_integer(payload: Mapping[str, Any], field: str) -> int | None:
+    return None if payload.get(field) is None else integer(payload, field)
 
 
 def lookup(table: Mapping[str, str], payload: Mapping[str, Any], field: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Final, Literal
 import httpx
 from pydantic import Field
 
+from metaregistry.authorization import Authorization
 from metaregistry.connector import (
     Connector,
     ConnectorConfig,
@@ -46,11 +47,18 @@ from metaregistry_connectors.srn_ppi.fields import (
     text,
 )
 
-__all__ = ["CSV_COLUMNS", "CreditsApiStream", "CsvExportStream", "TccrConnector"]
+__all__ = [
+    "CSV_COLUMNS",
+    "AuthorizationsApiStream",
+    "CreditsApiStream",
+    "CsvExportStream",
+    "TccrConnector",
+]
 
 REGISTRY: Final = "tccr"
 EXPORT_PATH: Final = "/export/tver-credits.csv"
 API_PATH: Final = "/api/v2/credits"
+LOA_PATH: Final = "/api/v2/authorizations"
 DEFAULT_PAGE_SIZE: Final = 500
 
 #: The record fields, in the order of the CSV export's header (README.md).
@@ -85,6 +93,9 @@ STATUS: Final = {
     "Expired": "expired",
 }
 PURPOSE: Final = {"NDC": "ndc", "OIMP": "oimp", "NDC+OIMP": "ndc-and-oimp"}
+PURPOSES: Final = {"ndc": ["ndc"], "oimp": ["oimp"], "ndc-and-oimp": ["ndc", "oimp"]}
+FIRST_TRANSFER: Final = {"Authorization": "authorization", "Issuance": "issuance", "Use": "use"}
+LOA_STATUS: Final = {"Active": "active", "Amended": "amended", "Revoked": "revoked"}
 CORRESPONDING_ADJUSTMENT: Final = {
     "Not required": "not-required",
     "Pending": "pending",
@@ -180,6 +191,7 @@ class CreditsApiStream(HttpStream):
     """``GET /api/v2/credits?offset=K&limit=M``, following ``next``."""
 
     name: ClassVar[str] = "api"
+    path: ClassVar[str] = API_PATH
 
     def __init__(self, base_url: str, token: str | None, page_size: int) -> None:
         self.base_url = base_url.rstrip("/")
@@ -195,7 +207,7 @@ class CreditsApiStream(HttpStream):
     def _request(self, offset: int) -> RequestSpec:
         return RequestSpec(
             method="GET",
-            url=self.base_url + API_PATH,
+            url=self.base_url + self.path,
             params={"offset": offset, "limit": self.page_size},
             headers=self.headers,
             token=f"offset={offset}",
@@ -220,6 +232,15 @@ class CreditsApiStream(HttpStream):
         )
 
 
+class AuthorizationsApiStream(CreditsApiStream):
+    """``GET /api/v2/authorizations?offset=K&limit=M``: letters of authorization (Article 6),
+    paged like the credits."""
+
+    name: ClassVar[str] = "authorizations"
+    path: ClassVar[str] = LOA_PATH
+    record_type: ClassVar[Literal["unit_block", "authorization"]] = "authorization"
+
+
 class TccrOptions(ConnectorOptions):
     """``[connectors.tccr]`` options."""
 
@@ -227,6 +248,9 @@ class TccrOptions(ConnectorOptions):
         "export", description="`export`: the daily CSV; `api`: the paged JSON API"
     )
     page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, description="records per page (`api`)")
+    authorizations: bool = Field(
+        True, description="also sync the letters of authorization (`/api/v2/authorizations`)"
+    )
 
 
 class TccrConnector(Connector):
@@ -241,9 +265,14 @@ class TccrConnector(Connector):
         options: TccrOptions = self.options(config)
         if not config.base_url:
             raise FatalSourceError("tccr needs base_url (TCCR has no public API host)")
-        if options.source == "export":
-            return (CsvExportStream(config.base_url, config.token),)
-        return (CreditsApiStream(config.base_url, config.token, options.page_size),)
+        credits: HttpStream = (
+            CsvExportStream(config.base_url, config.token)
+            if options.source == "export"
+            else CreditsApiStream(config.base_url, config.token, options.page_size)
+        )
+        if not options.authorizations:
+            return (credits,)
+        return (credits, AuthorizationsApiStream(config.base_url, config.token, options.page_size))
 
     def read_file(self, path: Path) -> Iterator[RawRecord]:
         if path.suffix.lower() == ".csv":
@@ -252,6 +281,33 @@ class TccrConnector(Connector):
             yield from read_csv_text(body, path.name, "export")
         else:
             yield from read_json_records(path, "api")
+
+    def normalize_authorization(self, record: RawRecord) -> Authorization:
+        """A letter of authorization (README, "Authorizations"): Buddhist-era years."""
+        p = record.payload
+        acquiring = optional_text(p, "acquiring_country")
+        host = text(p, "host_country")
+        vintages = [
+            None if p.get(f) is None else integer(p, f) - BUDDHIST_ERA_OFFSET
+            for f in ("vintage_from_be", "vintage_to_be")
+        ]
+        quantity = p.get("authorized_volume_tco2e")
+        return Authorization(
+            registry=REGISTRY,
+            authorization_id=text(p, "loa_no"),
+            kind="loa",
+            host_party=host,
+            acquiring_parties=[acquiring] if acquiring else [],
+            authorized_by=[host],
+            date=be_date(p, "loa_date_be") or text(p, "loa_date_be"),
+            activity_id=optional_text(p, "project_code"),
+            vintage_from=vintages[0],
+            vintage_to=vintages[1],
+            quantity=None if quantity is None else integer(p, "authorized_volume_tco2e"),
+            purposes=PURPOSES[lookup(PURPOSE, p, "authorized_use")],
+            first_transfer=optional_lookup(FIRST_TRANSFER, p, "first_transfer_at"),
+            status=lookup(LOA_STATUS, p, "loa_status"),
+        )
 
     def normalize(self, record: RawRecord) -> UnitBlock:
         p = record.payload

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from hashlib import sha256
+
+import sqlalchemy as sa
 
 from metaregistry.authorization import Authorization
 from metaregistry.canonical import CanonicalizationError, canonicalize, hash_json
@@ -19,7 +21,13 @@ from metaregistry.index.store import QuarantineEntry
 from metaregistry.pipeline import raw_form
 from metaregistry.schemas import validator
 
-__all__ = ["AUTHORIZATION_SCHEMA", "PreparedAuthorizations", "prepare_authorizations"]
+__all__ = [
+    "AUTHORIZATION_SCHEMA",
+    "PreparedAuthorizations",
+    "StoredPage",
+    "prepare_authorizations",
+    "store_page",
+]
 
 AUTHORIZATION_SCHEMA = "normalized/authorization.schema.json"
 _TEXT_FIELDS = ("authorization_id", "activity_id", "jurisdiction", "reference")
@@ -113,3 +121,32 @@ def _prepare(
     auth.observed_at = observed_at
     out.authorizations.append(auth)
     out.raw_payloads[raw_hash] = raw_bytes.decode("utf-8")
+
+
+@dataclass(slots=True)
+class StoredPage:
+    """What :func:`store_page` did with one page of authorization records."""
+
+    written: int
+    quarantined: list[QuarantineEntry]
+    keys: list[tuple[str, str]]
+
+
+def store_page(
+    conn: sa.Connection, connector: Connector, records: Sequence[RawRecord], observed_at: str
+) -> StoredPage:
+    """Prepare and store one page of authorization records on ``conn`` (the caller's
+    transaction): versions, raw payloads and log leaves, and quarantine for the rest."""
+    from metaregistry.article6.store import upsert_authorizations
+    from metaregistry.index import store as index_store
+
+    prepared = prepare_authorizations(connector, records, observed_at)
+    stored = upsert_authorizations(
+        conn, prepared.authorizations, connector=connector.name, raw_payloads=prepared.raw_payloads
+    )
+    index_store.quarantine(conn, prepared.quarantined)
+    return StoredPage(
+        written=len(stored),
+        quarantined=prepared.quarantined,
+        keys=[a.key for a in prepared.authorizations],
+    )

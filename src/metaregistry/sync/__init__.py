@@ -385,6 +385,9 @@ class _StreamRun:
             return _load_cursor(conn, self.connector.name, self.stream.name)
 
     def _store(self, page: Page) -> None:
+        if self.stream.record_type == "authorization":
+            self._store_authorizations(page)
+            return
         report = self.report
         observed_at = utc_stamp()
         prepared = prepare_page(self.connector, page.records, observed_at, self.known)
@@ -422,6 +425,29 @@ class _StreamRun:
                     quarantined=report.quarantined,
                 )
             )
+        if self.progress is not None:
+            self.progress(self.connector.name, report.pages, report.seen)
+
+    def _store_authorizations(self, page: Page) -> None:
+        """A page of Article 6 authorizations (issue 19): stored by metaregistry.article6,
+        counted in the run's report like blocks, the cursor committed with them."""
+        from metaregistry.article6.prepare import store_page as store_authorizations
+
+        report = self.report
+        cursor = dict(page.cursor)
+        if page.next_request is None:
+            cursor["_complete"] = True
+        with self.engine.begin() as conn:
+            stored = store_authorizations(conn, self.connector, page.records, utc_stamp())
+            _save_cursor(conn, self.connector.name, self.stream.name, cursor, self.snapshot_id)
+        report.pages += 1
+        report.seen += len(page.records)
+        report.written += stored.written
+        report.quarantined += len(stored.quarantined)
+        self.distinct.update(hash(key) for key in stored.keys)
+        self.distinct.update(hash(("quarantined", q.raw_hash)) for q in stored.quarantined)
+        if page.totals:
+            report.totals[self.stream.name] = dict(page.totals)
         if self.progress is not None:
             self.progress(self.connector.name, report.pages, report.seen)
 

@@ -13,10 +13,12 @@ import binascii
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from metaregistry.mock.server.app import MockRegistry, ParamError, Route, int_param
+from metaregistry.mock.server.authorizations import authorization_dataset
 from metaregistry.mock.server.dataset import Dataset, RecordFormat
 from metaregistry.mock.server.faults import Fault, FaultSpec
 from metaregistry.mock.server.records import MockDataError
@@ -61,6 +63,9 @@ class JcmMock(MockRegistry):
             path.stem: Dataset(f"jcm-{path.stem}", f"jcm/{path.name}", path, FORMAT, spec)
             for path in files
         }
+        self.authorizations = authorization_dataset(
+            "jcm", world, "jcm/a6/authorizations.ndjson", "authorization_id", "itmo_quantity", spec
+        )
 
     def datasets(self) -> Sequence[Dataset]:
         return tuple(self.ledgers.values())
@@ -69,6 +74,7 @@ class JcmMock(MockRegistry):
         return (
             Route("GET", "/ledgers", self.list_ledgers),
             Route("GET", "/ledgers/{ledger}/credits", self.credits),
+            Route("GET", "/authorizations", self.list_authorizations),
         )
 
     async def list_ledgers(self, request: web.Request, fault: Fault | None) -> Reply:
@@ -79,6 +85,19 @@ class JcmMock(MockRegistry):
         dataset = self.ledgers.get(ledger)
         if dataset is None:
             return json_reply({"error": "unknown ledger"}, status=404)
+        items, next_cursor = self._page(request, fault, dataset)
+        return json_reply({"ledger": ledger, "items": items, "next_cursor": next_cursor})
+
+    async def list_authorizations(self, request: web.Request, fault: Fault | None) -> Reply:
+        """Authorizations of JCM projects by both parties (issue 19), paged like credits."""
+        if self.authorizations is None:
+            return json_reply({"items": [], "next_cursor": None})
+        items, next_cursor = self._page(request, fault, self.authorizations)
+        return json_reply({"items": items, "next_cursor": next_cursor})
+
+    def _page(
+        self, request: web.Request, fault: Fault | None, dataset: Dataset
+    ) -> tuple[list[dict[str, Any]], str | None]:
         limit = min(int_param(request, "limit", DEFAULT_PAGE, minimum=1), MAX_PAGE)
         cursor = request.query.get("cursor")
         offset, alias = decode_cursor(cursor) if cursor else (0, 0)
@@ -92,4 +111,4 @@ class JcmMock(MockRegistry):
             items = dataset.records(offset, offset + limit)
             end = offset + len(items)
             next_cursor = encode_cursor(end) if end < len(dataset) else None
-        return json_reply({"ledger": ledger, "items": items, "next_cursor": next_cursor})
+        return items, next_cursor

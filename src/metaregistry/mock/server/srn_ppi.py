@@ -14,6 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from metaregistry.mock.server.app import MockRegistry, Route, int_param
+from metaregistry.mock.server.authorizations import authorization_dataset
 from metaregistry.mock.server.dataset import Dataset, RecordFormat
 from metaregistry.mock.server.faults import Fault, FaultSpec
 from metaregistry.mock.server.reply import Reply, json_reply
@@ -21,6 +22,7 @@ from metaregistry.mock.server.reply import Reply, json_reply
 __all__ = ["SrnPpiMock"]
 
 WORLD_FILE = "srn-ppi/unit-karbon.ndjson"
+LOA_FILE = "srn-ppi/otorisasi.ndjson"
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 FORMAT = RecordFormat(
@@ -38,12 +40,18 @@ class SrnPpiMock(MockRegistry):
     def __init__(self, world: Path, spec: FaultSpec, token: str | None) -> None:
         super().__init__(world, spec, token)
         self.units = Dataset(self.name, WORLD_FILE, world / WORLD_FILE, FORMAT, spec)
+        self.loas = authorization_dataset(
+            self.name, world, LOA_FILE, "nomor_loa", "volume_diotorisasi", spec
+        )
 
     def datasets(self) -> Sequence[Dataset]:
         return (self.units,)
 
     def routes(self) -> Sequence[Route]:
-        return (Route("GET", "/api/v1/unit-karbon", self.unit_karbon),)
+        return (
+            Route("GET", "/api/v1/unit-karbon", self.unit_karbon),
+            Route("GET", "/api/v1/otorisasi", self.otorisasi),
+        )
 
     def unauthorized(self) -> Reply:
         return json_reply(
@@ -61,10 +69,21 @@ class SrnPpiMock(MockRegistry):
         )
 
     async def unit_karbon(self, request: web.Request, fault: Fault | None) -> Reply:
+        return self._paged(request, fault, self.units)
+
+    async def otorisasi(self, request: web.Request, fault: Fault | None) -> Reply:
+        """Letters of authorization (issue 19), paged like the units."""
+        return self._paged(request, fault, self.loas)
+
+    def _paged(self, request: web.Request, fault: Fault | None, records: Dataset | None) -> Reply:
         page = int_param(request, "halaman", 1, minimum=1)
         size = min(int_param(request, "per_halaman", DEFAULT_PAGE, minimum=1), MAX_PAGE)
-        total = len(self.units)
-        data = self.units.page((page - 1) * size, size, repeat=fault is Fault.REPEAT)
+        total = len(records) if records is not None else 0
+        data = (
+            records.page((page - 1) * size, size, repeat=fault is Fault.REPEAT)
+            if records is not None
+            else []
+        )
         meta = {
             "halaman": page,
             "per_halaman": size,

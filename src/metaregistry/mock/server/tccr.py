@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from metaregistry.mock.server.app import MockRegistry, Route, int_param
+from metaregistry.mock.server.authorizations import authorization_dataset
 from metaregistry.mock.server.dataset import Dataset, RecordFormat
 from metaregistry.mock.server.faults import Fault, FaultSpec, unit_interval
 from metaregistry.mock.server.records import csv_row, csv_rows
@@ -34,6 +35,8 @@ __all__ = ["FIELDS", "TccrMock"]
 WORLD_FILE = "tccr/tver-credits.ndjson"
 EXPORT_PATH = "/export/tver-credits.csv"
 API_PATH = "/api/v2/credits"
+LOA_FILE = "tccr/authorizations.ndjson"
+LOA_PATH = "/api/v2/authorizations"
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 #: CSV columns, in the order of the README's record table.
@@ -85,6 +88,9 @@ class TccrMock(MockRegistry):
             )
         )
         self.size = stat.st_size
+        self.loas = authorization_dataset(
+            self.name, world, LOA_FILE, "loa_no", "authorized_volume_tco2e", spec
+        )
 
     def datasets(self) -> Sequence[Dataset]:
         return (self.credits,)
@@ -93,6 +99,7 @@ class TccrMock(MockRegistry):
         return (
             Route("GET", EXPORT_PATH, self.export),
             Route("GET", API_PATH, self.api_page),
+            Route("GET", LOA_PATH, self.authorizations_page),
         )
 
     def _rows(self, start: int, stop: int) -> bytes:
@@ -129,18 +136,29 @@ class TccrMock(MockRegistry):
         )
 
     async def api_page(self, request: web.Request, fault: Fault | None) -> Reply:
+        return self._drf_page(request, fault, self.credits, API_PATH)
+
+    async def authorizations_page(self, request: web.Request, fault: Fault | None) -> Reply:
+        """Letters of authorization (issue 19), paged like the credits."""
+        if self.loas is None:
+            return json_reply({"count": 0, "next": None, "previous": None, "results": []})
+        return self._drf_page(request, fault, self.loas, LOA_PATH)
+
+    def _drf_page(
+        self, request: web.Request, fault: Fault | None, records: Dataset, path: str
+    ) -> Reply:
         offset = int_param(request, "offset", 0)
         limit = min(int_param(request, "limit", DEFAULT_PAGE, minimum=1), MAX_PAGE)
-        total = len(self.credits)
+        total = len(records)
 
         def link(at: int) -> str:
-            return f"{API_PATH}?{urlencode({'offset': at, 'limit': limit})}"
+            return f"{path}?{urlencode({'offset': at, 'limit': limit})}"
 
         # The connector moves on by the rows it received, so a page repeated anywhere but at
         # the end would make it skip as many rows: only the last page brings the one before
         # it again.
         last = offset + limit >= total
-        results = self.credits.page(offset, limit, repeat=fault is Fault.REPEAT and last)
+        results = records.page(offset, limit, repeat=fault is Fault.REPEAT and last)
         end = min(total, offset + limit)
         return json_reply(
             {

@@ -64,6 +64,12 @@ class Article6:
     itmo: str | None = None
     first_transfer_on: int | None = None
     acquiring_party: str | None = None
+    #: The LoA's authorized tonnes; None: the units of the first block written with it.
+    quantity: int | None = None
+    #: When the host counts the first transfer (``authorization``, ``issuance``, ``use``).
+    first_transfer_at: str = "issuance"
+    #: Set once the LoA is written to its registry's authorization file (blocks share it).
+    published: bool = False
 
 
 @dataclass(slots=True)

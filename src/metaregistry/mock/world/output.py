@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
 
+from metaregistry.mock.world.formats import authorizations as authorization_format
 from metaregistry.mock.world.formats import format_of
 from metaregistry.mock.world.model import Block
 
@@ -116,6 +117,8 @@ class WorldWriter:
         out_dir.mkdir(parents=True, exist_ok=True)
         self._truth = (out_dir / "truth.json").open("w", encoding="utf-8", buffering=_BUFFER)
         self._truth_count = 0
+        self._authorizations: dict[str, IO[str]] = {}
+        self.authorizations: Counter[str] = Counter()
 
     def __enter__(self) -> WorldWriter:
         return self
@@ -146,7 +149,24 @@ class WorldWriter:
         route.units[status] = route.units.get(status, 0) + block.end - block.start + 1
         route.count_by_status[status] = route.count_by_status.get(status, 0) + 1
         self.written += 1
+        if block.a6 is not None and not block.a6.published:
+            self._authorization(block)
         return block
+
+    def _authorization(self, block: Block) -> None:
+        """Write the block's LoA to its registry's authorization file (once per LoA)."""
+        relative = authorization_format.path(block.registry)
+        if relative is None or block.a6 is None:
+            return
+        handle = self._authorizations.get(relative)
+        if handle is None:
+            target = self.out_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle = target.open("w", encoding="utf-8", newline="\n", buffering=_BUFFER)
+            self._authorizations[relative] = handle
+        handle.write(_dumps(authorization_format.record(block)) + "\n")
+        block.a6.published = True
+        self.authorizations[relative] += 1
 
     def add_malformed(self, block: Block, field: str, value: Any, reason: str) -> None:
         """Write the block with one native field replaced by a bad ``value``; the record counts
@@ -189,6 +209,7 @@ class WorldWriter:
                 for registry, route in sorted(self._routes.items())
             },
             "cases": dict(sorted(self.cases.items())),
+            "authorizations": dict(sorted(self.authorizations.items())),
             "malformed": [
                 {
                     "registry": m.registry,
@@ -214,6 +235,8 @@ class WorldWriter:
     def close(self) -> None:
         for route in self._routes.values():
             route.handle.close()
+        for handle in self._authorizations.values():
+            handle.close()
         self._truth.close()
 
 
