@@ -35,7 +35,8 @@ from metaregistry.detect.alerts import list_alerts, list_links
 from metaregistry.detect.engine import detect_full
 from metaregistry.index import store
 from metaregistry.ingest import chunked, store_page, utc_stamp
-from metaregistry.model import UnitBlock
+from metaregistry.model import OWN_NUMBERING, UnitBlock, references_of
+from metaregistry.projects import PREFIXES, normalize_project_id
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "detect"))
 from detect_support import block
@@ -403,3 +404,51 @@ def test_the_real_exports_reconcile_by_project(engine: sa.Engine, real_data: Pat
     assert not [f for f in report.findings if f.is_alert]
     outcomes = {f.outcome for f in report.findings}
     assert outcomes <= {"matched", "pending", "unverifiable", "registry_move"}
+
+
+def test_real_blocks_carry_one_project_id_form_their_numbering_and_references(
+    engine: sa.Engine, real_data: Path
+) -> None:
+    """Issue 16's model on every real file: each block's project id in its registry's one
+    form (``projects.normalize_project_id``: ACR1051, CAR992, ART130, VCS934, GS8261), the
+    project references a record holds in that form too, and the records without unit numbers
+    (ACR/CAR/ART issuance tables, every CARB row, Cercarbono issuances) marked ``own``."""
+    installed = set(plugins.available())
+    for name, files in ALL_FILES.items():
+        if name in installed:
+            for relative in files:
+                load(engine, name, real_data / relative)
+    stored = blocks(engine)
+    not_normal = []
+    for b in stored:
+        if b.registry not in PREFIXES or b.project_id is None:
+            continue
+        if b.registry == "gold-standard" and b.project_id.startswith("CDM"):
+            continue  # a CDM CER held at Gold Standard names its CDM project
+        if normalize_project_id(b.registry, b.project_id) != b.project_id:
+            not_normal.append((b.registry, b.record_id, b.project_id))
+    assert not_normal == []
+    named = [
+        (kind, registry, ident)
+        for b in stored
+        for kind, registry, ident in references_of(b.cross_refs)
+        if "project" in kind and registry in PREFIXES
+    ]
+    assert named and all(normalize_project_id(r, i) == i for _, r, i in named)
+    own = {}
+    for b in stored:
+        own.setdefault((b.registry, b.numbering), 0)
+        own[(b.registry, b.numbering)] += 1
+    for registry in ("acr", "car", "art-trees"):
+        if registry in installed:  # issuances own-numbered, retirements/cancellations not
+            assert (
+                own[(registry, OWN_NUMBERING)]
+                == {"acr": 100, "car": 100, "art-trees": 11}[registry]
+            )
+            assert own[(registry, None)] == {"acr": 150, "car": 150, "art-trees": 11}[registry]
+    if "carb" in installed:
+        assert (own.get(("carb", None)), own[("carb", OWN_NUMBERING)] > 0) == (None, True)
+    # the references Regen and Stellar records hold: the VCS project, the Verra serial
+    refs = {(b.registry, k) for b in stored for k, _, _ in references_of(b.cross_refs)}
+    assert {("regen", "vcs_project"), ("regen", "source_serial")} <= refs
+    assert {("stellar", "vcs_project"), ("carb", "opr_project")} <= refs
