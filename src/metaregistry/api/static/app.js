@@ -107,7 +107,10 @@ function renderBlock(b) {
     facts.append(el("dt", {}, name), el("dd", {}, value));
   };
   fact("Serial", el("span", { class: "mono" }, b.serial));
-  fact("Units", `${range(b.block_start, b.block_end)} (${number(b.quantity)})`);
+  // numbering "own": the record states a quantity (per project and vintage), not unit numbers
+  fact("Units", b.numbering === "own"
+    ? `${number(b.quantity)} (the record's own count, not unit numbers: never range-compared)`
+    : `${range(b.block_start, b.block_end)} (${number(b.quantity)})`);
   if (b.overlap) fact("Matching", `${range(b.overlap.block_start, b.overlap.block_end)} ` +
     `(${number(b.overlap.quantity)} units)`);
   fact("Project", b.project_id);
@@ -116,6 +119,9 @@ function renderBlock(b) {
   fact("Status reason", b.status_reason);
   fact("Status date", b.status_date);
   fact("Origin", b.origin ? el("span", { class: "mono" }, b.origin) : null);
+  // what the record names elsewhere (kind=registry:id; ...): CARB's OPR project, a bridge's
+  // VCS project and source serial
+  fact("Names", b.cross_refs ? el("span", { class: "mono" }, b.cross_refs) : null);
   fact("Seen", `${b.provenance.observed_at} via ${b.provenance.connector}`);
 
   const card = el("article", { class: "block", "data-registry": b.registry },
