@@ -69,6 +69,9 @@ class _AreaGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None) -> None:
     """metaregistry: a federated meta-registry for carbon credits."""
+    from metaregistry.stopping import stop_on_sigterm
+
+    stop_on_sigterm()  # SIGTERM runs the clean-up Ctrl-C runs: no process left behind
     ctx.obj = {"config_path": config_path}
 
 

@@ -251,6 +251,9 @@ def demo_command(
             await daemon.run(serve_api=True, run_now=False)
 
         asyncio.run(run())
+        from metaregistry.stopping import stop_on_sigterm
+
+        stop_on_sigterm()  # asyncio restored the default: a SIGTERM now still stops the mocks
 
 
 def _print_next_steps(base: Path, engine: sa.Engine, port: int, once: bool) -> None:

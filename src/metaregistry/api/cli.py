@@ -91,20 +91,32 @@ def serve_command(
 
 
 def _run_workers(children: Sequence[multiprocessing.process.BaseProcess]) -> None:
-    for child in children:
-        child.start()
+    """Start the workers and wait for them; SIGTERM or SIGINT (at any moment, starting
+    included) terminates every worker started, and no other is started."""
+    started: list[multiprocessing.process.BaseProcess] = []
+    stopping = False
 
     def stop(signum: int, _frame: Any) -> None:
-        for child in children:
+        nonlocal stopping
+        stopping = True
+        for child in started:
             if child.is_alive() and child.pid is not None:
                 child.terminate()
 
+    # before the first start: a signal while the workers start must reach them too
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     for child in children:
+        if stopping:
+            break
+        started.append(child)
+        child.start()
+        if stopping:  # the signal came while this one started: its pid was not known
+            child.terminate()
+    for child in started:
         child.join()
-    failed = [c.exitcode for c in children if c.exitcode not in (0, -signal.SIGTERM)]
-    if failed:
+    failed = [c.exitcode for c in started if c.exitcode not in (0, -signal.SIGTERM)]
+    if failed and not stopping:
         raise click.ClickException(f"API worker(s) exited with {failed}")
 
 

@@ -65,22 +65,23 @@ def serve_forever(params: dict[str, Any]) -> None:
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
-    others = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "metaregistry.bench.child",
-                "lookup_server",
-                json.dumps({"port": port, "workers": 1, "reuse_port": True}),
-            ]
-        )
-        for _ in range(workers - 1)
-    ]
+    others: list[subprocess.Popen[bytes]] = []
     app = web.Application()
     app.router.add_get("/v1/serials/{serial}", handler)
     app.router.add_get("/healthz", healthz)
     try:
+        for _ in range(workers - 1):  # inside the try: a stop while starting them stops them
+            others.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "metaregistry.bench.child",
+                        "lookup_server",
+                        json.dumps({"port": port, "workers": 1, "reuse_port": True}),
+                    ]
+                )
+            )
         web.run_app(
             app,
             host="127.0.0.1",

@@ -24,9 +24,13 @@ def run_phase(name: str, params: dict[str, Any]) -> dict[str, Any]:
         text=True,
     )
     assert proc.stdout is not None and proc.stderr is not None
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    try:
+        out = proc.stdout.read()
+        err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:  # Ctrl-C or SIGTERM (metaregistry.stopping): the phase stops too
+        _stop(proc)
+        raise
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise PhaseError(f"phase {name} failed ({proc.returncode}): {err.strip()[-2000:]}")
@@ -39,3 +43,15 @@ def run_phase(name: str, params: dict[str, Any]) -> dict[str, Any]:
     result["wait4_maxrss_mib"] = round(usage.ru_maxrss / 1024, 1)  # Linux reports KiB
     result.setdefault("peak_rss_mib", result["wait4_maxrss_mib"])
     return result
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM to the phase's process (it stops what it started, see bench.child), SIGKILL
+    when it has not exited after 30 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
