@@ -1,0 +1,74 @@
+"""Every column a connector knows is checked for its type and format, whether or not the
+unit block keeps it (issue 20 item 4): a date that does not exist in a column the block does
+not use still quarantines the record, naming the column and the value."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metaregistry import plugins
+from metaregistry.connector import Connector, RawRecord
+from metaregistry.pipeline import prepare_page
+
+OBSERVED = "2026-12-05T00:00:00Z"
+
+
+def _sample(connector: Connector) -> list[dict[str, Any]]:
+    path = Path(inspect.getfile(type(connector))).parent / "sample.json"
+    records: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["records"]
+    return records
+
+
+@pytest.mark.parametrize(
+    ("name", "index", "column", "value"),
+    [
+        # a still-issued block keeps no retirement date, a retired one no issuance date
+        ("verra", 0, "issuanceDate", "2026-13-45"),
+        ("verra", 1, "retireOrCancelDate", "45/13/2026"),
+        ("gold-standard", 1, "certified_date", "2026-13-45"),
+        ("gold-standard", 0, "retirement_date", "2021-02-30x"),
+    ],
+)
+def test_a_bad_value_in_a_column_the_block_does_not_keep_is_quarantined(
+    name: str, index: int, column: str, value: str
+) -> None:
+    connector = plugins.load(name)
+    item = _sample(connector)[index]
+    good = RawRecord(item["payload"], "sample:1", item["stream"])
+    assert len(prepare_page(connector, [good], OBSERVED).blocks) == 1
+    payload = copy.deepcopy(item["payload"])
+    payload[column] = value
+    page = prepare_page(connector, [RawRecord(payload, "sample:2", item["stream"])], OBSERVED)
+    assert not page.blocks
+    [entry] = page.quarantined
+    assert entry.error.startswith(f"{column}: is not a date"), entry.error
+    assert value in entry.error
+
+
+def test_a_verra_export_row_with_a_bad_unused_column_names_it(tmp_path: Path) -> None:
+    connector = plugins.load("verra")
+    header = (
+        "Issuance Date,Vintage Start,Vintage End,ID,Name,Country/Area,Project Type,Methodology,"
+        "Total Vintage Quantity,Quantity Issued,Serial Number,Additional Certifications,"
+        "Retirement/Cancellation Date,Retirement Beneficiary,Retirement Reason,"
+        "Retirement Details"
+    )
+    row = (
+        '27/05/2019,01/01/2019,31/12/2019,2455,P,Ethiopia,Energy,VM0007,"2,583",806,'
+        "20000-100001777-100002582-VCS-VCU-1417-VER-ET-8-2455-01012019-31122019-1,,,,,"
+    )
+    bad_total = row.replace('"2,583"', "lots")
+    bad_id = row.replace(",2455,P,", ",VCS-2455,P,")
+    path = tmp_path / "transactions.csv"
+    path.write_text("\n".join([header, row, bad_total, bad_id]) + "\n", encoding="utf-8")
+    page = prepare_page(connector, list(connector.read_file(path)), OBSERVED)
+    assert len(page.blocks) == 1
+    errors = {q.ref: q.error for q in page.quarantined}
+    assert errors["transactions.csv:3"].startswith("Total Vintage Quantity: is not a whole number")
+    assert errors["transactions.csv:4"].startswith("ID: is not a project number")
