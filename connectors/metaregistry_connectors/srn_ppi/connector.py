@@ -25,7 +25,8 @@ from metaregistry.connector import (
     RecordError,
     RequestSpec,
 )
-from metaregistry.model import UnitBlock
+from metaregistry.model import UnitBlock, references_text
+from metaregistry.projects import normalize_project_id
 from metaregistry_connectors.srn_ppi.fields import (
     as_raw,
     dmy,
@@ -216,4 +217,32 @@ class SrnPpiConnector(Connector):
             ),
             first_transfer_date=dmy(p, "tanggal_transfer_pertama"),
             itmo_id=optional_text(p, "id_itmo"),
+            cross_refs=_standard_project(p),
         )
+
+
+#: The standard a mutual-recognition project id names, by its prefix.
+_STANDARDS: Final = {"VCS": ("verra", "vcs_project"), "GS": ("gold-standard", "gs_project")}
+
+
+def _standard_project(payload: Mapping[str, Any]) -> str | None:
+    """``kode_proyek_standar``: the project's id at Verra or Gold Standard (Indonesia's
+    mutual recognition registers a project in SRN-PPI first; the standard certifies it
+    after), kept as a reference for project-level reconciliation."""
+    text = optional_text(payload, "kode_proyek_standar")
+    if not text:
+        return None
+    prefix = "".join(ch for ch in text if ch.isalpha()).upper()
+    known = _STANDARDS.get(prefix)
+    if known is None:
+        raise RecordError(
+            "is not a Verra (VCS...) or Gold Standard (GS...) project id",
+            field="kode_proyek_standar",
+            value=text,
+        )
+    registry, kind = known
+    try:
+        project = normalize_project_id(registry, text)
+    except ValueError as exc:
+        raise RecordError(str(exc), field="kode_proyek_standar", value=text) from None
+    return references_text([(kind, registry, project or text)])

@@ -102,6 +102,8 @@ class Block:
     numbering: str | None = None
     # what the record names elsewhere (UnitBlock.cross_refs)
     cross_refs: str | None = None
+    # SRN-PPI: the project's id at Verra or Gold Standard (mutual recognition)
+    standard_project: str | None = None
 
     @property
     def quantity(self) -> int:
@@ -132,4 +134,5 @@ class Block:
             self.number,
             self.numbering,
             self.cross_refs,
+            self.standard_project,
         )

@@ -16,6 +16,9 @@ finding (``kind``, ``basis: project``):
   ``compliance_move``);
 * ``double-registration``: one project, mapped as one in ``project_map.csv``, issuing the same
   vintage at ACR and CAR with nothing cancelled: a ``double_issuance`` alert;
+* ``double-registration-srn``: an SRN-PPI project naming its Verra id
+  (``kode_proyek_standar``, Indonesia's mutual recognition) issuing the same vintage there and
+  at Verra, nothing cancelled: a ``double_issuance`` alert (near miss: different vintages);
 * near misses that stay quiet: the same mapped pair issuing *different* vintages; a pair of
   projects with the same name that nobody mapped.
 """
@@ -37,7 +40,9 @@ PROJECT_PATTERNS = (
     "conversion-excess",
     "registry-move",
     "double-registration",
+    "double-registration-srn",
     "near-miss-vintage",
+    "near-miss-srn-vintage",
     "near-miss-name",
 )
 _EXPECTED = {
@@ -45,7 +50,9 @@ _EXPECTED = {
     "conversion-excess": ("alert", "quantity_mismatch"),
     "registry-move": ("link", "registry_move"),
     "double-registration": ("alert", "double_issuance"),
+    "double-registration-srn": ("alert", "double_issuance"),
     "near-miss-vintage": (None, None),
+    "near-miss-srn-vintage": (None, None),
     "near-miss-name": (None, None),
 }
 
@@ -67,6 +74,27 @@ def _opr(issuer: Issuer, registry: str) -> Project:
         "mine methane",
         "ARB MMC",
     )
+
+
+def _verra_project(issuer: Issuer) -> Project:
+    """A fresh Verra project (outside the catalog: no other record of the world holds it)."""
+    number = 90_000 + issuer.rng.randrange(9_999)
+    while ("verra", number) in issuer.reserved_projects:
+        number += 1
+    issuer.reserved_projects.add(("verra", number))
+    return Project("verra", f"VCS{number}", number, f"Planted project VCS{number}", "ID",
+                   "ID-KT", "forestry", "VM0007")  # fmt: skip
+
+
+def _srn_project(issuer: Issuer, vintage: int) -> Project:
+    """A fresh SRN-PPI project (outside the catalog)."""
+    number = 900_000 + issuer.rng.randrange(99_999)
+    while ("srn-ppi", number) in issuer.reserved_projects:
+        number += 1
+    issuer.reserved_projects.add(("srn-ppi", number))
+    code = f"PPI-{vintage}-{number}"
+    return Project("srn-ppi", code, number, f"Planted project {code}", "ID", "ID-KT",
+                   "forestry", "SRN")  # fmt: skip
 
 
 def _us_block(issuer: Issuer, project: Project, vintage: int, quantity: int, status: str,
@@ -116,6 +144,20 @@ def plant_project_cases(issuer: Issuer, per_pattern: int, out_dir: Path) -> int:
                 issuer.add(_us_block(issuer, first, vintage, quantity, "cancelled", "ARB", day))
                 issuer.add(_carb(issuer, [first, second], vintage, quantity, issuer.after(day, 60)))
                 key = min(f"car:{first.code}", f"acr:{second.code}")
+            elif name in ("double-registration-srn", "near-miss-srn-vintage"):
+                # registered in SRN-PPI first, naming its Verra id (mutual recognition), and
+                # issuing at both for one vintage with nothing cancelled: counted twice
+                verra = _verra_project(issuer)
+                local = _srn_project(issuer, vintage)
+                other = vintage + (1 if name == "near-miss-srn-vintage" else 0)
+                batch = issuer.numbering.batch("spe-grk")
+                spe = issuer.spe_grk(local, vintage, batch, 1, quantity, day)
+                spe.standard_project = verra.code
+                issuer.add(spe)
+                start, end = issuer.numbering.take_vcs(quantity, quantity + 100)
+                vcs_batch = issuer.numbering.batch("vcs", 20000)
+                issuer.add(issuer.verra(verra, other, vcs_batch, start, end, day))
+                key = min(f"srn-ppi:{local.code}", f"verra:{verra.code}")
             else:
                 a, b = _opr(issuer, "acr"), _opr(issuer, "car")
                 if name == "near-miss-name":

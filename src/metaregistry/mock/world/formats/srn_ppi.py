@@ -55,6 +55,7 @@ def record(block: Block) -> dict[str, Any]:
         "tanggal_status": dmy(block.status_on) if block.status_on else None,
         "tanggal_penerbitan": dmy(block.issued_on),
         "kode_proyek": project.code,
+        "kode_proyek_standar": block.standard_project,
         "nama_proyek": project.name,
         "provinsi": project.region,
         "sektor": project.sector,
