@@ -1,4 +1,4 @@
-"""Commands: ``metaregistry article6 import|authorizations|show`` (issue 19)."""
+"""Commands: ``metaregistry article6 import|authorizations|show|check`` (issue 19)."""
 
 from __future__ import annotations
 
@@ -134,6 +134,43 @@ def show_command(ctx: click.Context, registry: str, authorization_id: str) -> No
             f"version {entry.version} (leaf {entry.leaf_idx}, record_hash "
             f"{entry.authorization.record_hash}): {_line(entry.authorization)}"
         )
+
+
+@article6_group.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print every alert found as JSON.")
+@click.option("--dry-run", is_flag=True, help="Report only; store no alert.")
+@click.pass_context
+def check_command(ctx: click.Context, as_json: bool, dry_run: bool) -> None:
+    """Run the Article 6 checks over the whole index (authorization_exceeded,
+    unauthorized_use, double_claim); alerts are opened, updated and resolved in the same
+    lifecycle and feed as detection's, and a signed checkpoint covers their events."""
+    from metaregistry.article6.checks import run_checks
+    from metaregistry.sync import LogKeyError, log_signer, publish_checkpoint
+
+    settings = settings_of(ctx)
+    engine = _engine(ctx)
+    try:
+        if not dry_run:
+            log_signer(engine, settings)
+        with engine.begin() as conn:
+            report = run_checks(conn, settings.article6.export_caps, store=not dry_run)
+        if not dry_run:
+            publish_checkpoint(engine, settings)
+    except LogKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps([d.content() for d in report.drafts], indent=2, sort_keys=True))
+        return
+    for draft in report.drafts:
+        click.echo(f"{draft.kind} ({draft.severity}, {draft.rules[0]}): {draft.explanation}")
+    counts = ", ".join(f"{n} {kind}" for kind, n in report.counts().items()) or "no finding"
+    line = f"article6 check: {counts}"
+    if report.changes is not None:
+        c = report.changes
+        line += f"; alerts {c.opened} opened, {c.updated} updated, {c.resolved} resolved"
+    click.echo(line)
 
 
 def register(group: click.Group) -> None:

@@ -100,17 +100,24 @@ def by_registry(keys: Iterable[Key]) -> dict[str, list[str]]:
 BASIS_SERIAL: Final = "serial"
 BASIS_PROJECT: Final = "project"
 PROJECT_SCHEME: Final = "project"
+#: Article 6 checks (issue 19, metaregistry.article6.checks): their alerts' scheme.
+BASIS_ARTICLE6: Final = "article6"
+ARTICLE6_SCHEME: Final = "article6"
+_OWN_SCHEMES: Final = {BASIS_PROJECT: PROJECT_SCHEME, BASIS_ARTICLE6: ARTICLE6_SCHEME}
 
 
 def basis_of(scheme: str) -> str:
     """The basis of a stored alert or link, from its scheme."""
-    return BASIS_PROJECT if scheme == PROJECT_SCHEME else BASIS_SERIAL
+    for basis, own in _OWN_SCHEMES.items():
+        if scheme == own:
+            return basis
+    return BASIS_SERIAL
 
 
 def _of_basis(table: sa.Table, basis: str) -> sa.ColumnElement[bool]:
-    if basis == BASIS_PROJECT:
-        return table.c.scheme == PROJECT_SCHEME
-    return table.c.scheme != PROJECT_SCHEME
+    if basis in _OWN_SCHEMES:
+        return table.c.scheme == _OWN_SCHEMES[basis]
+    return table.c.scheme.not_in(list(_OWN_SCHEMES.values()))
 
 
 def alert_ids_of(conn: sa.Connection, keys: Collection[Key]) -> set[str]:
