@@ -319,3 +319,32 @@ def test_incremental_run_over_most_of_the_index_sweeps_instead(
     assert (again.mode, again.alerts_updated) == ("incremental", 1)
     (alert,) = alerts(engine)
     assert alert["kind"] == "double_issuance"
+
+
+def test_records_numbered_their_own_way_raise_nothing_stored_and_detected(
+    engine: sa.Engine,
+) -> None:
+    """Issue 16, end to end: ACR/CAR/CARB-like records without unit numbers (numbering
+    ``own``: 1..quantity per project and vintage) in one scheme and scope, their synthetic
+    ranges overlapping each other and a numbered block's, are stored and run through both
+    detections: no alert, no link. The same ranges numbered raise the alert they should."""
+
+    def records(numbering: str | None) -> list[UnitBlock]:
+        where: dict[str, Any] = {"scheme": "acr", "scope": "issuance", "numbering": numbering}
+        return [
+            block("acr", "acr-iss-1", 1, 1000, "issued", **where),
+            block("carb", "CAMM1051-B", 1, 800, "issued", **where),
+            block("car", "car-iss-9", 500, 900, "retired", **where),
+        ]
+
+    own = records("own")
+    numbered = block("acr", "acr-ret-1", 1, 100, "retired", scheme="acr", scope="issuance")
+    since = put(engine, *own, numbered)
+    incremental(engine, since)
+    detect_full(engine)
+    with engine.connect() as conn:
+        assert (list_alerts(conn, AlertQuery()), list_links(conn)) == ([], [])
+    # control: without the marker, the same records would be double issuance
+    since = put(engine, *records(None))
+    incremental(engine, since)
+    assert alerts(engine) != []
