@@ -198,3 +198,30 @@ def test_one_hostile_line_in_a_large_file_costs_that_line_only(
     assert "nested deeper" in reasons["big.ndjson:3002"]
     assert "not UTF-8" in reasons["big.ndjson:3003"]
     assert "serial: not UTF-8 text" in reasons["big.csv:1502"]  # the column is named
+
+
+def test_a_record_on_two_rows_with_different_content_is_reported(
+    tmp_path: Path, env: dict[str, str], db_url: str
+) -> None:
+    """Issue 20 item 4: the same record twice in one file, disagreeing, is not merged
+    silently: a warning names both rows (the later is current); a same-content repeat and
+    a clean file say nothing."""
+    first = dict(LINES[0])
+    changed = {**first, "status": "retired"}
+    same = dict(LINES[1])
+    source = _write(tmp_path / "twice.ndjson", [first, same, same, changed])
+    result = CliRunner().invoke(main, ["import", "generic", str(source), "--no-detect"], env=env)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: twice.ndjson: toucan record 't-1' is on two rows with different content: "
+        "twice.ndjson:1 and twice.ndjson:4 (the later is the current version)"
+    ]
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        current = store.get_block(conn, "toucan", "t-1")
+    engine.dispose()
+    assert current is not None and current.status == "retired"
+    clean = _write(tmp_path / "clean.ndjson", [LINES[1]])
+    again = CliRunner().invoke(main, ["import", "generic", str(clean), "--no-detect"], env=env)
+    assert "warning:" not in again.stderr, again.stderr

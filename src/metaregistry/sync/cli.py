@@ -175,6 +175,7 @@ def import_command(
     """Import export FILES through CONNECTOR. Bad records are quarantined with their reason;
     exits 1 naming them when any was. Ends, like every write, with a signed checkpoint of
     the log, so that what was imported is provable at once."""
+    from metaregistry.repeats import repeated_records
     from metaregistry.sync import LogKeyError, detect_and_checkpoint, log_signer, publish_checkpoint
 
     try:
@@ -194,6 +195,7 @@ def import_command(
         since = max_version_id(conn)
     totals = {"seen": 0, "written": 0, "unchanged": 0}
     failures: list[str] = []
+    repeats: list[str] = []  # a record on two rows of one file, with different content
     registries: set[str] = set(connector.registries)
 
     def on_page(result: PageResult) -> None:
@@ -215,6 +217,8 @@ def import_command(
                 Preparers(jobs, reader_url(engine), preload=[connector.name])
             )
         for path in files:
+            with engine.connect() as conn:
+                before = max_version_id(conn)
             try:
                 ingest_records(
                     engine,
@@ -225,6 +229,7 @@ def import_command(
                 )
             except (ConnectorError, PreparingError) as exc:
                 raise click.ClickException(f"{path}: {exc}") from exc
+            repeats.extend(repeated_records(engine, connector, path, before))
     if not as_json:
         click.echo(
             f"{connector_name}: {totals['seen']} record{'' if totals['seen'] == 1 else 's'}, "
@@ -257,6 +262,7 @@ def import_command(
             "files": [str(p) for p in files],
             **totals,
             "quarantined": len(failures),
+            "repeated": repeats,
             "detection": summary,
             "checkpoint_size": int(note.splitlines()[1]),
         }
@@ -265,6 +271,8 @@ def import_command(
         if summary is not None:
             click.echo(detection_sentence(summary))
         click.echo(f"checkpoint: size {note.splitlines()[1]}")
+    for line in repeats:
+        click.echo(f"warning: {line}", err=True)
     if failures:
         for line in failures[:50]:
             click.echo(f"quarantined {line}", err=True)
