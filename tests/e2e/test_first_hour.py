@@ -356,3 +356,27 @@ def test_an_alerts_overlap_fields_are_documented_one_meaning_each() -> None:
     assert "excess" in feed["detail"]["description"]
     lookup = schemas["Alert"]["properties"]["overlap"]
     assert "shared units plus the excess" in lookup["description"]
+
+
+def test_operations_says_how_to_get_from_nothing_to_running() -> None:
+    """Issue 22 item 6: where the wheel comes from, the database and role, the key compose
+    needs (named where compose is introduced, in both files), one key path throughout."""
+    import re
+
+    import yaml
+
+    deploy = Path(__file__).resolve().parents[2] / "deploy"
+    guide = (deploy / "OPERATIONS.md").read_text(encoding="utf-8")
+    steps = guide.split("## From nothing to running")[1].split("\n## ")[0]
+    assert "sh deploy/scripts/build-wheel.sh" in steps
+    assert "CREATE ROLE metaregistry LOGIN" in steps and "CREATE DATABASE metaregistry" in steps
+    made = re.search(r"METAREGISTRY_LOG__KEY_FILE=(\S+) metaregistry log key", steps)
+    used = re.search(r"export METAREGISTRY_LOG__KEY_FILE=(\S+)", steps)
+    assert made and used and made.group(1) == used.group(1)  # the key made is the key used
+    compose_text = (deploy / "compose.yaml").read_text(encoding="utf-8")
+    secret = yaml.safe_load(compose_text)["secrets"]["metaregistry_log_key"]["file"]
+    assert secret == "./secrets/log-key.pem"
+    header = compose_text.split("\nname:")[0]
+    assert "deploy/secrets/log-key.pem" in header and "metaregistry log key" in header
+    assert "deploy/secrets/log-key.pem" in steps and "chown 10001:10001" in steps
+    assert re.search(r"--uid 10001\b", (deploy / "Dockerfile").read_text(encoding="utf-8"))
