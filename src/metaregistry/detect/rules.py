@@ -21,7 +21,8 @@ Conditions:
   origin points either way), :data:`FORWARD` (either of those: never the first pointing at
   the second) or :data:`ANY`;
 * ``reason``: a class of the first block's ``status_reason`` (:data:`REASONS`: ``bridge``,
-  ``compliance``, ``transition``, ``ambiguous``);
+  ``compliance``, ``transition``, ``ambiguous``); ``reason_not``: a class it must not name
+  (the source says it gave the units up for another move: a bridge's);
 * ``scheme``: the numbering scheme of both blocks (``jcm``, ``cdm``);
 * ``article6``: ``itmo_without_ca`` when the first block was first-transferred as an ITMO
   (``first_transfer_date`` or ``itmo_id`` set) and its corresponding adjustment is not
@@ -47,12 +48,12 @@ custody            live in a sub-account whose reason names     a bridge's regis
 compliance_move    cancelled/transferred (not expired), reason  a compliance programme (CARB,
                    names the programme                          Ecology), any state
 transition         cancelled/transferred (not expired), CDM     a standard's or national registry
-                   scheme or a transition reason                (not a bridge or a compliance
-                                                                programme), any state
+                   scheme or a transition reason; the CDM       (not a bridge or a compliance
+                   rule: no bridge named in the reason          programme), any state
 mirror             transferred out of a JCM ledger (not         the other JCM ledger, naming the
                    cancelled, not expired)                      moved units, any state
-conversion         cancelled/transferred (not expired)          a national registry, live, used or
-                                                                closed, naming the source
+conversion         cancelled/transferred (not expired), no      a national registry, live, used or
+                   bridge named in the reason                   closed, naming the source
 =================  ===========================================  ==================================
 
 "Any state" for a target: once the source gave the units up as the move requires, what the
@@ -294,6 +295,7 @@ class Rule:
     second: frozenset[str]
     link: str = ANY
     reason: str | None = None
+    reason_not: str | None = None
     scheme: str | None = None
     article6: str | None = None
     target: frozenset[str] | None = None
@@ -388,6 +390,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "*",
         scheme="cdm",
         target="standard|national",
+        reason_not="bridge",
         link_kind="transition",
         template="{first} left the CDM registry; {second} holds the {units} now.",
     ),
@@ -416,6 +419,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "live|used",
         link=LINKED,
         target="national",
+        reason_not="bridge",
         link_kind="conversion",
         template="{first} left its registry; {second} holds the {units} now.",
     ),
@@ -425,6 +429,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "gone",
         link=LINKED,
         target="national",
+        reason_not="bridge",
         link_kind="conversion",
         template="{first} was converted into {second}; both are closed now.",
     ),
@@ -552,6 +557,8 @@ def _matches(rule: Rule, first: UnitBlock, second: UnitBlock, link: str) -> bool
     elif rule.link not in (ANY, link):
         return False
     if rule.reason is not None and rule.reason not in reason_classes(first.status_reason):
+        return False
+    if rule.reason_not is not None and rule.reason_not in reason_classes(first.status_reason):
         return False
     if rule.scheme is not None and first.scheme != rule.scheme:
         return False

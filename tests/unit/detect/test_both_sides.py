@@ -292,3 +292,19 @@ def test_references_round_trip_sorted_and_checked() -> None:
     assert references_text([]) is None
     with pytest.raises(ValueError, match="not a reference"):
         references_text([("Bad Kind", "acr", "1")])
+
+
+def test_a_cancellation_naming_a_bridge_is_no_conversion_into_a_national_registry() -> None:
+    """The source says the units went to a bridge; the national registry that names them is
+    not one: the sides disagree about the move, the units are live twice."""
+    named = block("srn-ppi", "s1", 100, 199, "issued", origin=SOURCE)
+    reason = "Cancelled for tokenization: bridged to Toucan Protocol (TCO2)"
+    assert kinds(verra("cancelled", reason), named) == ["alert:double_issuance"]
+    cdm = "RW-5-100-0-0-1234 - RW-5-199-0-0-1234"
+    source = block(
+        "cdm-registry", "c1", 100, 199, "cancelled", scheme="cdm", scope="RW-5", serial=cdm
+    )
+    gold = block("gold-standard", "g1", 100, 199, "issued", scheme="cdm", scope="RW-5", serial=cdm)
+    assert kinds(source, gold) == ["link:transition"]
+    bridged = source.replace(status_reason="Cancelled to bridge the CERs on-chain")
+    assert kinds(bridged, gold) == ["alert:double_issuance"]

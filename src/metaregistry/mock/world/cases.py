@@ -58,6 +58,6 @@ PATTERNS: Final = (
     Pattern("internal-overlap", False, 4, internal_overlap, "internal_overlap"),
     # issue 23: every move with one side changed to what it does not allow, and near misses
     Pattern("flipped-source", False, 5, flipped_source),
-    Pattern("flipped-target", False, 3, flipped_target),
+    Pattern("flipped-target", False, 4, flipped_target),
     Pattern("near-miss", True, 4, near_miss),
 )

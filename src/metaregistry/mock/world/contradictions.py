@@ -151,7 +151,7 @@ def flipped_source(issuer: Issuer, variant: int, partial: bool) -> Planted:
 def flipped_target(issuer: Issuer, variant: int, partial: bool) -> Planted:
     """A legitimate pattern's source, its units received by a registry that cannot receive
     that move: 0 a compliance move onto a bridge, 1 a conversion into CARB, 2 a transition
-    onto a bridge."""
+    onto a bridge, 3 units cancelled for a bridge held by a national registry instead."""
     if variant == 0:
         source = _us_source(issuer, "acr", partial)
         day = issuer.after(source.issued_on)
@@ -173,6 +173,19 @@ def flipped_target(issuer: Issuer, variant: int, partial: bool) -> Planted:
             source,
             carb,
             "VCUs cancelled for conversion to SPE-GRK, live in CARB instead",
+            kind="double_issuance",
+        )
+    if variant == 3:
+        source = source_and_rest(issuer, verra_source(issuer, size(issuer)), partial)
+        day = issuer.after(source.issued_on)
+        reason = _TOKENIZATION_REASON.replace("Retired", "Cancelled")
+        issuer.add(with_status(source, "cancelled", day, reason))
+        target = issuer.converted(source, issuer.after(day, 30))
+        target = issuer.add(issuer.part(target, target.start, _upper(issuer, target, partial)))
+        return Planted(
+            source,
+            target,
+            "VCUs cancelled to bridge them to Toucan, live as SPE-GRK naming them instead",
             kind="double_issuance",
         )
     source = _cdm_source(issuer)
