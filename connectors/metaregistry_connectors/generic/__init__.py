@@ -15,6 +15,10 @@ Article 6 authorizations (``metaregistry article6 import FILE.ndjson``) come in 
 one object per line in the form of ``schemas/normalized/authorization.schema.json``; list
 fields (``acquiring_parties``, ``authorized_by``, ``purposes``, ``oimp_uses``) may also be
 written as one string joined by ``;``. A key the format does not know is an error naming it.
+
+A line or row that cannot be read (not UTF-8, not JSON or not an object, a number of over 100
+digits, nesting over 64 levels, a NUL, a CSV cell over the field limit, a line over 1 MB) is
+quarantined with the reason and its place, and the next is read (``metaregistry.reading``).
 """
 
 from __future__ import annotations
