@@ -43,7 +43,12 @@ def rate_text(done: int, elapsed: float, unit: str, total: int | None = None) ->
     """``40,000/100,000 records (7,912/s, 8 s left)``: the plain form of one task's state."""
     count = f"{done:,}/{total:,}" if total is not None else f"{done:,}"
     rate = done / elapsed if elapsed > 0 else 0.0
-    extra = f"{rate:,.0f}/s"
+    if rate >= 10 or rate == 0:
+        extra = f"{rate:,.0f}/s"
+    elif rate >= 1:
+        extra = f"{rate:.1f}/s"
+    else:  # slow things (benchmark phases) read better per minute
+        extra = f"{rate * 60:.1f}/min"
     if total is not None and rate > 0 and done < total:
         extra += f", {_duration((total - done) / rate)} left"
     return f"{count} {unit} ({extra})"

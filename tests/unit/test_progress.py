@@ -106,3 +106,8 @@ def test_generate_shows_progress_with_a_rate(
         generate, ["--seed", "7", "--records", "2000", "--out", str(tmp_path / "q"), "--quiet"]
     )
     assert quiet.exit_code == 0 and "records (" not in quiet.stderr
+
+
+def test_slow_rates_read_per_minute() -> None:
+    assert rate_text(2, 60.0, "phases", 7) == "2/7 phases (2.0/min, 2 min 30 s left)"
+    assert rate_text(3, 2.0, "pages") == "3 pages (1.5/s)"

@@ -17,14 +17,47 @@ from metaregistry.bench import load
 from metaregistry.bench.machine import describe
 from metaregistry.bench.records import ensure_world
 from metaregistry.bench.runner import run_phase
+from metaregistry.progress import Progress
 
 __all__ = ["bench_command", "register"]
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 
+class _Phases:
+    """The bench's progress: its phases done of those planned, with the rate and the time
+    left (the one progress display, metaregistry.progress), next to the timestamped lines."""
+
+    def __init__(self) -> None:
+        self.progress: Progress | None = None
+        self.planned = self.done = 0
+        self.results: dict[str, Any] = {}
+
+    def start(self, planned: int, results: dict[str, Any]) -> None:
+        self.planned, self.results, self.done = planned, results, -1
+        self.progress = Progress("bench", unit="phases", interval=0.0)
+        self.progress.__enter__()
+        self.tick()
+
+    def tick(self) -> None:
+        if self.progress is not None:
+            done = min(self.planned, sum(k not in ("records", "machine") for k in self.results))
+            if done != self.done:
+                self.done = done
+                self.progress.update("", done, self.planned)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.close()
+            self.progress = None
+
+
+_PHASES = _Phases()
+
+
 def _say(text: str) -> None:
     click.echo(f"[{time.strftime('%H:%M:%S')}] {text}", err=True)
+    _PHASES.tick()
 
 
 def _pg_database(admin_url: str) -> tuple[str, sa.Engine] | None:
@@ -372,6 +405,14 @@ def bench_command(
             ("resync_changed", "resync_changed", {"db_url": db_url}),
             ("detect_full", "detect_full", {"db_url": db_url}),
         ]
+        optional = ("lookup", "detect_incremental", "log", "peer")
+        _PHASES.start(
+            sum(key not in skip for key, _, _ in steps)
+            + sum(key not in skip for key in optional)
+            + int(n >= 10_000 and "ingest_sqlite_tenth" not in skip)
+            + int(not no_pg and "ingest_postgresql" not in skip),
+            results,
+        )
         for key, phase, params in steps:
             if key in skip:
                 continue
@@ -423,6 +464,7 @@ def bench_command(
                 finally:
                     _drop(admin, url)
     finally:
+        _PHASES.close()
         if temp:
             shutil.rmtree(base, ignore_errors=True)
     figures = _figures(results)
