@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +191,11 @@ class ApxSite:
                 return httpx.Response(200, content=home, headers={"Content-Type": "text/html"})
             assert form["FormatType"] == "csv"
             self.exports.append(kind)
-            body = (self.folder / f"{kind}.csv").read_text("utf-8-sig").encode("cp1252")
+            text = (self.folder / f"{kind}.csv").read_text("utf-8-sig")
+            # the live export's trailing column has no name (OffsetsDB's copy: 'Unnamed: N')
+            header, _, rest = text.partition("\n")
+            header = re.sub(r",Unnamed: \d+\s*$", ",", header)
+            body = f"{header}\n{rest}".encode("cp1252")
             return httpx.Response(
                 200,
                 content=body,
