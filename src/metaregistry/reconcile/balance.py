@@ -106,9 +106,10 @@ def reconcile_holdings(
         if holding.project is not None and holding.status != "withdrawn":
             by_key[crosswalk.key(holding.project)].append(holding)
     findings: list[Finding] = []
+    members = crosswalk.groups()  # once: members(key) walks every reference
     for key in sorted(by_key):
         group = by_key[key]
-        projects = tuple(crosswalk.members(key))
+        projects = tuple(members.get(key, ()))
         moved_pairs = _registry_moves(key, group, projects, findings)
         for move in moves:
             findings.extend(_balances(key, projects, group, move, complete))
