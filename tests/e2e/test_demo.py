@@ -4,6 +4,7 @@ faults on, sync of all five connectors, generic imports, detection, summary)."""
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,23 @@ def test_demo_once_syncs_every_registry_and_finds_every_kind(tmp_path: Path) -> 
     for name in ("verra", "gold-standard", "srn-ppi", "tccr", "jcm"):
         assert f"  {name:<14} ok" in result.stdout + result.stderr
     assert (base / "log-key.pem").exists()
+    # Issue 22: the demo ends with the next commands; each works as printed (here with
+    # --config, the demo's folder not being ./.demo), on the demo's index.
+    printed = result.stdout.split("next, on the demo's index")[1].splitlines()[1:]
+    commands = [line.strip() for line in printed if line.startswith("  python3 run.py ")]
+    assert [c.split()[5] for c in commands] == ["lookup", "alerts", "reconcile", "quarantine"]
+    for command in commands:
+        args = shlex.split(command)[3:]  # after "python3 run.py metaregistry"
+        done = subprocess.run(
+            [sys.executable, "-m", "metaregistry", *args],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 0, (command, done.stderr[-2000:])
+        assert "created a new, empty index" not in done.stderr, command
+        if args[-2] == "lookup":
+            assert "held in " in done.stdout and "0 registries" not in done.stdout, done.stdout
+        if args[-1] == "alerts":
+            assert "double_use" in done.stdout, done.stdout[:2000]
 
 
 def test_demo_refuses_a_bad_option_before_anything_runs(tmp_path: Path) -> None:
