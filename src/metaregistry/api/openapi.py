@@ -141,6 +141,37 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/v1/eligibility": {
+            "get": {
+                "operationId": "getEligibility",
+                "summary": "May a serial's units be used for CORSIA, sg-icc or an NDC?",
+                "parameters": [
+                    query_param(
+                        "serial",
+                        {"type": "string", "minLength": 1},
+                        "A serial as published, or scheme:scope:start-end.",
+                        required=True,
+                    ),
+                    query_param(
+                        "use",
+                        {"type": "string", "pattern": "^(corsia|sg-icc|ndc:[A-Za-z]{2})$"},
+                        "corsia, sg-icc or ndc:<party> (ISO alpha-2).",
+                        required=True,
+                    ),
+                ],
+                "responses": {
+                    "200": json_body(
+                        {
+                            "type": "object",
+                            "required": ["use", "eligible", "reasons", "blocks", "checkpoint"],
+                        },
+                        "Eligible or not, a reason a line (code, ok, text), the authorizations "
+                        "read, the lookup's blocks with their inclusion proofs, the checkpoint.",
+                    ),
+                    **errors(400, 404),
+                },
+            }
+        },
         "/v1/registries": {
             "get": {
                 "operationId": "listRegistries",

@@ -49,6 +49,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/blocks", list_blocks)
     app.router.add_get("/v1/projects/{project_id}", get_project)
     app.router.add_get("/v1/registries", list_registries)
+    app.router.add_get("/v1/eligibility", get_eligibility)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
 
@@ -103,6 +104,30 @@ async def get_serial(request: web.Request) -> web.Response:
             cache=AnswerCache(0),
         )
     return web.Response(body=body, status=status, content_type="application/json")
+
+
+async def get_eligibility(request: web.Request) -> web.Response:
+    """Whether a serial's units may be used for ``use`` (issue 19): reasons and proofs."""
+    from metaregistry.api.eligibility import eligibility, read_use
+
+    config = request.app[CONFIG_KEY]
+    serial = request.query.get("serial")
+    if not serial:
+        raise ApiError(400, "invalid_parameter", "serial is required", field="serial")
+    query = read_query(serial, max_length=config.max_serial_length)
+    use = read_use(request.query.get("use"))
+    answer = await request.app[READER_KEY].run(
+        eligibility, query, use, features=request.app[FEATURES_KEY]
+    )
+    if answer is None:
+        raise ApiError(
+            404,
+            "not_found",
+            "no registry in the index holds these units",
+            field="serial",
+            value=serial,
+        )
+    return json_response(answer)
 
 
 async def get_record(request: web.Request) -> web.Response:

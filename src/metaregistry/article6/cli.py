@@ -173,5 +173,62 @@ def check_command(ctx: click.Context, as_json: bool, dry_run: bool) -> None:
     click.echo(line)
 
 
+@click.command("eligible")
+@click.argument("serial")
+@click.option("--use", "use_text", required=True, help="corsia, sg-icc or ndc:<party>.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON answer.")
+@click.pass_context
+def eligible_command(ctx: click.Context, serial: str, use_text: str, as_json: bool) -> None:
+    """May the units of SERIAL be used for USE? Eligible or not, and why, a reason a line
+    (the answer of GET /v1/eligibility, with the lookup's inclusion proofs in --json).
+    Exit status: 0 eligible, 1 not eligible or not found, 2 when SERIAL or USE cannot be
+    read."""
+    import dataclasses
+
+    from metaregistry.api.app import IndexMissingError, detect_features
+    from metaregistry.api.eligibility import eligibility, read_use
+    from metaregistry.api.errors import ApiError
+    from metaregistry.api.proofs import ONE_LOOKUP_PROOF_ENTRIES, NodeCache
+    from metaregistry.api.reader import Reader
+    from metaregistry.api.unit_query import read_query
+    from metaregistry.index.db import create_engine
+
+    settings = settings_of(ctx)
+    try:
+        query = read_query(serial, max_length=settings.api.max_serial_length)
+        use = read_use(use_text)
+    except ApiError as error:
+        click.echo(f"{error.field}: {error.message}", err=True)
+        ctx.exit(2)
+    engine = create_engine(settings.database_url, readonly=True)
+    try:
+        features = dataclasses.replace(
+            detect_features(engine), nodes=NodeCache(entries=ONE_LOOKUP_PROOF_ENTRIES)
+        )
+        reader = Reader(engine, threads=1, timeout=max(settings.api.query_timeout, 30.0))
+        try:
+            answer = reader.call(eligibility, query, use, features=features)
+        finally:
+            reader.close()
+    except (IndexMissingError, ApiError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    if answer is None:
+        click.echo(f"{serial}: no registry in the index holds these units")
+        ctx.exit(1)
+    if as_json:
+        click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
+    else:
+        verdict = "eligible" if answer["eligible"] else "NOT eligible"
+        click.echo(f"{serial}: {verdict} for {answer['use']}")
+        for reason in answer["reasons"]:
+            click.echo(f"  [{'ok' if reason['ok'] else 'no'}] {reason['code']}: {reason['text']}")
+        proved = sum(1 for b in answer["blocks"] if b.get("proof"))
+        click.echo(f"  {len(answer['blocks'])} blocks, {proved} with an inclusion proof")
+    ctx.exit(0 if answer["eligible"] else 1)
+
+
 def register(group: click.Group) -> None:
     group.add_command(article6_group)
+    group.add_command(eligible_command)
