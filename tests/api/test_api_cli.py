@@ -166,3 +166,38 @@ def test_every_scrape_of_two_workers_counts_the_requests_of_both(served: str) ->
         assert [float(c) for c in counts] == [40.0], text
         pids = re.findall(r'^metaregistry_api_start_time_seconds\{pid="(\d+)"\}', text, re.M)
         assert len(set(pids)) == 2, text
+
+
+def test_a_block_numbered_its_own_way_reads_as_a_count_not_unit_numbers() -> None:
+    """Issue 16: a record without unit numbers (numbering ``own``, e.g. a Cercarbono issuance
+    met by a lookup of its retirement positions) prints its quantity, not 1..quantity."""
+    from metaregistry.api.cli import _readable
+
+    def block(status: str, start: int, end: int, numbering: str | None) -> dict[str, Any]:
+        return {
+            "registry": "cercarbono",
+            "status": status,
+            "block_start": start,
+            "block_end": end,
+            "quantity": end - start + 1,
+            "numbering": numbering,
+            "overlap": {"block_start": 2262, "block_end": 4425, "quantity": 2164},
+            "version": 1,
+            "serial": "CDC_1_1_1_321_14_1_2009",
+            "links": [],
+            "alerts": [],
+            "proof": None,
+        }
+
+    query = {"serial": "CDC_1_1_1_321_14_1_2009 2262 to 4425", "block_start": 2262}
+    query |= {"block_end": 4425, "scheme": "cercarbono", "scope": "CDC_1_1_1_321_14_1_2009"}
+    query |= {"quantity": 2164, "family": "cercarbono"}
+    answer = {
+        "query": query,
+        "summary": {"registries": ["cercarbono"], "blocks": 2, "open_alerts": 0},
+        "blocks": [block("issued", 1, 4971, "own"), block("retired", 2262, 4425, None)],
+        "next_cursor": None,
+    }
+    issued, retired = _readable(answer).splitlines()[4:6]
+    assert "own count 4,971" in issued and "1-4,971" not in issued
+    assert "2,262-4,425" in retired

@@ -273,9 +273,14 @@ def _readable(answer: dict[str, Any]) -> str:
     ]
     for block in answer["blocks"]:
         overlap = block["overlap"]
+        # numbering 'own': the record states a quantity, not unit numbers (issue 16)
+        span = (
+            f"{'own count':>14} {block['quantity']:<14,}"
+            if block.get("numbering") == "own"
+            else f"{block['block_start']:>14,}-{block['block_end']:<14,}"
+        )
         lines.append(
-            f"{block['registry']:<16} {block['status']:<11} "
-            f"{block['block_start']:>14,}-{block['block_end']:<14,} "
+            f"{block['registry']:<16} {block['status']:<11} {span} "
             f"(matching {overlap['quantity']:,}) v{block['version']}  {block['serial']}"
         )
         for link in block["links"]:
