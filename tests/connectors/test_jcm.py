@@ -208,3 +208,32 @@ def test_issuance_numbers_outgrow_their_padding() -> None:
         3,
         31,
     )
+
+
+def test_the_issuance_total_is_kept_and_a_share_past_it_is_a_quantity_mismatch() -> None:
+    """Issue 23: ``issuance_total`` was dropped on the way in, so shares adding up to more
+    than the issuance went unseen. Kept, the partner's share reaching past it is an alert
+    naming the units never issued; a bad total is quarantined naming the field."""
+    from metaregistry.detect.findings import beyond_issuance
+
+    japan = connector.normalize(RawRecord(_holding(), "t:1"))
+    assert japan.issuance_total == 1000
+    over = connector.normalize(
+        RawRecord(
+            _holding(
+                holding_id="ID-0000000002",
+                ledger="indonesia",
+                credit_serial="JCM-ID-ID012-2022-0007-601-1100",
+                quantity=500,
+            ),
+            "t:2",
+        )
+    )
+    assert (over.block_start, over.block_end, over.issuance_total) == (601, 1100, 1000)
+    assert beyond_issuance([japan]) == []
+    (alert,) = beyond_issuance([japan, over])
+    assert alert.kind == "quantity_mismatch"
+    assert "1001" in alert.explanation and "1100" in alert.explanation
+    with pytest.raises(RecordError) as info:
+        connector.normalize(RawRecord(_holding(issuance_total="1,000"), "t:3"))
+    assert info.value.field == "issuance_total"
