@@ -259,3 +259,37 @@ def test_an_export_the_site_refuses_fails_the_source(real_data: Path, engine: sa
     assert report.outcome == "failed"
     assert "refused the session or its CSRF token" in (report.error or "")
     assert report.written == 0
+
+
+@respx.mock
+def test_carb_finds_its_table_on_the_workbooks_fourth_sheet(
+    real_data: Path, engine: sa.Engine
+) -> None:
+    """CARB's workbook keeps the table on its sheet "ARB Offset Credit Issuance", the fourth
+    (OffsetsDB reads ``sheet_name=3``), under title lines; the sheets before it are notes."""
+    source = real_data / OFFSETSDB / "arb" / "nc-arboc_issuance_sheet3.csv"
+    book = openpyxl.Workbook()
+    cover = book.active
+    assert cover is not None
+    cover.title = "Read Me"
+    cover.append(["ARB Offset Credit Issuance Table", None, "Updated November 27, 2024"])
+    for title in ("Summary", "Retired by Compliance Period"):
+        book.create_sheet(title).append(["a note", 12, "not the table"])
+    sheet = book.create_sheet("ARB Offset Credit Issuance")
+    sheet.append(["ARB Offset Credit Issuance Table"])
+    sheet.append([])
+    for row in csv.reader(io.StringIO(source.read_text(encoding="utf-8-sig"))):
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    respx.get("https://ww2.arb.test/arboc_issuance.xlsx").mock(
+        return_value=httpx.Response(200, content=buffer.getvalue())
+    )
+    report = sync(engine, carb, "https://ww2.arb.test", issuance_path="/arboc_issuance.xlsx")
+    assert (report.outcome, report.error, report.seen, report.written, report.quarantined) == (
+        "ok",
+        None,
+        100,
+        98,
+        2,
+    )
