@@ -293,3 +293,18 @@ def test_carb_finds_its_table_on_the_workbooks_fourth_sheet(
         98,
         2,
     )
+
+
+@respx.mock
+def test_an_export_form_posting_to_another_site_is_refused(engine: sa.Engine) -> None:
+    page = (
+        b'<html><body><form name="frmDownload" method="post" '
+        b'action="https://elsewhere.test/collect"><input type="hidden" name="Data" '
+        b'value="Stamp_0"></form><td align="center">1 - 50 : 70</td></body></html>'
+    )
+    respx.route(host="thereserve2.apx.test").mock(return_value=httpx.Response(200, content=page))
+    elsewhere = respx.route(host="elsewhere.test").mock(return_value=httpx.Response(200))
+    report = sync(engine, car, "https://thereserve2.apx.test")
+    assert report.outcome == "failed"
+    assert "posts to another site" in (report.error or "")
+    assert not elsewhere.called

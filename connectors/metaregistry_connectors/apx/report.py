@@ -196,7 +196,17 @@ class ReportStream(HttpStream):
                 fields["c16e"] = token
         printed = _PRINTED_TOTAL.search(text)
         self.printed_total = int(printed.group(1).replace(",", "")) if printed else None
-        target = str(response.url.join(action or "/myModule/include/rptdownload.asp"))
+        url = response.url.join(action or "/myModule/include/rptdownload.asp")
+        if (url.scheme, url.host, url.port) != (
+            response.url.scheme,
+            response.url.host,
+            response.url.port,
+        ):
+            raise FatalSourceError(
+                f"{where}: the export form of {self.url} posts to another site ({url}); "
+                "refused (the export is the report site's own)"
+            )
+        target = str(url)
         export = RequestSpec(
             method="POST",
             url=target,
