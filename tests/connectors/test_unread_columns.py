@@ -33,6 +33,8 @@ def _sample(connector: Connector) -> list[dict[str, Any]]:
         ("verra", 1, "retireOrCancelDate", "45/13/2026"),
         ("gold-standard", 1, "certified_date", "2026-13-45"),
         ("gold-standard", 0, "retirement_date", "2021-02-30x"),
+        ("acr", 0, "ReportingPeriodBegin", "13/45/2025"),
+        ("art-trees", 1, "Date Approved", "2026-13-45"),
     ],
 )
 def test_a_bad_value_in_a_column_the_block_does_not_keep_is_quarantined(
@@ -72,3 +74,24 @@ def test_a_verra_export_row_with_a_bad_unused_column_names_it(tmp_path: Path) ->
     errors = {q.ref: q.error for q in page.quarantined}
     assert errors["transactions.csv:3"].startswith("Total Vintage Quantity: is not a whole number")
     assert errors["transactions.csv:4"].startswith("ID: is not a project number")
+
+
+@pytest.mark.parametrize(
+    ("name", "index", "column", "value", "words"),
+    [
+        ("acr", 0, "ARB Eligible", "maybe", "is not true or false"),
+        ("acr", 0, "Credits Issued to Buffer Pool", "lots", "is not a whole number"),
+        ("car", 0, "Offset Credits Currently in Reserve Buffer Pool", "1.2.3", "is not a number"),
+        ("carb", 0, "Retired Voluntarily", "ten", "is not a number"),
+    ],
+)
+def test_a_report_column_the_block_never_keeps_is_still_checked(
+    name: str, index: int, column: str, value: str, words: str
+) -> None:
+    connector = plugins.load(name)
+    item = _sample(connector)[index]
+    payload = {**item["payload"], column: value}
+    page = prepare_page(connector, [RawRecord(payload, "sample:1", item["stream"])], OBSERVED)
+    assert not page.blocks
+    [entry] = page.quarantined
+    assert entry.error.startswith(f"{column}: {words}"), entry.error
