@@ -129,9 +129,15 @@ def _balances(
     complete: Mapping[str, bool],
 ) -> list[Finding]:
     out: list[Finding] = []
-    for vintage in _vintages(group):
-        given = [h for h in group if h.vintage == vintage and move.gives(h)]
-        issued = [h for h in group if h.vintage == vintage and h.registry == move.target]
+    # only the records this move can concern, by vintage (a project's group can be large)
+    by_vintage: dict[int | None, tuple[list[Holding], list[Holding]]] = {}
+    for h in group:
+        if h.registry == move.target:
+            by_vintage.setdefault(h.vintage, ([], []))[1].append(h)
+        elif move.gives(h):
+            by_vintage.setdefault(h.vintage, ([], []))[0].append(h)
+    for vintage in sorted(by_vintage, key=lambda v: (v is None, v or 0)):
+        given, issued = by_vintage[vintage]
         if not given and not issued:
             continue
         source_regs = sorted({h.registry for h in given}) or sorted(
@@ -295,15 +301,19 @@ def _double_registrations(
 ) -> list[Finding]:
     out: list[Finding] = []
     issuers = sorted({h.registry for h in group if h.registry in ISSUERS})
+    if len(issuers) < 2:
+        return out
+    sides: dict[tuple[str, int | None], list[Holding]] = {}
+    for h in group:
+        if h.registry in ISSUERS:
+            sides.setdefault((h.registry, h.vintage), []).append(h)
     for i, a in enumerate(issuers):
         for b in issuers[i + 1 :]:
             if frozenset({a, b}) in moved:
                 continue
-            for vintage in _vintages(group):
-                if vintage is None:
-                    continue
-                side_a = [h for h in group if h.registry == a and h.vintage == vintage]
-                side_b = [h for h in group if h.registry == b and h.vintage == vintage]
+            for vintage in sorted({v for (r, v) in sides if r == a and v is not None}):
+                side_a = sides.get((a, vintage), [])
+                side_b = sides.get((b, vintage), [])
                 if not side_a or not side_b:
                     continue
                 if any(h.status in _GONE for h in side_a + side_b):
