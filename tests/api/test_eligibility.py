@@ -219,3 +219,24 @@ def test_eligible_command(article6: World) -> None:
 def test_engine_is_migrated(article6: World) -> None:
     with article6.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM article6_authorization")).scalar() == 6
+
+
+async def test_party_ledger(article6: World, serve_api: ServeApi) -> None:
+    """``GET /v1/article6/parties/{party}``: totals per year, open Article 6 alerts, AEF."""
+    async with serve_api() as api:
+        whole = (await api.get("/v1/article6/parties/id")).json()
+        year = (await api.get("/v1/article6/parties/ID", params={"year": 2025})).json()
+        bad = await api.get("/v1/article6/parties/IDN")
+    assert whole["party"] == "ID" and "tables" not in whole
+    totals = {t["year"]: t for t in whole["totals"]}
+    # LoAs of 2024 (the revoked one not counted); nine blocks of 100 first-transferred in 2025
+    assert totals[2024]["authorized"] == 100_000 + 1000 + 10
+    assert totals[2025]["first_transferred"] == 900
+    kinds = {a["kind"] for a in whole["alerts"]}
+    assert {"authorization_exceeded", "unauthorized_use", "double_claim"} <= kinds
+    assert all(a["status"] == "open" for a in whole["alerts"])
+    actions = year["tables"]["Actions"]
+    assert len(actions) == 9 and {a["aefT3ActionsFirstTransferringPartyId"] for a in actions} == {
+        "IDN"
+    }
+    assert bad.status_code == 400

@@ -141,6 +141,34 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/v1/article6/parties/{party}": {
+            "get": {
+                "operationId": "getArticle6Party",
+                "summary": "A party's Article 6 ledger: totals per year, open alerts, AEF tables",
+                "parameters": [
+                    {
+                        "name": "party",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+                        "description": "ISO 3166-1 alpha-2 code of the host party.",
+                    },
+                    query_param(
+                        "year",
+                        {"type": "integer", "minimum": 0, "maximum": 2100},
+                        "With a year: that year's AEF tables (AEF V2) too.",
+                    ),
+                ],
+                "responses": {
+                    "200": json_body(
+                        {"type": "object", "required": ["party", "totals", "alerts"]},
+                        "Totals per year (authorized, first-transferred, used, cancelled), "
+                        "open Article 6 alerts; with year, the five AEF tables.",
+                    ),
+                    **errors(400),
+                },
+            }
+        },
         "/v1/eligibility": {
             "get": {
                 "operationId": "getEligibility",

@@ -50,6 +50,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/projects/{project_id}", get_project)
     app.router.add_get("/v1/registries", list_registries)
     app.router.add_get("/v1/eligibility", get_eligibility)
+    app.router.add_get("/v1/article6/parties/{party}", get_party)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
 
@@ -127,6 +128,25 @@ async def get_eligibility(request: web.Request) -> web.Response:
             field="serial",
             value=serial,
         )
+    return json_response(answer)
+
+
+async def get_party(request: web.Request) -> web.Response:
+    """A party's Article 6 ledger (issue 19): totals per year, open Article 6 alerts, and
+    with ``?year=`` that year's AEF tables."""
+    from metaregistry.api.party import party_answer
+
+    party = request.match_info["party"].upper()
+    if len(party) != 2 or not party.isalpha():
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            "party is an ISO 3166-1 alpha-2 code",
+            field="party",
+            value=party,
+        )
+    year = params.integer(request, "year", 0, low=0, high=2100) or None
+    answer = await request.app[READER_KEY].run(party_answer, party, year)
     return json_response(answer)
 
 

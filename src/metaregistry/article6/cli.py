@@ -173,6 +173,59 @@ def check_command(ctx: click.Context, as_json: bool, dry_run: bool) -> None:
     click.echo(line)
 
 
+@article6_group.command("report")
+@click.option("--party", required=True, help="The host party (ISO alpha-2: TH, ID).")
+@click.option("--year", required=True, type=click.IntRange(1990, 2100), help="Reported year.")
+@click.option("--json", "as_json", is_flag=True, help="The five tables as one JSON object.")
+@click.option(
+    "--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="CSV per table."
+)
+@click.option(
+    "--xlsx", "xlsx_file", type=click.Path(dir_okay=False, path_type=Path), help="One workbook."
+)
+@click.pass_context
+def report_command(
+    ctx: click.Context,
+    party: str,
+    year: int,
+    as_json: bool,
+    csv_dir: Path | None,
+    xlsx_file: Path | None,
+) -> None:
+    """A party's Article 6 year in the Agreed Electronic Format's tables (AEF V2): its
+    authorizations, actions (first transfers, uses, cancellations) and holdings, every line
+    naming the index records behind it."""
+    from metaregistry.article6.aef import AEF_VERSION, tables, write_csv, write_xlsx
+    from metaregistry.article6.ledger import ledger
+
+    party = party.upper()
+    engine = _engine(ctx)
+    try:
+        with engine.connect() as conn:
+            report = tables(ledger(conn, party), year)
+    finally:
+        engine.dispose()
+    if csv_dir is not None:
+        for path in write_csv(report, csv_dir):
+            click.echo(f"wrote {path}", err=as_json)
+    if xlsx_file is not None:
+        write_xlsx(report, xlsx_file)
+        click.echo(f"wrote {xlsx_file}", err=as_json)
+    if as_json:
+        click.echo(json.dumps({"format": AEF_VERSION, "tables": report}, indent=2, default=str))
+    elif csv_dir is None and xlsx_file is None:
+        click.echo(f"{party} {year} ({AEF_VERSION})")
+        for sheet, rows in report.items():
+            click.echo(f"  {sheet}: {len(rows)} rows")
+        for row in report["Actions"]:
+            click.echo(
+                f"    {row['aefT3ActionsDate']} {row['aefT3ActionsType']}: "
+                f"{row['aefT3ActionsQuantityTCo2']:,} t, {row['aefT3ActionsPartyItmoRegistryId']} "
+                f"{row['aefT3ActionsItmoFirstId']}-{row['aefT3ActionsItmoLastId']} to "
+                f"{row['aefT3ActionsAcquiringPartyId']} ({row['aefT3ActionsAuthorizationId']})"
+            )
+
+
 @click.command("eligible")
 @click.argument("serial")
 @click.option("--use", "use_text", required=True, help="corsia, sg-icc or ndc:<party>.")
