@@ -83,6 +83,10 @@ def test_a_verra_export_row_with_a_bad_unused_column_names_it(tmp_path: Path) ->
         ("acr", 0, "Credits Issued to Buffer Pool", "lots", "is not a whole number"),
         ("car", 0, "Offset Credits Currently in Reserve Buffer Pool", "1.2.3", "is not a number"),
         ("carb", 0, "Retired Voluntarily", "ten", "is not a number"),
+        ("cercarbono", 0, "is_buffer", "maybe", "is not true or false"),
+        ("cercarbono", 1, "to", "4971b", "is not a whole number"),
+        ("gold-standard", 0, "batch_number", "B-7", "is not a whole number"),
+        ("regen", 0, "issuance_date", "2026-13-45T00:00:00Z", "is not a date"),
     ],
 )
 def test_a_report_column_the_block_never_keeps_is_still_checked(
