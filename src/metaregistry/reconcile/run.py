@@ -194,6 +194,17 @@ def _store_crosswalk(conn: sa.Connection, walk: Crosswalk) -> None:
         conn.execute(table.insert(), [rows[k] for k in sorted(rows)])
 
 
+def _most_of_the_index_changed(conn: sa.Connection, since_version_id: int) -> bool:
+    """More new versions than a fifth of the blocks (as detection decides to sweep)."""
+    from metaregistry.index.store import unit_block, unit_block_version
+
+    changed = conn.execute(
+        sa.select(sa.func.count()).where(unit_block_version.c.id > since_version_id)
+    ).scalar()
+    blocks = conn.execute(sa.select(sa.func.count()).select_from(unit_block)).scalar()
+    return int(changed or 0) * 5 > int(blocks or 0)
+
+
 def reconcile_index(
     conn: sa.Connection,
     *,
@@ -211,6 +222,8 @@ def reconcile_index(
     (``metaregistry reconcile``)."""
     mapped: list[ProjectLink] = read_map(project_map) if project_map is not None else []
     scope: set[tuple[str, str]] | None = None
+    if since_version_id is not None and _most_of_the_index_changed(conn, since_version_id):
+        since_version_id = None  # a first load or a re-pull: one pass over all is cheaper
     if since_version_id is None:
         holdings = reader.holdings(conn)
         walk = build(holdings, mapped)
