@@ -181,7 +181,9 @@ class HttpStream(abc.ABC):
         that page was the stream's last, the engine adds ``"_complete": True`` to it: a
         snapshot stream then starts over from the beginning (it may keep an ETag from the
         cursor), an incremental stream continues after it (modified-since, last id). Otherwise
-        the previous run stopped midway and the stream resumes after that page."""
+        the previous run stopped midway and the stream resumes after that page. (The engine
+        also adds ``"_run"``, the sync run that completed the stream: a run taking over
+        from an interrupted one skips the streams that run completed.)"""
 
     @abc.abstractmethod
     def parse_page(self, response: httpx.Response, request: RequestSpec) -> Page:

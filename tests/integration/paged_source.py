@@ -30,16 +30,17 @@ from metaregistry.model import UnitBlock
 class PagedStream(HttpStream):
     name: ClassVar[str] = "records"
 
-    def __init__(self, base_url: str, owner: str) -> None:
+    def __init__(self, base_url: str, owner: str, name: str = "records") -> None:
         self.base_url = base_url.rstrip("/")
         self.owner = owner
+        self.name = name  # type: ignore[misc]  # a second stream over the same records
 
     def _request(self, page: int) -> RequestSpec:
         return RequestSpec(
             "GET",
             f"{self.base_url}/records",
             params={"page": page},
-            headers={"X-Owner": self.owner},
+            headers={"X-Owner": self.owner, "X-Stream": self.name},
             token=f"page-{page}",
         )
 
@@ -70,11 +71,13 @@ class PagedConnector(Connector):
     name: ClassVar[str] = "paged"
     registries: ClassVar[tuple[str, ...]] = ("paged",)
 
-    def __init__(self, owner: str = "test") -> None:
+    def __init__(self, owner: str = "test", streams: int = 1) -> None:
         self.owner = owner
+        self.n_streams = streams  # more than one: "records", "again", ... (the same records)
 
     def streams(self, config: ConnectorConfig) -> list[HttpStream]:
-        return [PagedStream(config.base_url or "", self.owner)]
+        names = ["records", "again", "third"][: self.n_streams]
+        return [PagedStream(config.base_url or "", self.owner, name) for name in names]
 
     def normalize(self, record: RawRecord) -> UnitBlock:
         p = record.payload
@@ -105,6 +108,7 @@ class PagedSource:
         self.hang_from_page: int | None = None
         self.missing: set[int] = set()
         self.fetches: list[tuple[str, int]] = []
+        self.stream_fetches: list[tuple[str, str, int]] = []  # (owner, stream, page)
         self.fail_first: int = 0
         self.shift = 0  # added to every record's units: a changed source
         self.url = ""
@@ -123,6 +127,9 @@ class PagedSource:
     async def handle(self, request: web.Request) -> web.Response:
         page = int(request.query["page"])
         self.fetches.append((request.headers.get("X-Owner", "?"), page))
+        self.stream_fetches.append(
+            (request.headers.get("X-Owner", "?"), request.headers.get("X-Stream", "?"), page)
+        )
         if self.fail_first > 0:
             self.fail_first -= 1
             return web.Response(status=503, headers={"Retry-After": "0"})
@@ -175,14 +182,19 @@ def serve(source: PagedSource) -> Iterator[PagedSource]:
         thread.join(10)
 
 
-def _worker(db_url: str, base_url: str, owner: str) -> int:
+def _worker(db_url: str, base_url: str, owner: str, streams: str = "1") -> int:
+    """``owner`` "-": this process's own (host:pid:start), as ``metaregistry sync`` writes."""
     from metaregistry.index.db import create_engine
-    from metaregistry.sync import sync_connector
+    from metaregistry.sync import default_owner, sync_connector
 
     engine = create_engine(db_url)
+    owner = default_owner() if owner == "-" else owner
     report = asyncio.run(
         sync_connector(
-            engine, PagedConnector(owner), ConnectorConfig("paged", base_url=base_url), owner=owner
+            engine,
+            PagedConnector(owner, int(streams)),
+            ConnectorConfig("paged", base_url=base_url),
+            owner=owner,
         )
     )
     print(f"{report.outcome} pages={report.pages} seen={report.seen}", flush=True)
@@ -190,4 +202,4 @@ def _worker(db_url: str, base_url: str, owner: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_worker(*sys.argv[1:4]))
+    sys.exit(_worker(*sys.argv[1:5]))

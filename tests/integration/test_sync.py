@@ -367,7 +367,7 @@ def test_an_unsorted_incremental_stream_moves_its_cursor_only_when_complete(
         assert (done.outcome, done.pages) == ("ok", 3 if cursor_after_stop else 5)
         with engine.connect() as conn:
             saved = conn.execute(sa.select(sync_state.c.cursor)).scalar()
-        assert json.loads(saved) == {"page": 5, "_complete": True}
+        assert json.loads(saved) == {"page": 5, "_complete": True, "_run": 2}  # run 2 ended it
     assert counts(engine)[0] == 50
 
 
@@ -691,3 +691,54 @@ def test_a_repeated_page_is_counted_once_against_the_sources_total(
         report = asyncio.run(sync_connector(engine, Repeating(), config))
     assert (report.outcome, report.seen, report.distinct) == ("ok", 6, 3)
     assert report.drift == drift
+
+
+def _stream_cursor(engine: sa.Engine, stream: str) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        text = conn.execute(
+            sa.select(sync_state.c.cursor).where(sync_state.c.stream == stream)
+        ).scalar()
+    return None if text is None else dict(json.loads(text))
+
+
+def test_a_run_taking_over_from_a_dead_one_does_not_fetch_its_completed_streams_again(
+    engine: sa.Engine, db_url: str
+) -> None:
+    """Issue 20 item 7: a sync process SIGKILLed in its second stream, after the first
+    completed; the next run (another owner, as a daemon taking over) fetches nothing of the
+    first stream, resumes the second after its last committed page, and the index holds
+    what a clean sync gives. A run after a finished one fetches every stream again."""
+    with serve(PagedSource(n=20, page_size=5, delay=0.2)) as source:
+        env = dict(os.environ, PYTHONPATH=str(WORKER.parent))
+        worker = subprocess.Popen(
+            [sys.executable, str(WORKER), db_url, source.url, "-", "2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        deadline = time.monotonic() + 60
+        while (_stream_cursor(engine, "again") or {}).get("page", 0) < 2:
+            assert time.monotonic() < deadline, worker.stderr.read() if worker.poll() else ""
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        dead_pages = [(s, p) for _, s, p in source.stream_fetches]
+        assert ("records", 4) in dead_pages  # the first stream completed
+        resumed_from = int((_stream_cursor(engine, "again") or {})["page"])
+        config = ConnectorConfig("paged", base_url=source.url)
+        report = asyncio.run(
+            sync_connector(engine, PagedConnector("taker", 2), config, owner="taker:1")
+        )
+        taker = [(s, p) for o, s, p in source.stream_fetches if o == "taker"]
+        assert (report.outcome, report.carried) == ("ok", ["records"]), report.error
+        assert [s for s, _ in taker] == ["again"] * (4 - resumed_from)
+        assert [p for _, p in taker] == list(range(resumed_from + 1, 5))
+        assert counts(engine)[0] == 20  # every record, once
+        # a run after one that finished fetches both streams whole
+        again = asyncio.run(
+            sync_connector(engine, PagedConnector("next", 2), config, owner="next:1")
+        )
+        later = [(s, p) for o, s, p in source.stream_fetches if o == "next"]
+    assert (again.outcome, again.carried) == ("ok", [])
+    assert sorted(later) == [(s, p) for s in ("again", "records") for p in range(1, 5)]

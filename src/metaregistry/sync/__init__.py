@@ -94,6 +94,8 @@ class SourceReport:
     totals: dict[str, dict[str, int]] = field(default_factory=dict)
     drift: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # streams the interrupted run this one continues had completed: not fetched again
+    carried: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -231,6 +233,23 @@ def _start_run(engine: Engine, connector: str, owner: str, *, check_lease: bool)
         )
 
 
+#: Outcomes of a run that ended before its streams did; the next run continues it.
+_INTERRUPTED = ("abandoned", "stopped", "timeout")
+
+
+def _interrupted_before(engine: Engine, connector: str, run_id: int) -> int | None:
+    """The run of ``connector`` just before ``run_id`` when it was interrupted (died and
+    was taken over, stopped, timed out): the streams it completed are not fetched again."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(sync_run.c.id, sync_run.c.outcome)
+            .where(sync_run.c.connector == connector, sync_run.c.id < run_id)
+            .order_by(sync_run.c.id.desc())
+            .limit(1)
+        ).first()
+    return int(row.id) if row is not None and row.outcome in _INTERRUPTED else None
+
+
 def _finish_run(engine: Engine, run_id: int, report: SourceReport) -> None:
     with engine.begin() as conn:
         conn.execute(
@@ -364,11 +383,22 @@ class _StreamRun:
         # payloads): a source that repeats a page sends some twice, and the count compared
         # with the source's own total must count each once.
         self.distinct: set[int] = set()
+        self.carried = False
 
     async def run(
-        self, client: httpx.AsyncClient, policy: RetryPolicy, stop: asyncio.Event | None = None
+        self,
+        client: httpx.AsyncClient,
+        policy: RetryPolicy,
+        stop: asyncio.Event | None = None,
+        continues: int | None = None,
     ) -> None:
+        """Page through the stream; when ``continues`` (an interrupted run this one takes
+        over) completed it, it is carried over instead: not fetched again."""
         cursor, snapshot = await asyncio.to_thread(self._load)
+        done = bool(cursor) and cursor.get("_complete")
+        if continues is not None and done and cursor.get("_run") == continues:
+            await asyncio.to_thread(self._carry, cursor, snapshot)
+            return
         resuming = cursor is not None and not cursor.get("_complete")
         if self.stream.mode == "snapshot":
             # A snapshot resumed after a crash keeps the id it started with, so the records
@@ -384,6 +414,21 @@ class _StreamRun:
         with self.engine.connect() as conn:
             return _load_cursor(conn, self.connector.name, self.stream.name)
 
+    def _carry(self, cursor: Mapping[str, Any], snapshot: int | None) -> None:
+        """The stream as the interrupted run completed it, now this run's (a run taking
+        over from this one in turn carries it too)."""
+        with self.engine.begin() as conn:
+            _save_cursor(
+                conn,
+                self.connector.name,
+                self.stream.name,
+                {**cursor, "_run": self.run_id},
+                snapshot,
+            )
+        self.completed = self.carried = True
+        self.snapshot_id = snapshot
+        self.report.carried.append(self.stream.name)
+
     def _store(self, page: Page) -> None:
         if self.stream.record_type == "authorization":
             self._store_authorizations(page)
@@ -393,8 +438,8 @@ class _StreamRun:
         prepared = prepare_page(self.connector, page.records, observed_at, self.known)
         cursor = dict(page.cursor)
         last = page.next_request is None
-        if last:
-            cursor["_complete"] = True
+        if last:  # which run completed it: one taking over from that run need not fetch it
+            cursor.update(_complete=True, _run=self.run_id)
         # An incremental stream whose pages are not in cursor order (the newest change can
         # sit on any page) cannot resume after a page: its cursor moves only when the stream
         # completed, and a run stopped midway starts again from the previous one.
@@ -436,7 +481,7 @@ class _StreamRun:
         report = self.report
         cursor = dict(page.cursor)
         if page.next_request is None:
-            cursor["_complete"] = True
+            cursor.update(_complete=True, _run=self.run_id)
         with self.engine.begin() as conn:
             stored = store_authorizations(conn, self.connector, page.records, utc_stamp())
             _save_cursor(conn, self.connector.name, self.stream.name, cursor, self.snapshot_id)
@@ -564,9 +609,10 @@ async def sync_connector(
     reader, known = hashes_reader(engine)
     runs = [_StreamRun(engine, connector, s, run_id, report, progress, known) for s in streams]
     try:
+        continues = await asyncio.to_thread(_interrupted_before, engine, connector.name, run_id)
         seen_by_stream: dict[str, int] = {}
         for run in runs:
-            await run.run(http, policy, stop)
+            await run.run(http, policy, stop, continues)
             if not run.completed:
                 report.outcome, report.error = "stopped", "shutdown before the stream finished"
                 break
@@ -574,8 +620,10 @@ async def sync_connector(
         report.distinct = sum(seen_by_stream.values())
         _reconcile(report, seen_by_stream)
         if report.outcome == "ok" and all(
-            r.stream.mode == "snapshot" and r.completed for r in runs
+            r.stream.mode == "snapshot" and r.completed and not r.carried for r in runs
         ):
+            # (a stream carried over from an interrupted run: what that run quarantined is
+            # not known here, so withdrawals wait for a run that fetched every stream)
             # Withdraw only on a snapshot known to be whole: a 304 listed nothing, a
             # quarantined record may be one we hold under a key we could not read, and a
             # count that disagrees with the source's own total means pages were skipped.
