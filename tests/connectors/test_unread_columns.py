@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import inspect
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,9 @@ import pytest
 from metaregistry import plugins
 from metaregistry.connector import Connector, RawRecord
 from metaregistry.pipeline import prepare_page
+from metaregistry.schemas import load_schema
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 OBSERVED = "2026-12-05T00:00:00Z"
 
@@ -99,3 +103,22 @@ def test_a_report_column_the_block_never_keeps_is_still_checked(
     assert not page.blocks
     [entry] = page.quarantined
     assert entry.error.startswith(f"{column}: {words}"), entry.error
+
+
+_DATE_NAME = re.compile(r"(?i)(date|_at$|period ?(begin|end|start)|effective|approved)")
+
+
+@pytest.mark.parametrize(
+    "schema",
+    sorted(str(p.relative_to(SCHEMAS)) for p in SCHEMAS.glob("raw/*/*.schema.json")),
+)
+def test_every_date_column_of_every_raw_schema_has_its_format(schema: str) -> None:
+    """A new connector keeps item 4: a column named as a date is checked as one (a pattern),
+    not just as text, whether or not its block keeps it."""
+    properties = load_schema(schema).get("properties", {})
+    unchecked = [
+        name
+        for name, rule in properties.items()
+        if _DATE_NAME.search(name) and "pattern" not in rule and "format" not in rule
+    ]
+    assert not unchecked, f"{schema}: date columns with no pattern: {unchecked}"
