@@ -238,7 +238,7 @@ def demo_command(
         detect_and_checkpoint(engine, settings, since)
         _print_summary(summary(engine))
         (base / "summary.json").write_text(json.dumps(summary(engine), indent=2))
-        _print_next_steps(base, engine, port, once)
+        _print_next_steps(base, engine, settings, port, once)
         if once:
             return
         from metaregistry.daemon import Daemon
@@ -256,8 +256,17 @@ def demo_command(
         stop_on_sigterm()  # asyncio restored the default: a SIGTERM now still stops the mocks
 
 
-def _print_next_steps(base: Path, engine: sa.Engine, port: int, once: bool) -> None:
+def _print_next_steps(
+    base: Path, engine: sa.Engine, settings: Settings, port: int, once: bool
+) -> None:
     """The commands that work on the demo's index right after it, exactly as typed."""
+    from metaregistry.log.keyfile import FileSigner
+    from metaregistry.log.note import key_text
+
+    # verify needs the log's public key: the demo publishes it beside its index
+    public = base / "log-public.txt"
+    signer = FileSigner.open(settings.log_key_path(), settings.log.origin)
+    public.write_text(key_text(signer), encoding="utf-8")
     ub = store.unit_block
     with engine.connect() as conn:
         serial = conn.execute(
@@ -274,7 +283,7 @@ def _print_next_steps(base: Path, engine: sa.Engine, port: int, once: bool) -> N
         f"  {cli}{where} alerts",
         f"  {cli}{where} reconcile",
         f"  {cli}{where} quarantine list",
-        f"  {cli}{where} verify --url http://127.0.0.1:{port}" if not once else "",
+        f"  {cli} verify --key {public} --url http://127.0.0.1:{port}" if not once else "",
     ]
     click.echo("\n".join(line for line in lines if line))
 

@@ -112,6 +112,7 @@ def test_the_demos_daemon_syncs_again_on_its_schedule(tmp_path: Path, free_port:
     import time
 
     base = tmp_path / "demo"
+    out = (tmp_path / "demo.out").open("w")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -129,7 +130,7 @@ def test_the_demos_daemon_syncs_again_on_its_schedule(tmp_path: Path, free_port:
             "--schedule",
             "interval:4s",
         ],
-        stdout=subprocess.DEVNULL,
+        stdout=out,
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
@@ -148,12 +149,23 @@ def test_the_demos_daemon_syncs_again_on_its_schedule(tmp_path: Path, free_port:
         while len([r for r in runs() if r[1] == "ok"]) < 15 and time.monotonic() < deadline:
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             time.sleep(0.5)
+        # Issue 22: the verify command the demo printed works as printed, on its server.
+        printed = (tmp_path / "demo.out").read_text().splitlines()
+        (verify,) = [line.strip() for line in printed if " verify --key " in line]
+        assert verify.endswith(f"--url http://127.0.0.1:{free_port}"), verify
+        checked = subprocess.run(
+            [sys.executable, "-m", "metaregistry", *shlex.split(verify)[3:]],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        )  # fmt: skip
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "is signed by the key" in checked.stdout, checked.stdout
         proc.send_signal(signal.SIGINT)  # Ctrl-C: the daemon stops, the mocks with it
         proc.wait(60)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
+        out.close()
     ok = [connector for connector, outcome in runs() if outcome == "ok"]
     # the demo's own first sync (5) and at least two of the daemon's rounds after it
     assert len(ok) >= 15, runs()
