@@ -53,7 +53,7 @@ PATTERNS: Final = (
     Pattern("compliance-move", True, 2, compliance_move, "compliance_move"),
     Pattern("double-issuance", False, 5, double_issuance, "double_issuance"),
     Pattern("double-use", False, 5, double_use, "double_use"),
-    Pattern("use-after-transfer", False, 4, use_after_transfer, "use_after_transfer"),
+    Pattern("use-after-transfer", False, 5, use_after_transfer, "use_after_transfer"),
     Pattern("quantity-mismatch", False, 4, quantity_mismatch, "quantity_mismatch"),
     Pattern("internal-overlap", False, 4, internal_overlap, "internal_overlap"),
     # issue 23: every move with one side changed to what it does not allow, and near misses

@@ -136,6 +136,20 @@ def double_use(issuer: Issuer, variant: int, partial: bool) -> Planted:
 
 
 def use_after_transfer(issuer: Issuer, variant: int, partial: bool) -> Planted:
+    if variant == 4:
+        # issue 23: first-transferred as ITMOs with the adjustment still pending, the VCUs
+        # retired voluntarily within the window a host has to apply it: a low note
+        source = verra_source(issuer, size(issuer))
+        target = _itmo(issuer, source, partial, "pending")
+        moved_on = target.a6.first_transfer_on if target.a6 else None
+        day = (moved_on or target.issued_on) + 1 + issuer.rng.randrange(300)
+        issuer.add(with_status(source, "retired", day, issuer.reason()))
+        return Planted(
+            target,
+            source,
+            "ITMO first-transferred, CA pending; VCUs retired inside the adjustment's window",
+            severity="low",
+        )
     if variant == 3:
         # issue 23: a retirement worded "for tokenization" whose units are live in a national
         # registry, not on a bridge: the reason alone is no tokenization

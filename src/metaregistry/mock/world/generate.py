@@ -153,6 +153,7 @@ def _plant(issuer: Issuer, index: int, pattern_index: int, round_: int) -> None:
             overlap=(first.scheme, first.scope, start, end),
             note=f"{planted.note} ({'partial' if partial else 'exact'} overlap, variant {variant})",
             kind=planted.kind or pattern.kind,
+            severity=planted.severity,
         )
     )
 

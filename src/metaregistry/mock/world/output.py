@@ -51,6 +51,7 @@ class Case:
     overlap: tuple[str, str, int, int]
     note: str
     kind: str
+    severity: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         scheme, scope, start, end = self.overlap
@@ -59,6 +60,7 @@ class Case:
             "pattern": self.pattern,
             "legitimate": self.legitimate,
             "kind": self.kind,
+            "severity": self.severity,
             "blocks": [
                 {
                     "registry": b.registry,

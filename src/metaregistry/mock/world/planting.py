@@ -39,6 +39,9 @@ class Planted:
     #: The alert or link kind detection must find, where the pattern's own kind does not say
     #: (issue 23's flipped links and near misses: one pattern, several kinds).
     kind: str | None = None
+    #: The alert's severity where the case pins it (a pending adjustment inside its window
+    #: is a low note, issue 23); None: any.
+    severity: str | None = None
 
 
 def verra_source(issuer: Issuer, quantity: int) -> Block:
