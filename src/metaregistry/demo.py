@@ -2,7 +2,9 @@
 
 It generates a world with every pattern of DOMAIN.md planted, starts the five mock registries
 as real processes on real ports (with faults on), syncs every connector into SQLite, imports
-the registries outside the five (token bridges, California) through ``generic``, prints a
+the registries outside the five through their own connectors (ACR's and CAR's reports, Regen's
+C01 batch table) or, where no public export of theirs is modelled (Toucan, CARB, the CDM
+registry), through ``generic``, prints a
 summary, and keeps the daemon and the lookup API running until Ctrl-C (``--once``: exit after
 the summary). Everything lives under ``--dir`` (default ``./.demo``).
 """
@@ -16,7 +18,7 @@ import shutil
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import click
 import sqlalchemy as sa
@@ -83,14 +85,29 @@ def _settings(
     return load_settings(config, environ=_options_from_environment())
 
 
-def _import_generic(engine: sa.Engine, world: Path) -> tuple[int, int]:
-    connector = plugins.load("generic")
-    seen = quarantined = 0
-    for path in sorted((world / "generic").glob("*.ndjson")):
-        report = ingest_records(engine, connector, connector.read_file(path))
-        seen += report.seen
-        quarantined += report.quarantined
-    return seen, quarantined
+#: The world's folders of file-only registries, each read by the connector of its name, and
+#: the files it holds there.
+FILE_IMPORTS: Final = (
+    ("acr", "*.csv"),
+    ("car", "*.csv"),
+    ("regen", "*.csv"),
+    ("generic", "*.ndjson"),
+)
+
+
+def _import_files(engine: sa.Engine, world: Path) -> dict[str, tuple[int, int]]:
+    """Each file-only registry's files through its connector, as ``metaregistry import``
+    reads them; per connector (records seen, quarantined)."""
+    out: dict[str, tuple[int, int]] = {}
+    for name, pattern in FILE_IMPORTS:
+        connector = plugins.load(name)
+        seen = quarantined = 0
+        for path in sorted((world / name).glob(pattern)):
+            report = ingest_records(engine, connector, connector.read_file(path))
+            seen += report.seen
+            quarantined += report.quarantined
+        out[name] = (seen, quarantined)
+    return out
 
 
 def summary(engine: sa.Engine) -> dict[str, Any]:
@@ -216,10 +233,9 @@ def demo_command(
         migrate(engine)
         with engine.connect() as conn:
             since = max_version_id(conn)
-        seen, bad = _import_generic(engine, world)
-        click.echo(
-            f"generic: imported {seen:,} records of bridges and CARB ({bad} quarantined)", err=True
-        )
+        for name, (seen, bad) in _import_files(engine, world).items():
+            what = "Toucan, CARB and the CDM registry" if name == "generic" else "its reports"
+            click.echo(f"{name}: imported {seen:,} records of {what} ({bad} quarantined)", err=True)
         with Progress("syncing") as progress:
             report = asyncio.run(
                 sync_connectors(

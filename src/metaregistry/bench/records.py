@@ -1,12 +1,12 @@
 """The records a benchmark ingests: a generated world, read through the real connectors.
 
-A world (``metaregistry.mock.world.generate_world``) writes one NDJSON file per registry feed;
+A world (``metaregistry.mock.world.generate_world``) writes one file per registry feed;
 ``world.json`` lists them. Each file goes to the connector that reads it
 (:func:`metaregistry.mock.world.reading.connector_of`):
 
-* ``srn-ppi/*``, ``tccr/*``, ``jcm/<ledger>.ndjson`` and ``generic/<registry>.ndjson`` are in
-  the format those connectors import, so their own ``read_file`` reads them (JSON parsing is
-  part of the measured pipeline);
+* ``srn-ppi/*``, ``tccr/*``, ``jcm/<ledger>.ndjson``, ``generic/<registry>.ndjson`` and the
+  CSV reports ``acr/*.csv``, ``car/*.csv``, ``regen/*.csv`` are in the format those connectors
+  import, so their own ``read_file`` reads them (parsing is part of the measured pipeline);
 * ``verra/vcus.ndjson`` and ``gold-standard/credits.ndjson`` hold the registries' *API* records
   (Verra search, Gold Standard ``GET /credits``), while those connectors' ``read_file`` reads
   the CSV/XLSX exports. Their records are read with the world's own reader, which tags each

@@ -3,6 +3,7 @@ overlaps and nothing else overlaps, the same bytes for the same seed, in bounded
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from collections import Counter, defaultdict
@@ -241,3 +242,52 @@ def test_memory_stays_flat_as_the_world_grows_tenfold(tmp_path: Path) -> None:
     # Streaming keeps only counters and the case schedule: ten times the records may not
     # cost more than a few MiB (holding the records would cost hundreds).
     assert large - small < 16 * 1024, (small, large)
+
+
+#: World file -> the real export whose header row it writes (issue 16).
+REAL_FORMATS = {
+    "acr/issuances.csv": "carbonplan-offsetsdb/american-carbon-registry/issuances.csv",
+    "acr/retirements.csv": "carbonplan-offsetsdb/american-carbon-registry/retirements.csv",
+    "acr/cancellations.csv": "carbonplan-offsetsdb/american-carbon-registry/cancellations.csv",
+    "car/issuances.csv": "carbonplan-offsetsdb/climate-action-reserve/issuances.csv",
+    "car/retirements.csv": "carbonplan-offsetsdb/climate-action-reserve/retirements.csv",
+    "car/cancellations.csv": "carbonplan-offsetsdb/climate-action-reserve/cancellations.csv",
+    "regen/c01_credit_batches.csv": "regen-c01-verra-bridge/c01_credit_batches.csv",
+}
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        names = next(csv.reader(handle))
+    return [n for n in names if n and not n.startswith("Unnamed: ")]
+
+
+def test_acr_car_and_regen_are_written_as_the_registries_publish_them(
+    world: Path, manifest: dict[str, Any], real_data: Path
+) -> None:
+    """Issue 16: ACR and CAR as their three public reports, Regen as its C01 batch table,
+    each with the real export's header row, none of them in the generic format; every row
+    read back by the registry's own connector, issuances unnumbered, the rest by serial."""
+    assert set(REAL_FORMATS) <= set(manifest["files"])
+    assert "generic/regen.ndjson" not in manifest["files"]
+    # Only what no public report lists by serial stays generic: a transfer, or a live block
+    # a serial-level case needs (a few records, never a retirement or cancellation).
+    for relative in ("generic/acr.ndjson", "generic/car.ndjson"):
+        if relative in manifest["files"]:
+            statuses = Counter(r.payload["status"] for r in world_records(world, relative))
+            assert set(statuses) <= {"issued", "transferred"}, statuses
+            assert sum(statuses.values()) < manifest["files"]["acr/issuances.csv"] / 4
+    for relative, real in REAL_FORMATS.items():
+        assert _header(world / relative) == _header(real_data / real), relative
+        connector = load(connector_of(relative))
+        page = prepare_page(connector, world_records(world, relative), "2026-11-27T00:00:00Z")
+        kind = relative.rpartition("/")[2].removesuffix(".csv")
+        assert page.blocks, relative
+        for block in page.blocks:
+            if kind == "issuances":
+                assert block.numbering == "own" and block.status == "issued", block
+            elif kind in ("retirements", "cancellations"):
+                status = "retired" if kind == "retirements" else "cancelled"
+                assert block.numbering is None and block.status == status, block
+            else:  # Regen batches: numbered by the Verra retirement serial they came from
+                assert block.scheme == "vcs" and block.origin and block.status == "issued"

@@ -4,8 +4,10 @@
 
 * each registry's records as it publishes them (``srn-ppi/unit-karbon.ndjson``,
   ``tccr/tver-credits.ndjson``, ``jcm/<ledger>.ndjson``, ``verra/vcus.ndjson``,
-  ``gold-standard/credits.ndjson``, ``generic/<registry>.ndjson``), which the mock registry
-  servers page through verbatim;
+  ``gold-standard/credits.ndjson``, which the mock registry servers page through verbatim;
+  ACR's and CAR's three public reports ``acr/*.csv``, ``car/*.csv`` and Regen's C01 batch
+  table ``regen/c01_credit_batches.csv``; ``generic/<registry>.ndjson`` for Toucan, CARB and
+  the CDM registry);
 * ``truth.json``: one entry per planted case (``id``, ``pattern``, ``legitimate``, ``blocks``
   with ``registry``, ``record_id``, ``serial``, and ``overlap`` with ``scheme``, ``scope``,
   ``start``, ``end``);

@@ -136,7 +136,9 @@ def flipped_source(issuer: Issuer, variant: int, partial: bool) -> Planted:
             "tokenization with its source cancelled, not retired for the bridge: live as tokens",
             kind="double_issuance",
         )
-    source = issuer.add(_us_source(issuer, "acr", partial))
+    source = _us_source(issuer, "acr", partial)
+    source.generic = True  # ACR's reports list live credits by project, never by serial
+    issuer.add(source)
     carb = issuer.add(
         _carb(issuer, source, _upper(issuer, source, partial), issuer.after(source.issued_on))
     )

@@ -57,7 +57,7 @@ _MALFORMED: Final = (
     _Malformed("srn-ppi", "jumlah_unit", "lima ribu", "wrong type: quantity is text"),
     _Malformed("tccr", "serial_no", "TVER-P-12-2023-1-1-5", "bad serial"),
     _Malformed("jcm-indonesia", "quantity", {"value": 10}, "wrong type: quantity is an object"),
-    _Malformed("acr", "block_start", "one", "wrong type: block_start is text"),
+    _Malformed("acr", "Total Credits Issued", "one", "not a number: an ACR issuance quantity"),
 )
 
 

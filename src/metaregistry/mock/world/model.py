@@ -104,6 +104,9 @@ class Block:
     cross_refs: str | None = None
     # SRN-PPI: the project's id at Verra or Gold Standard (mutual recognition)
     standard_project: str | None = None
+    # written in the generic format whatever its registry's own: a record the registry's
+    # public files cannot state by serial (a live ACR block a serial-level case needs)
+    generic: bool = False
 
     @property
     def quantity(self) -> int:
@@ -135,4 +138,5 @@ class Block:
             self.numbering,
             self.cross_refs,
             self.standard_project,
+            self.generic,
         )

@@ -83,7 +83,10 @@ def acr_serial(batch: int, start: int, end: int, project: Project, vintage: int)
 
 
 def car_serial(batch: int, start: int, end: int, project: Project, vintage: int) -> str:
+    """``CAR-1-<cc>-<project>-<type>-<protocol>-<state>-<vintage>-<batch>-<from> to <to>``, the
+    state (``CA`` of ``US-CA``) as real CAR serials print it, so the ``car`` grammar reads it."""
     return (
         f"CAR-1-{project.country}-{project.number}-{30 + project.number % 40}-"
-        f"{900 + project.number % 97}-{project.region}-{vintage}-{batch}-{start} to {end}"
+        f"{900 + project.number % 97}-{project.region.rpartition('-')[2]}-{vintage}-{batch}-"
+        f"{start} to {end}"
     )

@@ -4,6 +4,7 @@ records is written in the memory of a few thousand."""
 
 from __future__ import annotations
 
+import csv
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import IO, Any
 
 from metaregistry.mock.world.formats import authorizations as authorization_format
 from metaregistry.mock.world.formats import format_of
+from metaregistry.mock.world.formats import generic as generic_format
 from metaregistry.mock.world.model import Block
 
 __all__ = ["Case", "MalformedRecord", "WorldWriter"]
@@ -89,22 +91,65 @@ class MalformedRecord:
 
 
 class _Route:
-    """Where one registry's records go, and what was written there."""
+    """Where one file's records go, and what was written there. A format with ``header``
+    writes CSV (its header row first), any other NDJSON."""
 
-    __slots__ = ("count_by_status", "fmt", "handle", "malformed", "records", "relative", "units")
+    __slots__ = (
+        "count_by_status",
+        "csv",
+        "fmt",
+        "handle",
+        "header",
+        "malformed",
+        "records",
+        "registry",
+        "relative",
+        "seen",
+        "units",
+    )
 
-    def __init__(self, fmt: ModuleType, relative: str, handle: IO[str]) -> None:
+    def __init__(self, fmt: ModuleType, registry: str, relative: str, handle: IO[str]) -> None:
         self.fmt = fmt
+        self.registry = registry
         self.relative = relative
         self.handle = handle
         self.records = 0
         self.malformed = 0
         self.units: dict[str, int] = {}
         self.count_by_status: dict[str, int] = {}
+        self.header: tuple[str, ...] | None = None
+        self.csv: Any = None
+        self.seen: dict[int, int] = {}  # hashes of repeatable record ids (formats' REPEATS)
+        if hasattr(fmt, "header"):
+            self.header = fmt.header(relative)
+            self.csv = csv.writer(handle, lineterminator="\n")
+            self.csv.writerow(self.header)
 
     @property
     def lines(self) -> int:
         return self.records + self.malformed
+
+    @property
+    def line(self) -> int:
+        """The file line of the last record written (a CSV header is line 1)."""
+        return self.lines + (1 if self.header else 0)
+
+    def record_id(self, block: Block) -> str:
+        """The id the registry gives the block; a format whose ids may repeat (APX issuance
+        rows of one project, vintage and day) numbers the second and later `` #2``, ..."""
+        rid: str = self.fmt.record_id(block, block.number)
+        if getattr(self.fmt, "REPEATS", False):
+            key = hash(rid)
+            count = self.seen[key] = self.seen.get(key, 0) + 1
+            if count > 1:
+                rid = f"{rid} #{count}"
+        return rid
+
+    def write(self, payload: dict[str, Any]) -> None:
+        if self.header is None:
+            self.handle.write(_dumps(payload) + "\n")
+            return
+        self.csv.writerow(["" if (v := payload.get(c)) is None else v for c in self.header])
 
 
 class WorldWriter:
@@ -112,7 +157,8 @@ class WorldWriter:
 
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
-        self._routes: dict[str, _Route] = {}
+        self._routes: dict[str, _Route] = {}  # by file
+        self._single: dict[str, _Route] = {}  # by registry, for formats of one file
         self.malformed: list[MalformedRecord] = []
         self.cases: Counter[str] = Counter()
         self.written = 0
@@ -128,24 +174,43 @@ class WorldWriter:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _route(self, registry: str) -> _Route:
-        route = self._routes.get(registry)
-        if route is None:
-            fmt = format_of(registry)
+    def _route(self, block: Block) -> _Route:
+        route = self._single.get(block.registry)
+        if route is not None:
+            return route
+        registry = block.registry
+        fmt = format_of(registry)
+        path_of = getattr(fmt, "path_of", None)
+        relative = path_of(block) if path_of is not None else fmt.path(registry)
+        if relative is None:  # a record the registry's files cannot state: the generic format
+            fmt = generic_format
             relative = fmt.path(registry)
+        route = self._routes.get(relative)
+        if route is None:
             target = self.out_dir / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             handle = target.open("w", encoding="utf-8", newline="\n", buffering=_BUFFER)
-            route = self._routes[registry] = _Route(fmt, relative, handle)
+            route = self._routes[relative] = _Route(fmt, registry, relative, handle)
+        if path_of is None:
+            self._single[registry] = route
         return route
 
     def add(self, block: Block) -> Block:
-        """Give the block its registry's record id and write it."""
-        route = self._routes.get(block.registry) or self._route(block.registry)
+        """Give the block its registry's record id and write it. A format that states one
+        status whatever the block's (``stated_status``: Regen's batch table records
+        issuances) sets it first, so the manifest counts what the file says; one whose serial
+        is its record id (``SERIAL_IS_ID``) sets the serial too."""
+        route = self._route(block)
         fmt = route.fmt
+        stated = getattr(fmt, "stated_status", None)
+        if stated is not None:
+            block.status = stated(block)
         block.number = route.lines + 1
-        block.record_id = fmt.record_id(block, block.number)
-        route.handle.write(_dumps(fmt.record(block)) + "\n")
+        block.record_id = route.record_id(block)
+        payload = fmt.record(block)
+        if getattr(fmt, "SERIAL_IS_ID", False):
+            block.serial = block.record_id
+        route.write(payload)
         route.records += 1
         status = block.status
         route.units[status] = route.units.get(status, 0) + block.end - block.start + 1
@@ -173,18 +238,18 @@ class WorldWriter:
     def add_malformed(self, block: Block, field: str, value: Any, reason: str) -> None:
         """Write the block with one native field replaced by a bad ``value``; the record counts
         in its file but not in its registry's totals (it must end up in quarantine)."""
-        route = self._route(block.registry)
+        route = self._route(block)
         block.number = route.lines + 1
-        block.record_id = route.fmt.record_id(block, block.number)
+        block.record_id = route.record_id(block)
         payload = route.fmt.record(block)
         if field not in payload:
             raise KeyError(f"{block.registry} records have no field {field!r}")
         payload[field] = value
-        route.handle.write(_dumps(payload) + "\n")
+        route.write(payload)
         route.malformed += 1
         self.written += 1
         self.malformed.append(
-            MalformedRecord(block.registry, route.relative, route.lines, block.record_id, reason)
+            MalformedRecord(block.registry, route.relative, route.line, block.record_id, reason)
         )
 
     def plant(self, case: Case) -> None:
@@ -194,22 +259,38 @@ class WorldWriter:
         self._truth_count += 1
         self.cases[case.pattern] += 1
 
+    def _registries(self) -> dict[str, dict[str, Any]]:
+        """Per registry, over its files: ``file`` (the first), ``files`` and the tallies."""
+        out: dict[str, dict[str, Any]] = {}
+        for route in sorted(self._routes.values(), key=_by_file):
+            entry = out.setdefault(
+                route.registry,
+                {
+                    "file": route.relative,
+                    "files": [],
+                    "records": 0,
+                    "malformed": 0,
+                    "units_by_status": Counter(),
+                    "records_by_status": Counter(),
+                },
+            )
+            entry["files"].append(route.relative)
+            entry["records"] += route.records
+            entry["malformed"] += route.malformed
+            entry["units_by_status"].update(route.units)
+            entry["records_by_status"].update(route.count_by_status)
+        for entry in out.values():
+            entry["units_by_status"] = dict(sorted(entry["units_by_status"].items()))
+            entry["records_by_status"] = dict(sorted(entry["records_by_status"].items()))
+        return dict(sorted(out.items()))
+
     def manifest(self, seed: int, requested: int) -> dict[str, Any]:
         return {
             "seed": seed,
             "records": self.written,
             "requested_records": requested,
             "files": {r.relative: r.lines for r in sorted(self._routes.values(), key=_by_file)},
-            "registries": {
-                registry: {
-                    "file": route.relative,
-                    "records": route.records,
-                    "malformed": route.malformed,
-                    "units_by_status": dict(sorted(route.units.items())),
-                    "records_by_status": dict(sorted(route.count_by_status.items())),
-                }
-                for registry, route in sorted(self._routes.items())
-            },
+            "registries": self._registries(),
             "cases": dict(sorted(self.cases.items())),
             "authorizations": dict(sorted(self.authorizations.items())),
             "malformed": [

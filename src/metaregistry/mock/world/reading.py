@@ -17,10 +17,16 @@ from metaregistry.connector import RawRecord
 __all__ = ["connector_of", "world_files", "world_records"]
 
 
+#: The top folders of a world, each named after the connector that reads its files.
+_FILES_OF = frozenset(
+    ("srn-ppi", "tccr", "jcm", "verra", "gold-standard", "generic", "acr", "car", "regen")
+)
+
+
 def connector_of(relative: str) -> str:
     """The connector that reads a world file (``jcm/japan.ndjson`` -> ``jcm``)."""
     top = relative.partition("/")[0]
-    if top in ("srn-ppi", "tccr", "jcm", "verra", "gold-standard", "generic"):
+    if top in _FILES_OF:
         return top
     raise ValueError(f"{relative}: not a world file")
 
@@ -48,7 +54,17 @@ def world_files(out_dir: Path) -> list[str]:
 
 
 def world_records(out_dir: Path, relative: str) -> Iterator[RawRecord]:
-    """The records of one world file, each tagged with its stream and ``file:line``."""
+    """The records of one world file, each tagged with its stream and ``file:line``. A CSV
+    file (ACR's and CAR's reports, Regen's batch table) is read by its connector's file
+    reader, its kind from the header row, as ``metaregistry import`` reads it."""
+    if relative.endswith(".csv"):
+        from metaregistry import plugins
+
+        connector = plugins.load(connector_of(relative))
+        for raw in connector.read_file(out_dir / relative):
+            line = raw.ref.rpartition(":")[2]
+            yield RawRecord(raw.payload, f"{relative}:{line}", raw.stream)
+        return
     with (out_dir / relative).open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             payload = json.loads(line)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from metaregistry.mock.world.formats import apx, gold_standard, jcm, regen, srn_ppi, tccr, verra
 from metaregistry.mock.world.formats import generic as generic_format
-from metaregistry.mock.world.formats import gold_standard, jcm, srn_ppi, tccr, verra
 
 __all__ = ["format_of"]
 
@@ -21,12 +21,16 @@ _BY_REGISTRY: dict[str, ModuleType] = {
     "gold-standard": gold_standard,
     "srn-ppi": srn_ppi,
     "tccr": tccr,
+    "acr": apx,
+    "car": apx,
+    "regen": regen,
 }
 
 
 def format_of(registry: str) -> ModuleType:
-    """The format module of a registry slug (``jcm-*`` ledgers share one; every other
-    registry outside the five is written as a ``generic`` file)."""
+    """The format module of a registry slug (``jcm-*`` ledgers share one; ACR and CAR their
+    APX reports, Regen its C01 batch table; every other registry, Toucan, CARB and the CDM
+    registry, is written as a ``generic`` file)."""
     if registry.startswith("jcm-"):
         return jcm
     return _BY_REGISTRY.get(registry, generic_format)
