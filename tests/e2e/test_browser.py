@@ -170,9 +170,9 @@ def server_after_a_sync(engine: sa.Engine, tmp_path: Path, free_port: int) -> It
     from metaregistry.index.tables import SyncRunRow
 
     build_world(engine, tmp_path)
-    finished = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
+    finished = datetime(2026, 12, 5, 9, 30, 0, 123456, tzinfo=UTC)
     totals = {
-        "totals": {"transactions": {"records": 1200}},
+        "totals": {"transactions": {"records": 1200, "quantity": 56000}},
         "drift": ["transactions: source reports 1200 records, sync saw 1199 distinct"],
     }
     with engine.begin() as conn:
@@ -205,7 +205,7 @@ def test_the_registries_panel_shows_what_each_source_said_and_the_drift(
     page = Page()
     page.feed(done.stdout)
     text = " ".join(page.text)
-    assert "2026-12-05T09:30:00Z" in text, text[:2000]
-    assert "source: transactions 1,200 records" in text
+    assert "2026-12-05T09:30:00Z" in text, text[:2000]  # to the second
+    assert "source: transactions 1,200 records, 56,000 units" in text
     assert "drift: transactions: source reports 1200 records, sync saw 1199 distinct" in text
     assert "not synced (imported)" in text  # the other registries, imported only

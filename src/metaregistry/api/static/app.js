@@ -243,7 +243,8 @@ async function loadRegistries() {
   const rows = [];
   for (const r of answer.body.registries) {
     const mine = connectors.filter((c) => (r.connectors || []).includes(c.name));
-    const synced = mine.map((c) => c.last_success_at).filter(Boolean).sort().pop();
+    const synced = mine.map((c) => c.last_success_at).filter(Boolean).sort().pop()
+      ?.replace(/\.\d+Z$/, "Z");  // to the second
     const errors = mine.filter((c) => c.last_error).map((c) =>
       `${c.name}: ${c.last_error.message || c.last_error.outcome}`);
     const drift = mine.flatMap((c) => (c.last_run && c.last_run.drift) || [])
@@ -269,7 +270,9 @@ function sourceSays(connectors) {
   for (const c of connectors) {
     const totals = (c.last_run && c.last_run.source_totals) || {};
     for (const [stream, counts] of Object.entries(totals)) {
-      const figures = Object.entries(counts).map(([what, n]) => `${number(n)} ${what}`);
+      // the sources call the units they state "quantity"
+      const figures = Object.entries(counts)
+        .map(([what, n]) => `${number(n)} ${what === "quantity" ? "units" : what}`);
       if (figures.length) parts.push(`${stream} ${figures.join(", ")}`);
     }
   }
