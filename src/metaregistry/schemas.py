@@ -67,6 +67,16 @@ PATTERN_WORDS: dict[str, str] = {
     "^\\d{4}-\\d{2}-\\d{2}$": "a date written YYYY-MM-DD",
     "^[A-Z]{2}$": "a two-letter country code",
     "^[a-z0-9]+(-[a-z0-9]+)*$": "a lower-case name of letters, digits and hyphens",
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "a date written YYYY-MM-DD",
+    "^[0-9a-f]{64}$": "a SHA-256 hash (64 lower-case hexadecimal digits)",
+    "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$": (
+        "a UTC time written YYYY-MM-DDTHH:MM:SSZ"
+    ),
+    # cross_refs
+    "^[a-z][a-z0-9_]*=[a-z0-9][a-z0-9.-]*:\\S(?:[^;]*\\S)?"
+    "(?:; [a-z][a-z0-9_]*=[a-z0-9][a-z0-9.-]*:\\S(?:[^;]*\\S)?)*$": (
+        "kind=registry:id entries joined by '; '"
+    ),
 }
 
 

@@ -380,3 +380,34 @@ def test_operations_says_how_to_get_from_nothing_to_running() -> None:
     assert "deploy/secrets/log-key.pem" in header and "metaregistry log key" in header
     assert "deploy/secrets/log-key.pem" in steps and "chown 10001:10001" in steps
     assert re.search(r"--uid 10001\b", (deploy / "Dockerfile").read_text(encoding="utf-8"))
+
+
+def test_no_schema_pattern_is_ever_shown_as_a_regular_expression() -> None:
+    """Every pattern in every schema (raw and normalized) fails in words: PATTERN_WORDS or
+    the first part of the field's description, a phrase ('a whole number'), never the regex."""
+    import json
+    from types import SimpleNamespace
+
+    from metaregistry.schemas import _message, schema_root
+
+    def patterns(node: object) -> Iterator[dict[str, Any]]:
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                yield node
+            for value in node.values():
+                yield from patterns(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from patterns(value)
+
+    root = Path(str(schema_root()))
+    seen = 0
+    for path in sorted(root.rglob("*.schema.json")):
+        for node in patterns(json.loads(path.read_text(encoding="utf-8"))):
+            err = SimpleNamespace(validator="pattern", validator_value=node["pattern"], schema=node)
+            words = _message(err)
+            seen += 1
+            assert node["pattern"] not in words, (path.name, words)
+            assert words.startswith("is not ") and words[7].islower(), (path.name, words)
+            assert "^" not in words and "\\" not in words, (path.name, words)
+    assert seen > 100
