@@ -53,8 +53,10 @@ class Unreadable(ValueError):
         self.text = text
 
     def record(self, ref: str, stream: str = "default") -> RawRecord:
-        """The unreadable record standing for this row."""
-        return unreadable(str(self), self.text, ref, stream)
+        """The unreadable record standing for this row. Without its text (a row the csv
+        module refused), its place stands in, so that two such rows are two entries."""
+        text = self.text if self.text is not None else f"(row not kept; at {ref})"
+        return unreadable(str(self), text, ref, stream)
 
 
 def unreadable(reason: str, text: Any, ref: str, stream: str = "default") -> RawRecord:

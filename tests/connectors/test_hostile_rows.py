@@ -20,11 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metaregistry import plugins
 from metaregistry.connector import Connector, FatalSourceError
+from metaregistry.index import store
+from metaregistry.ingest import ingest_records
 from metaregistry.pipeline import prepare_page
 
 OBSERVED = "2026-12-05T00:00:00Z"
@@ -153,6 +156,22 @@ def _check(
     """Write the good rows (three times over) with the planned hostile rows inserted (at a
     position, of a kind, aimed at a column); every good row must come out a block, every
     hostile one a quarantine entry."""
+    path, hostile_lines = _mixed(connector, good, plan, tmp)
+    good_count = len(good.rows) * 3
+    records = list(connector.read_file(path))
+    page = prepare_page(connector, records, OBSERVED)
+    quarantined = {int(q.ref.rsplit(":", 1)[1]) for q in page.quarantined}
+    assert len(page.blocks) == good_count, [q.error for q in page.quarantined]
+    assert quarantined == hostile_lines, [(q.ref, q.error[:100]) for q in page.quarantined]
+    for entry in page.quarantined:
+        assert entry.error, entry.ref
+
+
+def _mixed(
+    connector: Connector, good: GoodFile, plan: list[tuple[int, int, int]], tmp: Path
+) -> tuple[Path, set[int]]:
+    """The good rows three times over with the planned hostile rows inserted (at a position,
+    of a kind, aimed at a column): the file, and the lines the hostile rows start on."""
     rows: list[tuple[bool, bytes]] = [(True, row) for row in good.rows * 3]
     cells = next(csv.reader(io.StringIO(good.rows[0].decode("utf-8"))))
     for position, kind, column in plan:
@@ -161,16 +180,9 @@ def _check(
         else:
             hostile = _hostile_json(JSON_KINDS[kind % len(JSON_KINDS)], good.payloads[0], column)
         rows.insert(position % (len(rows) + 1), (False, hostile))
-    path = _write(tmp / f"hostile-{connector.name}", good, [row for _, row in rows])
-    records = list(connector.read_file(path))
-    page = prepare_page(connector, records, OBSERVED)
+    path = _write(tmp / f"hostile-{connector.name}", good, [r for _, r in rows])
     lines = _first_lines(good, [row for _, row in rows])
-    hostile_lines = {lines[i] for i, (ok, _) in enumerate(rows) if not ok}
-    quarantined = {int(q.ref.rsplit(":", 1)[1]) for q in page.quarantined}
-    assert len(page.blocks) == sum(ok for ok, _ in rows), [q.error for q in page.quarantined]
-    assert quarantined == hostile_lines, [(q.ref, q.error[:100]) for q in page.quarantined]
-    for entry in page.quarantined:
-        assert entry.error, entry.ref
+    return path, {lines[i] for i, (ok, _) in enumerate(rows) if not ok}
 
 
 def _first_lines(good: GoodFile, rows: list[bytes]) -> list[int]:
@@ -207,3 +219,45 @@ def test_hostile_rows_are_quarantined_and_good_rows_kept(name: str, tmp_path: Pa
         _check(connector, files[which % len(files)], plan, tmp_path)
 
     run()
+
+
+@pytest.mark.parametrize("name", plugins.available())
+def test_every_good_row_is_stored_around_hostile_ones(
+    name: str, tmp_path: Path, engine: sa.Engine
+) -> None:
+    """The same through the store, on SQLite and PostgreSQL: one hostile row of every kind
+    among the good rows, imported in pages of 3; every good record is in the index, every
+    hostile row in the quarantine with its line."""
+    connector = plugins.load(name)
+    if type(connector).read_file is Connector.read_file:
+        pytest.skip(f"{name} imports no files")
+    files = good_files(connector, tmp_path)
+    assert files
+    # one file: the quarantine keeps one entry per distinct payload, across files too
+    for number, good in enumerate(files[:1]):
+        kinds = CSV_KINDS if good.suffix == ".csv" else JSON_KINDS
+        plan = [(3 * i + 1, i, i) for i in range(len(kinds))]
+        # and a second row the csv module refuses (or a second long number): two entries
+        plan.append(
+            (3 * len(kinds) + 2, kinds.index("oversized" if good.suffix == ".csv" else "digits"), 1)
+        )
+        folder = tmp_path / f"f{number}"
+        folder.mkdir()
+        path, hostile_lines = _mixed(connector, good, plan, folder)
+        clean = _write(tmp_path / f"clean{number}", good, good.rows)
+        want = {b.key for b in prepare_page(connector, connector.read_file(clean), OBSERVED).blocks}
+        ingest_records(engine, connector, connector.read_file(path), page_size=3)
+        with engine.connect() as conn:
+            stored = {
+                (r[0], r[1])
+                for r in conn.execute(
+                    sa.select(store.unit_block.c.registry, store.unit_block.c.record_id)
+                )
+            }
+            refs = {
+                r[0]
+                for r in conn.execute(sa.select(store.quarantine_table.c.ref))
+                if r[0].startswith(path.name + ":")
+            }
+        assert want <= stored, sorted(want - stored)[:5]
+        assert {int(r.rsplit(":", 1)[1]) for r in refs} == hostile_lines
