@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import defaultdict
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 
+@functools.lru_cache(maxsize=65536)
 def project_ref(registry: str, project_id: str | None) -> ProjectRef | None:
     """``(registry, id)`` with the id in its registry's one form where the registry has one
     (``ACR1051``); other registries' ids as stored."""
