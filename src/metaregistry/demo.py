@@ -3,8 +3,9 @@
 It generates a world with every pattern of DOMAIN.md planted, starts the five mock registries
 as real processes on real ports (with faults on), syncs every connector into SQLite, imports
 the registries outside the five through their own connectors (ACR's and CAR's reports, Regen's
-C01 batch table) or, where no public export of theirs is modelled (Toucan, CARB, the CDM
-registry), through ``generic``, prints a
+C01 batch table, CARB's issuance table) or, where no public export of theirs is modelled
+(Toucan, the CDM registry, and what a registry's files cannot state by serial), through
+``generic``, prints a
 summary, and keeps the daemon and the lookup API running until Ctrl-C (``--once``: exit after
 the summary). Everything lives under ``--dir`` (default ``./.demo``).
 """
@@ -91,6 +92,7 @@ FILE_IMPORTS: Final = (
     ("acr", "*.csv"),
     ("car", "*.csv"),
     ("regen", "*.csv"),
+    ("carb", "*.csv"),
     ("generic", "*.ndjson"),
 )
 
@@ -234,7 +236,7 @@ def demo_command(
         with engine.connect() as conn:
             since = max_version_id(conn)
         for name, (seen, bad) in _import_files(engine, world).items():
-            what = "Toucan, CARB and the CDM registry" if name == "generic" else "its reports"
+            what = "Toucan, the CDM registry and moves" if name == "generic" else "its files"
             click.echo(f"{name}: imported {seen:,} records of {what} ({bad} quarantined)", err=True)
         with Progress("syncing") as progress:
             report = asyncio.run(

@@ -253,6 +253,7 @@ REAL_FORMATS = {
     "car/retirements.csv": "carbonplan-offsetsdb/climate-action-reserve/retirements.csv",
     "car/cancellations.csv": "carbonplan-offsetsdb/climate-action-reserve/cancellations.csv",
     "regen/c01_credit_batches.csv": "regen-c01-verra-bridge/c01_credit_batches.csv",
+    "carb/arboc_issuance_table.csv": "carb-arboc-issuance/arboc_issuance_table_2024-11-27.csv",
 }
 
 
@@ -262,12 +263,13 @@ def _header(path: Path) -> list[str]:
     return [n for n in names if n and not n.startswith("Unnamed: ")]
 
 
-def test_acr_car_and_regen_are_written_as_the_registries_publish_them(
+def test_acr_car_regen_and_carb_are_written_as_the_registries_publish_them(
     world: Path, manifest: dict[str, Any], real_data: Path
 ) -> None:
     """Issue 16: ACR and CAR as their three public reports, Regen as its C01 batch table,
-    each with the real export's header row, none of them in the generic format; every row
-    read back by the registry's own connector, issuances unnumbered, the rest by serial."""
+    CARB as its issuance table, each with the real export's header row, none of them in the
+    generic format; every row read back by the registry's own connector, issuances
+    unnumbered, the rest by serial."""
     assert set(REAL_FORMATS) <= set(manifest["files"])
     assert "generic/regen.ndjson" not in manifest["files"]
     # Only what no public report lists by serial stays generic: a transfer, or a live block
@@ -277,6 +279,10 @@ def test_acr_car_and_regen_are_written_as_the_registries_publish_them(
             statuses = Counter(r.payload["status"] for r in world_records(world, relative))
             assert set(statuses) <= {"issued", "transferred"}, statuses
             assert sum(statuses.values()) < manifest["files"]["acr/issuances.csv"] / 4
+    # CARB's table states quantities, never unit numbers: only CARB blocks numbered in their
+    # source's scheme (the serial-level cases) stay generic.
+    for raw in world_records(world, "generic/carb.ndjson"):
+        assert raw.payload["scheme"] != "carb" and raw.payload["origin"], raw.payload
     for relative, real in REAL_FORMATS.items():
         assert _header(world / relative) == _header(real_data / real), relative
         connector = load(connector_of(relative))
@@ -289,5 +295,7 @@ def test_acr_car_and_regen_are_written_as_the_registries_publish_them(
             elif kind in ("retirements", "cancellations"):
                 status = "retired" if kind == "retirements" else "cancelled"
                 assert block.numbering is None and block.status == status, block
+            elif kind == "arboc_issuance_table":  # CARB: quantities under CARB's own ids
+                assert block.numbering == "own" and block.cross_refs, block
             else:  # Regen batches: numbered by the Verra retirement serial they came from
                 assert block.scheme == "vcs" and block.origin and block.status == "issued"

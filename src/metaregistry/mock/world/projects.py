@@ -1,8 +1,8 @@
 """Planted cases that only project-level reconciliation can see (issue 17): moves that
 re-number credits and projects registered twice, with their ground truth.
 
-Each case is written like any record (ACR and CAR in their public reports, CARB's issuance rows
-with ``numbering: own`` and the OPR project they name in ``cross_refs``), its truth appended
+Each case is written like any record (ACR and CAR in their public reports, CARB's rows in its
+issuance table, read as ``numbering: own`` with the OPR projects they name), its truth appended
 to ``project_truth.json``, and the operator's mapping of projects no record links (a project
 registered at two programmes) to ``project_map.csv``. The patterns, each with its expected
 finding (``kind``, ``basis: project``):

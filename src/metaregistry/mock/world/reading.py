@@ -19,7 +19,7 @@ __all__ = ["connector_of", "world_files", "world_records"]
 
 #: The top folders of a world, each named after the connector that reads its files.
 _FILES_OF = frozenset(
-    ("srn-ppi", "tccr", "jcm", "verra", "gold-standard", "generic", "acr", "car", "regen")
+    ("srn-ppi", "tccr", "jcm", "verra", "gold-standard", "generic", "acr", "car", "regen", "carb")
 )
 
 

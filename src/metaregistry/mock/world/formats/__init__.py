@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from metaregistry.mock.world.formats import apx, gold_standard, jcm, regen, srn_ppi, tccr, verra
+from metaregistry.mock.world.formats import (
+    apx,
+    carb,
+    gold_standard,
+    jcm,
+    regen,
+    srn_ppi,
+    tccr,
+    verra,
+)
 from metaregistry.mock.world.formats import generic as generic_format
 
 __all__ = ["format_of"]
@@ -24,13 +33,14 @@ _BY_REGISTRY: dict[str, ModuleType] = {
     "acr": apx,
     "car": apx,
     "regen": regen,
+    "carb": carb,
 }
 
 
 def format_of(registry: str) -> ModuleType:
     """The format module of a registry slug (``jcm-*`` ledgers share one; ACR and CAR their
-    APX reports, Regen its C01 batch table; every other registry, Toucan, CARB and the CDM
-    registry, is written as a ``generic`` file)."""
+    APX reports, Regen its C01 batch table, CARB its issuance table; every other registry,
+    Toucan and the CDM registry, is written as a ``generic`` file)."""
     if registry.startswith("jcm-"):
         return jcm
     return _BY_REGISTRY.get(registry, generic_format)
