@@ -742,3 +742,48 @@ def test_a_run_taking_over_from_a_dead_one_does_not_fetch_its_completed_streams_
         later = [(s, p) for o, s, p in source.stream_fetches if o == "next"]
     assert (again.outcome, again.carried) == ("ok", [])
     assert sorted(later) == [(s, p) for s in ("again", "records") for p in range(1, 5)]
+
+
+def test_a_version_committed_after_a_newer_one_is_not_passed_over(engine: sa.Engine) -> None:
+    """Issue 20 item 0b, two writers on PostgreSQL: version ids come from a sequence and
+    commit out of order. Writer A stores a double use and is still in flight when writer B
+    commits a newer version and runs its detection; A then commits and dies before its own
+    detection. The next writer's detection must still check A's record: detection's
+    watermark never passes a version id below which a writer was still in flight."""
+    import threading
+
+    from metaregistry.index.db import is_postgres
+    from metaregistry.ingest import max_version_id
+    from metaregistry.sync import run_detection
+
+    if not is_postgres(engine):
+        pytest.skip("SQLite commits one writer at a time: its version ids commit in order")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_index import make_block
+
+    def put(conn: sa.Connection, registry: str, record: str, start: int) -> None:
+        block = make_block(record, start, start + 99, registry=registry, status="retired")
+        store.upsert_blocks(conn, [block], connector=registry)
+
+    with engine.begin() as conn:
+        put(conn, "gold-standard", "g-1", 0)
+    run_detection(engine, 0)  # detection has a watermark
+    writer_a = engine.connect()
+    transaction = writer_a.begin()
+    put(writer_a, "verra", "v-1", 50)  # a double use of units 50..99, not committed yet
+    with engine.connect() as conn:
+        since_b = max_version_id(conn)
+    with engine.begin() as conn:
+        put(conn, "tccr", "t-1", 5_000)  # a newer id, committed first
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (run_detection(engine, since_b), done.set()))
+    thread.start()
+    time.sleep(1.0)
+    transaction.commit()  # A's version is committed now ... and A dies before detecting
+    writer_a.close()
+    thread.join(60)
+    assert done.is_set()
+    with engine.connect() as conn:
+        since_next = max_version_id(conn)
+    run_detection(engine, since_next)  # the next writer's detection, after writing nothing
+    assert _alert_kinds(engine) != []

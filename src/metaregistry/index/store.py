@@ -110,6 +110,45 @@ def current_hashes(
     return {key: (found[1], found[2]) for key, found in existing_versions(conn, keys).items()}
 
 
+#: PostgreSQL advisory lock: every transaction writing versions holds it shared;
+#: detection takes it exclusively for an instant to learn up to which version id every
+#: version is committed (ids come from a sequence, and commit out of order).
+VERSION_WRITES_LOCK_KEY = 0x6D72_7665_7200_0001
+
+
+def hold_version_writes(conn: sa.Connection) -> None:
+    """Mark this transaction as one writing versions until it ends (PostgreSQL; SQLite
+    writes one transaction at a time, so its ids commit in order)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock_shared(:key)"),
+            {"key": VERSION_WRITES_LOCK_KEY},
+        )
+
+
+def committed_version_id(conn: sa.Connection) -> int | None:
+    """The version id up to which every version is committed: on PostgreSQL the newest id
+    once the transactions writing versions at this moment have ended (new ones get higher
+    ids from the sequence); None when they did not end within two minutes. Ends the
+    connection's transaction on PostgreSQL."""
+    table = unit_block_version
+    if conn.dialect.name == "postgresql":
+        # a transaction left open for minutes (never a page's) must not stall detection:
+        # then None, and the caller records nothing past where it started
+        conn.execute(sa.text("SET LOCAL lock_timeout = '120s'"))
+        try:
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": VERSION_WRITES_LOCK_KEY}
+            )
+        except sa.exc.OperationalError:
+            conn.rollback()
+            return None
+        value = conn.execute(sa.select(sa.func.max(table.c.id))).scalar()
+        conn.commit()  # releases the lock at once
+        return int(value or 0)
+    return int(conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0)
+
+
 def upsert_blocks(
     conn: sa.Connection,
     new_blocks: Sequence[UnitBlock],
@@ -165,6 +204,7 @@ def upsert_blocks(
     if updates:
         update_rows(conn, updates)
     if versions:
+        hold_version_writes(conn)
         insert_rows(conn, "unit_block_version", VERSION_COLUMNS, versions)
     if raw_payloads:
         raws = [(h, connector, raw_payloads[h]) for h in written_raw if h in raw_payloads]

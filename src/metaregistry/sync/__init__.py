@@ -767,6 +767,7 @@ def run_detection(engine: Engine, since_version_id: int) -> dict[str, Any]:
     checked by the next run whoever makes it. A crash delays an alert, never loses it. Before
     the first run there is no watermark: the first run is full."""
     from metaregistry.detect import engine as detect_engine
+    from metaregistry.detect.tables import detect_run_table
 
     with engine.connect() as conn:
         watermark = detect_engine.last_run(conn)
@@ -774,11 +775,22 @@ def run_detection(engine: Engine, since_version_id: int) -> dict[str, Any]:
     since = min(since_version_id, watermark) if watermark is not None else 0
     if is_postgres(engine):
         refresh_statistics(engine, newest - since)
+    # PostgreSQL commits version ids out of order: a writer still in flight may commit ids
+    # below the newest this run sees. The watermark goes no further than the id up to which
+    # every version was committed before this run began; the next run checks the rest.
+    with engine.connect() as conn:
+        committed = store.committed_version_id(conn)
     with engine.begin() as conn:
         if watermark is None and newest > 0:
             summary = detect_engine.detect_full(conn)
         else:
             summary = detect_engine.detect_incremental(conn, since)
+        safe = since if committed is None else committed
+        conn.execute(
+            detect_run_table.update()
+            .where(detect_run_table.c.upto_version_id > safe)
+            .values(upto_version_id=safe)
+        )
     return summary.to_json()
 
 
