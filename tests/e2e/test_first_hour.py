@@ -411,3 +411,34 @@ def test_no_schema_pattern_is_ever_shown_as_a_regular_expression() -> None:
             assert words.startswith("is not ") and words[7].islower(), (path.name, words)
             assert "^" not in words and "\\" not in words, (path.name, words)
     assert seen > 100
+
+
+def test_sync_says_what_detection_did_in_a_sentence_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like import: after the per-connector lines, detection's figures as a sentence (and
+    'sync --json' carries them for scripts)."""
+    import json
+
+    from metaregistry import sync
+
+    detection = {"mode": "incremental", "blocks_checked": 12, "alerts_opened": 1}
+    detection |= {"alerts_updated": 0, "alerts_resolved": 0, "links_found": 2}
+
+    async def fake_sync(*_args: object, **_kwargs: object) -> sync.SyncReport:
+        source = sync.SourceReport("verra", pages=1, seen=12, distinct=12, written=12)
+        return sync.SyncReport([source], detection=detection, checkpoint="origin\n12\nroot\n")
+
+    monkeypatch.setattr(sync, "sync_connectors", fake_sync)
+    env = {
+        "METAREGISTRY_DATABASE_URL": f"sqlite:///{tmp_path / 'index.db'}",
+        "METAREGISTRY_CONNECTORS__VERRA__BASE_URL": "http://127.0.0.1:9",
+    }
+    people = CliRunner().invoke(main, ["sync", "verra"], env=env)
+    assert people.exit_code == 0, people.output
+    assert (
+        "detection (incremental): checked 12 blocks; 1 alert opened, 0 updated, 0 resolved; "
+        "2 legitimate links." in people.stdout
+    )
+    scripts = CliRunner().invoke(main, ["sync", "verra", "--json"], env=env)
+    assert json.loads(scripts.stdout)["detection"] == detection

@@ -96,6 +96,8 @@ def sync_command(
                 click.echo(f"  error: {source.error}")
             for drift in source.drift:
                 click.echo(f"  drift: {drift}")
+        if report.detection:
+            click.echo(detection_sentence(report.detection))
         if report.checkpoint:
             click.echo("checkpoint:\n" + report.checkpoint)
     if not report.sources:
