@@ -183,7 +183,8 @@ class JcmConnector(Connector):
             acquiring_parties=[acquiring] if acquiring else [],
             authorized_by=by,
             date=iso_date(p, "authorization_date") or text(p, "authorization_date"),
-            activity_id=optional_text(p, "project_id"),
+            # the index's JCM project ids carry the scheme's prefix (JCM-ID006)
+            activity_id=f"JCM-{text(p, 'project_id')}",
             vintage_from=min(vintages) if vintages else None,
             vintage_to=max(vintages) if vintages else None,
             quantity=integer(p, "itmo_quantity"),

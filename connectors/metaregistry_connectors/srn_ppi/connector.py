@@ -66,6 +66,11 @@ FIRST_TRANSFER: Final = {
     "penggunaan": "use",
 }
 LOA_STATUS: Final = {"Berlaku": "active", "Diubah": "amended", "Dicabut": "revoked"}
+LOA_KIND: Final = {
+    "Surat Otorisasi": "loa",
+    "Surat Pengakuan": "loack",
+    "Pembayaran Berbasis Hasil": "results-based-payment",
+}
 CORRESPONDING_ADJUSTMENT: Final = {
     "Tidak Diperlukan": "not-required",
     "Dalam Proses": "pending",
@@ -168,7 +173,7 @@ class SrnPpiConnector(Connector):
         return Authorization(
             registry=REGISTRY,
             authorization_id=text(p, "nomor_loa"),
-            kind="loa",
+            kind=lookup(LOA_KIND, p, "jenis_dokumen"),
             host_party=text(p, "negara_tuan_rumah"),
             acquiring_parties=[acquiring] if acquiring else [],
             authorized_by=[text(p, "negara_tuan_rumah")],
@@ -177,7 +182,7 @@ class SrnPpiConnector(Connector):
             vintage_from=optional_integer(p, "tahun_vintage_awal"),
             vintage_to=optional_integer(p, "tahun_vintage_akhir"),
             quantity=optional_integer(p, "volume_diotorisasi"),
-            purposes=PURPOSES[purpose],
+            purposes=PURPOSES[purpose] if p.get("jenis_dokumen") == "Surat Otorisasi" else [],
             first_transfer=optional_lookup(FIRST_TRANSFER, p, "transfer_pertama"),
             status=lookup(LOA_STATUS, p, "status_loa"),
         )

@@ -96,6 +96,7 @@ PURPOSE: Final = {"NDC": "ndc", "OIMP": "oimp", "NDC+OIMP": "ndc-and-oimp"}
 PURPOSES: Final = {"ndc": ["ndc"], "oimp": ["oimp"], "ndc-and-oimp": ["ndc", "oimp"]}
 FIRST_TRANSFER: Final = {"Authorization": "authorization", "Issuance": "issuance", "Use": "use"}
 LOA_STATUS: Final = {"Active": "active", "Amended": "amended", "Revoked": "revoked"}
+LOA_KIND: Final = {"LoA": "loa", "LoAck": "loack", "RBP": "results-based-payment"}
 CORRESPONDING_ADJUSTMENT: Final = {
     "Not required": "not-required",
     "Pending": "pending",
@@ -295,7 +296,7 @@ class TccrConnector(Connector):
         return Authorization(
             registry=REGISTRY,
             authorization_id=text(p, "loa_no"),
-            kind="loa",
+            kind=lookup(LOA_KIND, p, "document_type"),
             host_party=host,
             acquiring_parties=[acquiring] if acquiring else [],
             authorized_by=[host],

@@ -191,16 +191,23 @@ def _ca_not_applied(facts: Facts) -> Iterator[Finding]:
 
 
 def _jcm_both_parties(facts: Facts) -> Iterator[Finding]:
-    jcm = defaultdict(list)
+    jcm: dict[str, list[Authorization]] = defaultdict(list)
+    named: dict[str, list[Authorization]] = defaultdict(list)
     for a in facts.authorizations:
-        if a.kind == "jcm-estimate" and a.activity_id and a.status != "revoked":
-            jcm[a.activity_id].append(a)
+        if a.kind == "jcm-estimate" and a.status != "revoked":
+            named[a.authorization_id].append(a)
+            if a.activity_id:
+                jcm[a.activity_id].append(a)
     for b in facts.blocks:
         if not (b.registry.startswith("jcm-") and transferred(b)):
             continue
         host = b.country
         parties = {"JP", host} if host else {"JP"}
-        found = [a for a in jcm.get(b.project_id or "", []) if _covers(a, b)]
+        found = [
+            a
+            for a in jcm.get(b.project_id or "", []) + named.get(b.authorization_id or "", [])
+            if _covers(a, b)
+        ]
         have = set().union(*(set(a.authorized_by) for a in found)) if found else set()
         missing = sorted(p for p in parties if p not in have)
         if found and not missing:

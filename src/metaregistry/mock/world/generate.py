@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from metaregistry.mock.world.article6_cases import plant_article6_cases
 from metaregistry.mock.world.background import background_issuance
 from metaregistry.mock.world.cases import PATTERNS
 from metaregistry.mock.world.issuer import Issuer
@@ -89,6 +90,8 @@ def generate_world(
         # cases only project-level reconciliation sees (issue 17), after the serial ones so
         # those stay as they were for a seed
         plant_project_cases(issuer, per_pattern, out_dir)
+        # Article 6 ground truth (issue 19), last so the cases above stay as they were
+        plant_article6_cases(issuer, out_dir)
         return writer.finish(seed, records)
 
 

@@ -68,6 +68,14 @@ class Article6:
     quantity: int | None = None
     #: When the host counts the first transfer (``authorization``, ``issuance``, ``use``).
     first_transfer_at: str = "issuance"
+    #: ``loa``, ``loack`` or ``results-based-payment`` (issue 19's planted cases).
+    kind: str = "loa"
+    #: ``active`` or ``revoked``.
+    status: str = "active"
+    #: JCM: whether the partner party authorized too (Japan always does here).
+    authorized_by_partner: bool = True
+    #: For a results-based payment: the party that paid.
+    payer: str | None = None
     #: Set once the LoA is written to its registry's authorization file (blocks share it).
     published: bool = False
 

@@ -5,6 +5,7 @@ records is written in the memory of a few thousand."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -167,6 +168,10 @@ class WorldWriter:
         self._truth_count = 0
         self._authorizations: dict[str, IO[str]] = {}
         self.authorizations: Counter[str] = Counter()
+        #: Article 6 ground truth the writing itself knows (issue 19): blocks first-transferred
+        #: with the adjustment not applied, and units first-transferred per (host, year).
+        self.article6_findings: list[tuple[str, str]] = []
+        self.first_transferred: Counter[tuple[str, int]] = Counter()
 
     def __enter__(self) -> WorldWriter:
         return self
@@ -216,9 +221,22 @@ class WorldWriter:
         route.units[status] = route.units.get(status, 0) + block.end - block.start + 1
         route.count_by_status[status] = route.count_by_status.get(status, 0) + 1
         self.written += 1
-        if block.a6 is not None and not block.a6.published:
-            self._authorization(block)
+        if block.a6 is not None:
+            self._article6(block)
         return block
+
+    def _article6(self, block: Block) -> None:
+        a6 = block.a6
+        assert a6 is not None
+        if not a6.published:
+            self._authorization(block)
+        if a6.first_transfer_on is not None:
+            year = dt.date.fromordinal(a6.first_transfer_on).year
+            self.first_transferred[(block.project.country, year)] += block.quantity
+            if a6.ca == "not-applied":
+                self.article6_findings.append(
+                    ("ca-not-applied", f"{block.registry}:{block.record_id}")
+                )
 
     def _authorization(self, block: Block) -> None:
         """Write the block's LoA to its registry's authorization file (once per LoA)."""

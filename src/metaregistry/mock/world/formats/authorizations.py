@@ -27,6 +27,13 @@ _PATHS = {
 _SRN_USE = {"ndc": "NDC", "oimp": "OIMP", "ndc-and-oimp": "NDC dan OIMP"}
 _TCCR_USE = {"ndc": "NDC", "oimp": "OIMP", "ndc-and-oimp": "NDC+OIMP"}
 _SRN_FIRST = {"authorization": "otorisasi", "issuance": "penerbitan", "use": "penggunaan"}
+_SRN_KIND = {
+    "loa": "Surat Otorisasi",
+    "loack": "Surat Pengakuan",
+    "results-based-payment": "Pembayaran Berbasis Hasil",
+}
+_SRN_STATUS = {"active": "Berlaku", "amended": "Diubah", "revoked": "Dicabut"}
+_TCCR_KIND = {"loa": "LoA", "loack": "LoAck", "results-based-payment": "RBP"}
 
 
 def path(registry: str) -> str | None:
@@ -46,7 +53,8 @@ def record(block: Block) -> dict[str, Any]:
         return {
             "nomor_loa": a6.loa,
             "negara_tuan_rumah": host,
-            "negara_pengakuisisi": a6.acquiring_party,
+            "jenis_dokumen": _SRN_KIND[a6.kind],
+            "negara_pengakuisisi": a6.payer or a6.acquiring_party,
             "tanggal_loa": dmy(a6.loa_on),
             "id_aksi_mitigasi": block.project.code,
             "tahun_vintage_awal": block.vintage,
@@ -54,13 +62,14 @@ def record(block: Block) -> dict[str, Any]:
             "volume_diotorisasi": quantity,
             "penggunaan": _SRN_USE[a6.purpose],
             "transfer_pertama": _SRN_FIRST[a6.first_transfer_at],
-            "status_loa": "Berlaku",
+            "status_loa": _SRN_STATUS[a6.status],
         }
     if block.registry == "tccr":
         return {
             "loa_no": a6.loa,
             "host_country": host,
-            "acquiring_country": a6.acquiring_party,
+            "document_type": _TCCR_KIND[a6.kind],
+            "acquiring_country": a6.payer or a6.acquiring_party,
             "loa_date_be": dmy(a6.loa_on, BE),
             "project_code": block.project.code,
             "vintage_from_be": block.vintage + BE,
@@ -68,19 +77,19 @@ def record(block: Block) -> dict[str, Any]:
             "authorized_volume_tco2e": quantity,
             "authorized_use": _TCCR_USE[a6.purpose],
             "first_transfer_at": a6.first_transfer_at.capitalize(),
-            "loa_status": "Active",
+            "loa_status": a6.status.capitalize(),
         }
     return {
         "authorization_id": a6.loa,
         "partner_country": host,
         "project_id": block.project.code,
         "authorized_by_japan": True,
-        "authorized_by_partner": True,
+        "authorized_by_partner": a6.authorized_by_partner,
         "authorization_date": iso(a6.loa_on),
         "vintages": [block.vintage],
         "itmo_quantity": quantity,
         "purpose": _TCCR_USE[a6.purpose],
         "acquiring_party": a6.acquiring_party,
         "first_transfer_at": a6.first_transfer_at,
-        "status": "authorized",
+        "status": "revoked" if a6.status == "revoked" else "authorized",
     }
