@@ -240,3 +240,12 @@ async def test_party_ledger(article6: World, serve_api: ServeApi) -> None:
         "IDN"
     }
     assert bad.status_code == 400
+
+
+async def test_the_page_has_a_party_view(article6: World, serve_api: ServeApi) -> None:
+    async with serve_api() as api:
+        page = (await api.get("/")).text
+        script = await api.get("/static/party.js")
+    assert 'id="party-form"' in page and "/static/party.js" in page
+    assert '<option value="double_claim">' in page
+    assert script.status_code == 200 and "/v1/article6/parties/" in script.text
