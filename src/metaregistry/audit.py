@@ -42,7 +42,13 @@ from metaregistry.log import merkle
 from metaregistry.log.binding import describe_differences, differing_fields, record_hash_of
 from metaregistry.log.checkpoint import verify_checkpoint
 from metaregistry.log.compact import extend
-from metaregistry.log.leaf import BlockLeaf, EventLeaf, LeafFormatError, parse_leaf
+from metaregistry.log.leaf import (
+    AuthorizationLeaf,
+    BlockLeaf,
+    EventLeaf,
+    LeafFormatError,
+    parse_leaf,
+)
 from metaregistry.log.note import NoteError, Verifier
 from metaregistry.log.store import as_bytes
 
@@ -109,6 +115,8 @@ def _has_table(conn: sa.Connection, name: str) -> bool:
 class _Leaves:
     blocks: dict[tuple[str, str, int], str] = field(default_factory=dict)
     events: dict[str, str] = field(default_factory=dict)
+    #: Article 6 authorization leaves by leaf index (issue 19; checked by article6.audit)
+    authorizations: dict[int, AuthorizationLeaf] = field(default_factory=dict)
     size: int = 0
 
 
@@ -184,6 +192,8 @@ def _check_log(conn: sa.Connection, report: AuditReport, verifier: Verifier | No
             out.blocks.setdefault(
                 (entry.registry, entry.record_id, entry.version), entry.record_hash
             )
+        elif isinstance(entry, AuthorizationLeaf):
+            out.authorizations[index] = entry
         elif isinstance(entry, EventLeaf):
             if row["event_id"] != entry.event_id:
                 report.add(
@@ -516,4 +526,8 @@ def audit(conn: sa.Connection, verifier: Verifier | None = None) -> AuditReport:
         newest = _check_events(conn, report, leaves)
         _check_alerts(conn, report, newest)
         _check_links(conn, report)
+    if _has_table(conn, "article6_authorization_version"):
+        from metaregistry.article6.audit import check_authorizations
+
+        check_authorizations(conn, report, leaves.authorizations)
     return report

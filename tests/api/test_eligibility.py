@@ -91,6 +91,8 @@ def article6(world: World) -> World:
         _block("ack", 701, loa="LOA-CORSIA", project="PRJ-ACK"),
         _block("paid", 801, loa="LOA-CORSIA", project="PRJ-REDD", vintage=2016),
         _block("over", 901, loa="LOA-SMALL"),
+        # a Verra block naming the host's LoA (its letter_of_auth_hcloa column): linked to it
+        _block("vcu", 1001, loa="LOA-CORSIA", registry="verra", status="issued"),
     ]
     corsia = {"purposes": ["oimp"], "oimp_uses": ["corsia"], "acquiring_parties": ["SG"]}
     auths = [
@@ -145,6 +147,15 @@ async def test_eligible_with_every_reason_and_its_proof(
     (block,) = body["blocks"]
     assert block["proof"] is not None and block["proof"]["leaf_index"] >= 0
     assert body["checkpoint"] is not None
+
+
+async def test_a_standard_body_block_is_linked_to_the_loa_it_names(
+    article6: World, serve_api: ServeApi
+) -> None:
+    body = await _ask(serve_api, "a6t:1:1001-1100", "corsia")
+    assert body["eligible"] is True
+    assert [a["authorization_id"] for a in body["authorizations"]] == ["LOA-CORSIA"]
+    assert "not used in any registry (verra)" in body["reasons"][3]["text"]
 
 
 async def test_purpose_another_oimp_or_another_party(article6: World, serve_api: ServeApi) -> None:

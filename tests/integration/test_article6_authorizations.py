@@ -185,3 +185,28 @@ def test_export_caps_are_typed_settings() -> None:
         Settings.model_validate({"article6": {"export_caps": {"id": {"2025": 1}}}})
     with pytest.raises(ValueError):
         Settings.model_validate({"article6": {"export_caps": {"ID": {"2025": -1}}}})
+
+
+def test_audit_finds_a_rewritten_or_deleted_authorization_version(engine: sa.Engine) -> None:
+    from metaregistry.audit import audit
+
+    (first,), _ = _prepare(EBUS)
+    (amended,), _ = _prepare(dict(EBUS, quantity=600_000, status="amended"))
+    with engine.begin() as conn:
+        upsert_authorizations(conn, [first], connector="generic")
+        upsert_authorizations(conn, [amended], connector="generic")
+    with engine.connect() as conn:
+        clean = audit(conn)
+    assert clean.findings == [] and clean.checked["authorization versions"] == 2
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE article6_authorization_version SET content = REPLACE(content, "
+                "'600000', '900000') WHERE version = 2"
+            )
+        )
+        conn.execute(sa.text("DELETE FROM article6_authorization_version WHERE version = 1"))
+    with engine.connect() as conn:
+        problems = [str(f) for f in audit(conn).findings]
+    assert any("version 2: its content does not hash" in p for p in problems), problems
+    assert any("version 1: the log holds this version" in p for p in problems), problems
