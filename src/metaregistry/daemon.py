@@ -120,7 +120,10 @@ class Daemon:
             report.error or "",
         )
         self.reports.append(report)
-        if report.written or report.withdrawn:
+        # also when nothing was written but detection is behind: records a dead run (this
+        # daemon's or another's) stored and never checked are checked now, not at the next
+        # change of the source
+        if report.written or report.withdrawn or await asyncio.to_thread(self._behind):
             async with self._post_lock:
                 await asyncio.to_thread(detect_and_checkpoint, self.engine, self.settings, since)
         return report
@@ -128,6 +131,14 @@ class Daemon:
     def _since(self) -> int:
         with self.engine.connect() as conn:
             return max_version_id(conn)
+
+    def _behind(self) -> bool:
+        """Whether versions exist that no detection run has checked."""
+        from metaregistry.detect.engine import last_run
+
+        with self.engine.connect() as conn:
+            checked, newest = last_run(conn), max_version_id(conn)
+        return newest > (checked or 0)
 
     def scheduler(self, *, run_now: bool = True) -> AsyncIOScheduler:
         """The jobs: one per connector, first run now (``run_now``) or at its trigger's first

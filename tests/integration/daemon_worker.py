@@ -1,5 +1,6 @@
 """A daemon process syncing the paged test source, the way ``metaregistry daemon`` runs it:
-``daemon_worker.py DB_URL BASE_URL KEY [--schedule S] [--no-initial-run] [--webhook URL]``."""
+``daemon_worker.py DB_URL BASE_URL KEY [--schedule S] [--no-initial-run] [--webhook URL]
+[--streams N]``."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ async def main(args: argparse.Namespace) -> None:
         engine=engine,
         settings=settings,
         names=["paged"],
-        connectors={"paged": PagedConnector("daemon")},
+        connectors={"paged": PagedConnector("daemon", args.streams)},
     )
     print("daemon ready", flush=True)
     await daemon.run(serve_api=False, run_now=not args.no_initial_run)
@@ -49,4 +50,5 @@ if __name__ == "__main__":
     parser.add_argument("--schedule", default="interval:1h")
     parser.add_argument("--no-initial-run", action="store_true")
     parser.add_argument("--webhook")
+    parser.add_argument("--streams", type=int, default=1)
     asyncio.run(main(parser.parse_args()))

@@ -109,6 +109,7 @@ class PagedSource:
         self.missing: set[int] = set()
         self.fetches: list[tuple[str, int]] = []
         self.stream_fetches: list[tuple[str, str, int]] = []  # (owner, stream, page)
+        self.hang_stream: str | None = None  # hang_from_page in that stream only
         self.fail_first: int = 0
         self.shift = 0  # added to every record's units: a changed source
         self.url = ""
@@ -133,7 +134,8 @@ class PagedSource:
         if self.fail_first > 0:
             self.fail_first -= 1
             return web.Response(status=503, headers={"Retry-After": "0"})
-        if self.hang_from_page is not None and page >= self.hang_from_page:
+        hangs = self.hang_stream in (None, request.headers.get("X-Stream"))
+        if self.hang_from_page is not None and page >= self.hang_from_page and hangs:
             await asyncio.sleep(3600)
         if self.delay:
             await asyncio.sleep(self.delay)

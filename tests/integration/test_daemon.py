@@ -271,3 +271,73 @@ def test_the_daemon_refuses_a_bad_option_before_it_starts(tmp_path: Path) -> Non
         f"Error: {config}: connectors.tccr.source: Input should be 'export' or 'api' (value: 'ftp')"
     )
     assert not db.exists()
+
+
+def _alerts(engine: sa.Engine) -> list[str]:
+    from metaregistry.detect.alerts import list_alerts
+
+    with engine.connect() as conn:
+        return sorted(a["kind"] for a in list_alerts(conn))
+
+
+def test_a_daemon_checks_what_a_daemon_killed_before_its_detection_stored(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Issue 20 item 0b, a daemon killed between store and detect: its first stream stored
+    every record's new version (five internal overlaps among them), its second hangs, and
+    the process is SIGKILLed there, so it certainly never detected. The next daemon writes
+    nothing new (the first stream is carried over, the second holds the same records), yet
+    it raises the five alerts: detection is behind its watermark, so it runs."""
+    import asyncio
+
+    from paged_source import PagedConnector
+
+    from metaregistry.settings import load_settings
+    from metaregistry.sync import sync_connectors
+
+    engine = create_engine(db_url)
+    migrate(engine)
+    key = tmp_path / "key.pem"
+    with serve(PagedSource(n=10, page_size=5, overlaps=5)) as source:
+        settings = load_settings(
+            None,
+            environ={
+                "METAREGISTRY_CONNECTORS__PAGED__BASE_URL": source.url,
+                "METAREGISTRY_LOG__KEY_FILE": str(key),
+            },
+        )
+        asyncio.run(
+            sync_connectors(engine, settings, ["paged"], connectors={"paged": PagedConnector()})
+        )
+        assert _alerts(engine) == ["internal_overlap"] * 5  # and detection has a watermark
+        with engine.begin() as conn:  # forget them, as if they had never been raised
+            conn.execute(sa.text("DELETE FROM alert_side"))
+            conn.execute(sa.text("DELETE FROM alert"))
+        source.shift = 1_000  # every record changes
+        source.hang_stream, source.hang_from_page = "again", 1
+        dying = start_daemon(db_url, source.url, tmp_path, "--streams", "2")
+        deadline = time.monotonic() + 60
+        while not any(s == "again" for _, s, _ in source.stream_fetches):
+            assert time.monotonic() < deadline, "the daemon never reached its second stream"
+            time.sleep(0.05)
+        dying.send_signal(signal.SIGKILL)  # in the second stream: no detection ran
+        dying.communicate(timeout=30)
+        with engine.connect() as conn:
+            versions = conn.execute(sa.text("SELECT COUNT(*) FROM unit_block_version")).scalar()
+        assert versions == 30 and _alerts(engine) == []
+        source.hang_from_page = None
+        taker = start_daemon(db_url, source.url, tmp_path, "--streams", "2")
+        deadline = time.monotonic() + 60
+        while not [o for _, o in sync_runs(engine) if o == "ok"][1:]:
+            assert time.monotonic() < deadline, "the second daemon never finished a sync"
+            time.sleep(0.1)
+        deadline = time.monotonic() + 30  # its detection follows the sync
+        while not _alerts(engine) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        out = stop_daemon(taker)
+        with engine.connect() as conn:
+            versions = conn.execute(sa.text("SELECT COUNT(*) FROM unit_block_version")).scalar()
+    assert "report paged ok" in out
+    assert versions == 30  # nothing new was written
+    assert _alerts(engine) == ["internal_overlap"] * 5
+    engine.dispose()
