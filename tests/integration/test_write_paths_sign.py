@@ -245,3 +245,45 @@ def test_a_wrong_key_stops_the_daemon_before_it_writes(
     assert result.exit_code == 1, result.output
     assert WRONG_KEY in result.stderr and "nothing was written" in result.stderr
     assert log_state(db_url) == (0, 0, 0)
+
+
+def test_an_import_killed_before_its_detection_is_checked_by_the_next_write(
+    tmp_path: Path, env: dict[str, str], db_url: str
+) -> None:
+    """Issue 20 item 0b, an import killed mid-way: its first pages (a double use among
+    them) are stored, the process is SIGKILLed before it reached detection; the next
+    import, of one unrelated record, raises the double use."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**env, "METAREGISTRY_LOG__KEY_FILE": str(tmp_path / "k.pem")}
+    first = {**LINES[0], "record_id": "first", "block_start": 900_000, "block_end": 900_009}
+    assert run(env, "import", "generic", str(_write(tmp_path / "a.ndjson", [first]))).exit_code == 0
+    filler = [
+        {**LINES[0], "record_id": f"f-{i}", "block_start": i * 10, "block_end": i * 10 + 9}
+        for i in range(1_000, 150_000)
+    ]
+    big = _write(tmp_path / "big.ndjson", LINES + filler)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "metaregistry", "import", "generic", str(big), "--jobs", "1"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while log_state(db_url)[2] < 3:  # its first page is stored (the double use with it)
+        assert time.monotonic() < deadline and proc.poll() is None, proc.poll()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    blocks = log_state(db_url)[2]
+    assert 3 <= blocks < 2 + len(filler) + 1  # killed mid-way
+    assert json.loads(run(env, "alerts", "--json").stdout) == []
+    other = {**LINES[0], "record_id": "other", "block_start": 800_000, "block_end": 800_009}
+    result = run(env, "import", "generic", str(_write(tmp_path / "b.ndjson", [other])))
+    assert result.exit_code == 0, result.output
+    alerts = json.loads(run(env, "alerts", "--json").stdout)
+    assert len(alerts) == 1, alerts
