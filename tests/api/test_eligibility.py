@@ -260,3 +260,12 @@ async def test_the_page_has_a_party_view(article6: World, serve_api: ServeApi) -
     assert 'id="party-form"' in page and "/static/party.js" in page
     assert '<option value="double_claim">' in page
     assert script.status_code == 200 and "/v1/article6/parties/" in script.text
+
+
+async def test_the_feed_filters_by_article6_kind(article6: World, serve_api: ServeApi) -> None:
+    async with serve_api() as api:
+        reply = await api.get("/v1/alerts", params={"kind": "double_claim"})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    items = body["alerts"] if isinstance(body, dict) else body
+    assert {a["kind"] for a in items} == {"double_claim"} and len(items) == 2

@@ -5,6 +5,7 @@ through the lifecycle (opened, resolved when the facts change) and the CLI."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -232,3 +233,11 @@ def test_check_command(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPa
     assert result.exit_code == 0, result.output
     assert "authorization_exceeded (high, article6:loa-quantity)" in result.output
     assert "1 opened" in result.output
+    listed = CliRunner().invoke(
+        main,
+        ["alerts", "--kind", "authorization_exceeded", "--json"],
+        env={"METAREGISTRY_DATABASE_URL": db_url},
+    )
+    assert listed.exit_code == 0, listed.output
+    (alert,) = json.loads(listed.output)
+    assert alert["basis"] == "article6" and alert["scope"] == "srn-ppi:LOA-F"

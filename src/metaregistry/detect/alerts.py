@@ -27,7 +27,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from metaregistry.detect.events import alert_document
-from metaregistry.detect.lifecycle import BASIS_PROJECT, BASIS_SERIAL, PROJECT_SCHEME, basis_of
+from metaregistry.detect.lifecycle import (
+    ARTICLE6_SCHEME,
+    BASIS_ARTICLE6,
+    BASIS_PROJECT,
+    BASIS_SERIAL,
+    PROJECT_SCHEME,
+    basis_of,
+)
 from metaregistry.detect.tables import alert_table, block_link_table
 
 __all__ = ["AlertQuery", "get_alert", "list_alerts", "list_links"]
@@ -81,11 +88,17 @@ def public_document(row: Any) -> dict[str, Any]:
 
 
 def _basis_clause(table: sa.Table, basis: Collection[str]) -> sa.ColumnElement[bool] | None:
-    if set(basis) >= {BASIS_SERIAL, BASIS_PROJECT}:
+    """Rows of the bases asked for: project and Article 6 findings by their own scheme,
+    serial detection's by every other scheme."""
+    own = {BASIS_PROJECT: PROJECT_SCHEME, BASIS_ARTICLE6: ARTICLE6_SCHEME}
+    clauses: list[sa.ColumnElement[bool]] = [
+        table.c.scheme == scheme for name, scheme in own.items() if name in basis
+    ]
+    if BASIS_SERIAL in basis:
+        clauses.append(table.c.scheme.not_in(list(own.values())))
+    if len(clauses) == len(own) + 1:
         return None
-    if BASIS_PROJECT in basis:
-        return table.c.scheme == PROJECT_SCHEME
-    return table.c.scheme != PROJECT_SCHEME
+    return sa.or_(*clauses) if clauses else sa.false()
 
 
 def get_alert(conn: sa.Connection, alert_id: str) -> dict[str, Any] | None:

@@ -11,11 +11,13 @@ from typing import Any
 import click
 from sqlalchemy.engine import Engine
 
+from metaregistry.article6.checks import ALERT_KINDS as ARTICLE6_KINDS
 from metaregistry.cli import open_index, settings_of
 from metaregistry.detect import lifecycle
 from metaregistry.detect.alerts import AlertQuery, list_alerts
 from metaregistry.detect.engine import DetectSummary, detect_full, detect_incremental, last_run
-from metaregistry.detect.rules import ALERT_KINDS, SEVERITIES
+from metaregistry.detect.rules import ALERT_KINDS as SERIAL_KINDS
+from metaregistry.detect.rules import SEVERITIES
 from metaregistry.progress import Progress
 
 __all__ = ["register"]
@@ -98,6 +100,10 @@ def _check(name: str, values: frozenset[str], allowed: Iterable[str]) -> frozens
             param_hint=f"--{name}",
         )
     return values
+
+
+#: every kind an alert can have: detection's and the Article 6 checks' (issue 19)
+ALERT_KINDS = (*SERIAL_KINDS, *ARTICLE6_KINDS)
 
 
 @click.group("alerts", invoke_without_command=True)

@@ -49,6 +49,8 @@ ALERT_REGISTRY_COLUMNS: tuple[str, ...] = ("registry_a", "registry_b")
 #: Accepted values of the ``kind``, ``severity`` and ``status`` filters.
 KINDS = frozenset(
     {"double_issuance", "double_use", "use_after_transfer", "quantity_mismatch", "internal_overlap"}
+    # the Article 6 checks' kinds (issue 19, metaregistry.article6.checks)
+    | {"authorization_exceeded", "unauthorized_use", "double_claim"}
 )
 SEVERITIES = frozenset({"low", "medium", "high", "critical"})
 STATUSES = frozenset({"open", "acknowledged", "resolved"})
