@@ -110,11 +110,12 @@ class Daemon:
                 connector=name, outcome="failed", error=f"{type(exc).__name__}: {exc}"
             )
         log.info(
-            "sync %s: %s pages=%d seen=%d written=%d quarantined=%d %s",
+            "sync %s: %s pages=%d seen=%d distinct=%d written=%d quarantined=%d %s",
             name,
             report.outcome,
             report.pages,
             report.seen,
+            report.distinct,
             report.written,
             report.quarantined,
             report.error or "",
