@@ -744,7 +744,10 @@ def test_a_run_taking_over_from_a_dead_one_does_not_fetch_its_completed_streams_
     assert sorted(later) == [(s, p) for s in ("again", "records") for p in range(1, 5)]
 
 
-def test_a_version_committed_after_a_newer_one_is_not_passed_over(engine: sa.Engine) -> None:
+@pytest.mark.parametrize("detector", ["write-path", "detect-command"])
+def test_a_version_committed_after_a_newer_one_is_not_passed_over(
+    engine: sa.Engine, db_url: str, tmp_path: Path, detector: str
+) -> None:
     """Issue 20 item 0b, two writers on PostgreSQL: version ids come from a sequence and
     commit out of order. Writer A stores a double use and is still in flight when writer B
     commits a newer version and runs its detection; A then commits and dies before its own
@@ -776,7 +779,24 @@ def test_a_version_committed_after_a_newer_one_is_not_passed_over(engine: sa.Eng
     with engine.begin() as conn:
         put(conn, "tccr", "t-1", 5_000)  # a newer id, committed first
     done = threading.Event()
-    thread = threading.Thread(target=lambda: (run_detection(engine, since_b), done.set()))
+
+    def detect() -> None:
+        if detector == "write-path":
+            run_detection(engine, since_b)
+        else:  # metaregistry detect, which starts at the watermark
+            from click.testing import CliRunner
+
+            from metaregistry.cli import main
+
+            env = {
+                "METAREGISTRY_DATABASE_URL": db_url,
+                "METAREGISTRY_LOG__KEY_FILE": str(tmp_path / "k.pem"),
+            }
+            result = CliRunner().invoke(main, ["detect"], env=env, catch_exceptions=False)
+            assert result.exit_code == 0, result.output
+        done.set()
+
+    thread = threading.Thread(target=detect)
     thread.start()
     time.sleep(1.0)
     transaction.commit()  # A's version is committed now ... and A dies before detecting

@@ -15,9 +15,16 @@ from metaregistry.article6.checks import ALERT_KINDS as ARTICLE6_KINDS
 from metaregistry.cli import open_index, settings_of
 from metaregistry.detect import lifecycle
 from metaregistry.detect.alerts import AlertQuery, list_alerts
-from metaregistry.detect.engine import DetectSummary, detect_full, detect_incremental, last_run
+from metaregistry.detect.engine import (
+    DetectSummary,
+    detect_full,
+    detect_incremental,
+    keep_watermark_at,
+    last_run,
+)
 from metaregistry.detect.rules import ALERT_KINDS as SERIAL_KINDS
 from metaregistry.detect.rules import SEVERITIES
+from metaregistry.index import store
 from metaregistry.progress import Progress
 
 __all__ = ["register"]
@@ -42,6 +49,8 @@ def detect_command(ctx: click.Context, full: bool, as_json: bool) -> None:
     engine = _engine(ctx)
     try:
         signed = _signed_writes(ctx, engine)
+        with engine.connect() as conn:  # see keep_watermark_at
+            committed = store.committed_version_id(conn)
         with signed, engine.begin() as conn:
             since = None if full else last_run(conn)
             if since is None:
@@ -51,6 +60,7 @@ def detect_command(ctx: click.Context, full: bool, as_json: bool) -> None:
                     )
             else:
                 summary = detect_incremental(conn, since)
+            keep_watermark_at(conn, (since or 0) if committed is None else committed)
     finally:
         engine.dispose()
     _print_summary(summary, as_json)

@@ -240,3 +240,15 @@ def last_run(conn: sa.Connection) -> int | None:
     """The version id the newest run checked up to, or None before the first run."""
     value = conn.execute(sa.select(sa.func.max(detect_run_table.c.upto_version_id))).scalar()
     return None if value is None else int(value)
+
+
+def keep_watermark_at(conn: sa.Connection, committed: int) -> None:
+    """No run's watermark past ``committed``, the id up to which every version was
+    committed before the run began (``metaregistry.index.store.committed_version_id``):
+    on PostgreSQL a writer in flight may still commit lower ids than the newest a run saw,
+    and the next run must check them."""
+    conn.execute(
+        detect_run_table.update()
+        .where(detect_run_table.c.upto_version_id > committed)
+        .values(upto_version_id=committed)
+    )

@@ -767,7 +767,6 @@ def run_detection(engine: Engine, since_version_id: int) -> dict[str, Any]:
     checked by the next run whoever makes it. A crash delays an alert, never loses it. Before
     the first run there is no watermark: the first run is full."""
     from metaregistry.detect import engine as detect_engine
-    from metaregistry.detect.tables import detect_run_table
 
     with engine.connect() as conn:
         watermark = detect_engine.last_run(conn)
@@ -785,12 +784,7 @@ def run_detection(engine: Engine, since_version_id: int) -> dict[str, Any]:
             summary = detect_engine.detect_full(conn)
         else:
             summary = detect_engine.detect_incremental(conn, since)
-        safe = since if committed is None else committed
-        conn.execute(
-            detect_run_table.update()
-            .where(detect_run_table.c.upto_version_id > safe)
-            .values(upto_version_id=safe)
-        )
+        detect_engine.keep_watermark_at(conn, since if committed is None else committed)
     return summary.to_json()
 
 
