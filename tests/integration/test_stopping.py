@@ -178,3 +178,15 @@ def test_bench_leaves_no_process(tmp_path: Path, phase: str) -> None:
     args += ["--out", str(tmp_path / "bench.json")]
     lines, left = stop_at(args, dict(os.environ), ready, signal.SIGTERM, timeout=600)
     assert left == 0, "\n".join(lines[-30:])
+
+
+def test_a_demo_killed_outright_leaves_no_mock(tmp_path: Path, free_port: int) -> None:
+    """SIGKILL cannot be handled; the mocks stop on their own when the demo dies (Linux:
+    the kernel tells them, PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    env = {**os.environ, "METAREGISTRY_LOG__KEY_FILE": str(tmp_path / "key.pem")}
+    args = ["demo", "--records", "2000", "--dir", str(tmp_path / "demo"), "--port"]
+    ready = said("lookup API and web page")
+    lines, left = stop_at([*args, str(free_port)], env, ready, signal.SIGKILL)
+    assert left == 0, "\n".join(lines[-30:])

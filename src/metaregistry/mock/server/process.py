@@ -40,7 +40,11 @@ class MockProcess:
         # The child's stderr, kept for error messages; lives as long as the process.
         self._log = tempfile.TemporaryFile()  # noqa: SIM115
         self.process = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=self._log, env={**os.environ}
+            args,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            # the child stops when this process dies, SIGKILL included (see __main__)
+            env={**os.environ, "METAREGISTRY_MOCK_PARENT": str(os.getpid())},
         )
         try:
             self.url = self._wait_ready(ready_timeout)
