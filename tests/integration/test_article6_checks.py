@@ -241,3 +241,15 @@ def test_check_command(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPa
     assert listed.exit_code == 0, listed.output
     (alert,) = json.loads(listed.output)
     assert alert["basis"] == "article6" and alert["scope"] == "srn-ppi:LOA-F"
+
+
+def test_checks_run_after_every_write(engine: sa.Engine) -> None:
+    """The write paths' detection step runs the Article 6 checks too (sync, import, daemon)."""
+    from metaregistry.settings import settings_from
+    from metaregistry.sync import run_article6
+
+    _store(engine, [_block("g1", 1, 30, loa="LOA-G")], [_auth("LOA-G", quantity=20)])
+    settings = settings_from({"article6": {"export_caps": {"ID": {"2025": 25}}}})
+    summary = run_article6(engine, settings)
+    assert summary == {"findings": {"authorization_exceeded": 2}, "opened": 2, "resolved": 0}
+    assert run_article6(engine, settings)["opened"] == 0  # the same findings: nothing new

@@ -718,6 +718,7 @@ async def sync_connectors(
         result.detection["reconcile"] = await asyncio.to_thread(
             run_reconcile, engine, settings, since
         )
+        result.detection["article6"] = await asyncio.to_thread(run_article6, engine, settings)
     if checkpoint:
         result.checkpoint = await asyncio.to_thread(publish_checkpoint, engine, settings)
     return result
@@ -730,7 +731,24 @@ def detect_and_checkpoint(
     over the versions written after ``since_version_id``, then a signed checkpoint."""
     summary = run_detection(engine, since_version_id)
     summary["reconcile"] = run_reconcile(engine, settings, since_version_id)
+    summary["article6"] = run_article6(engine, settings)
     return summary, publish_checkpoint(engine, settings)
+
+
+def run_article6(engine: Engine, settings: Settings) -> dict[str, Any]:
+    """The Article 6 checks (:mod:`metaregistry.article6.checks`, issue 19) after a write,
+    over the whole index (they read only the blocks carrying Article 6 facts): findings by
+    kind and the alert changes."""
+    from metaregistry.article6.checks import run_checks
+
+    with engine.begin() as conn:
+        report = run_checks(conn, settings.article6.export_caps)
+    changes = report.changes
+    return {
+        "findings": report.counts(),
+        "opened": changes.opened if changes else 0,
+        "resolved": changes.resolved if changes else 0,
+    }
 
 
 def run_reconcile(

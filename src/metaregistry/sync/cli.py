@@ -130,6 +130,10 @@ def detection_sentence(summary: dict[str, Any]) -> str:
             f"{counts.get('mismatched', 0)} mismatched, {counts.get('pending', 0)} pending, "
             f"{counts.get('unverifiable', 0)} unverifiable"
         )
+    a6 = summary.get("article6")
+    if isinstance(a6, dict) and a6.get("findings"):
+        found = ", ".join(f"{n} {kind}" for kind, n in a6["findings"].items())
+        text += f"; Article 6: {found}"
     return text + "."
 
 
