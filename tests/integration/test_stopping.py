@@ -180,13 +180,31 @@ def test_bench_leaves_no_process(tmp_path: Path, phase: str) -> None:
     assert left == 0, "\n".join(lines[-30:])
 
 
-def test_a_demo_killed_outright_leaves_no_mock(tmp_path: Path, free_port: int) -> None:
-    """SIGKILL cannot be handled; the mocks stop on their own when the demo dies (Linux:
-    the kernel tells them, PR_SET_PDEATHSIG)."""
+@pytest.mark.parametrize("command", ["demo", "serve-workers", "bench"])
+def test_a_command_killed_outright_leaves_no_process(
+    tmp_path: Path, free_port: int, command: str
+) -> None:
+    """SIGKILL cannot be handled; the processes it started stop on their own when it dies
+    (Linux: the kernel tells them, PR_SET_PDEATHSIG): the demo's mocks, serve's workers,
+    the benchmark's phase."""
     if not sys.platform.startswith("linux"):
         pytest.skip("PR_SET_PDEATHSIG is Linux's")
     env = {**os.environ, "METAREGISTRY_LOG__KEY_FILE": str(tmp_path / "key.pem")}
-    args = ["demo", "--records", "2000", "--dir", str(tmp_path / "demo"), "--port"]
-    ready = said("lookup API and web page")
-    lines, left = stop_at([*args, str(free_port)], env, ready, signal.SIGKILL)
+    if command == "demo":
+        args = ["demo", "--records", "2000", "--dir", str(tmp_path / "demo")]
+        args += ["--port", str(free_port)]
+        ready = said("lookup API and web page")
+    elif command == "serve-workers":
+        database = f"sqlite:///{tmp_path / 'index.db'}"
+        engine = create_engine(database)
+        migrate(engine)
+        engine.dispose()
+        env["METAREGISTRY_DATABASE_URL"] = database
+        args = ["serve", "--workers", "3", "--port", str(free_port)]
+        ready = members(4, 3.0)
+    else:
+        args = ["bench", "--quick", "--no-pg", "--workdir", str(tmp_path / "bench")]
+        args += ["--out", str(tmp_path / "bench.json")]
+        ready = members(2, 1.0)
+    lines, left = stop_at(args, env, ready, signal.SIGKILL)
     assert left == 0, "\n".join(lines[-30:])

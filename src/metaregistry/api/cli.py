@@ -80,7 +80,7 @@ def serve_command(
         os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="metaregistry-metrics-")
     spawn = multiprocessing.get_context("spawn")
     children = [
-        spawn.Process(target=_worker, args=(settings,), name=f"metaregistry-api-{i}")
+        spawn.Process(target=_worker, args=(settings, os.getpid()), name=f"metaregistry-api-{i}")
         for i in range(workers)
     ]
     try:
@@ -133,8 +133,11 @@ def _with_overrides(
     return settings.model_copy(update={"api": settings.api.model_copy(update=api)})
 
 
-def _worker(settings: Settings) -> None:
+def _worker(settings: Settings, parent: int) -> None:
     # A spawned process starts clean: it gets the parent's checked settings (pickled).
+    from metaregistry.stopping import die_with_parent
+
+    die_with_parent(parent)  # a parent killed outright (SIGKILL) takes its workers with it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     _serve(settings, reuse_port=True)
 

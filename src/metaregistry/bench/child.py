@@ -10,9 +10,10 @@ from metaregistry.memory import peak_rss_kib
 
 
 def main() -> None:
-    from metaregistry.stopping import stop_on_sigterm
+    from metaregistry.stopping import die_with_parent, parent_from_environment, stop_on_sigterm
 
     stop_on_sigterm()  # the benchmark stops a phase with SIGTERM: what it started stops too
+    die_with_parent(parent_from_environment())  # and a benchmark killed outright, too
     name, params = sys.argv[1], json.loads(sys.argv[2])
     if name == "lookup_server":
         from metaregistry.bench.load import serve_forever

@@ -19,6 +19,7 @@ def run_phase(name: str, params: dict[str, Any]) -> dict[str, Any]:
     """Run ``name`` in a fresh interpreter; its result has ``peak_rss_mib``, the child's own."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "metaregistry.bench.child", name, json.dumps(params)],
+        env={**os.environ, "METAREGISTRY_PARENT_PID": str(os.getpid())},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -44,7 +44,7 @@ class MockProcess:
             stdout=subprocess.PIPE,
             stderr=self._log,
             # the child stops when this process dies, SIGKILL included (see __main__)
-            env={**os.environ, "METAREGISTRY_MOCK_PARENT": str(os.getpid())},
+            env={**os.environ, "METAREGISTRY_PARENT_PID": str(os.getpid())},
         )
         try:
             self.url = self._wait_ready(ready_timeout)
