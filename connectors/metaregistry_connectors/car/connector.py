@@ -3,21 +3,13 @@ cancellations), from export files or downloaded from the registry's site. See RE
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import ClassVar, Final
 
 import pydantic
 
-from metaregistry.connector import (
-    Connector,
-    ConnectorConfig,
-    ConnectorOptions,
-    HttpStream,
-    RawRecord,
-)
-from metaregistry.model import Status, UnitBlock
-from metaregistry_connectors.apx.report import ReportStream
+from metaregistry.connector import ConnectorOptions
+from metaregistry.model import Status
+from metaregistry_connectors.apx.connector import ReportConnector, ReportOptions
 from metaregistry_connectors.apx.tables import IssuanceColumns, Registry, UnitColumns
 
 __all__ = ["REGISTRY", "CarConnector", "CarOptions"]
@@ -63,10 +55,9 @@ REGISTRY: Final = Registry(
         "cancellations": "raw/car/cancellations.schema.json",
     },
 )
-KINDS: Final = REGISTRY.kinds()
 
 
-class CarOptions(ConnectorOptions):
+class CarOptions(ReportOptions):
     """``[connectors.car]`` options: where the registry's public reports are served
     (paths under ``base_url``; an empty path skips that report)."""
 
@@ -82,12 +73,9 @@ class CarOptions(ConnectorOptions):
         "/myModule/rpt/myrpt.asp?r=308",
         description="the 'Canceled Offset Credits' report (r=308, confirmed, see README)",
     )
-    headers: dict[str, str] = pydantic.Field(
-        default_factory=dict, description="extra request headers"
-    )
 
 
-class CarConnector(Connector):
+class CarConnector(ReportConnector):
     """Climate Action Reserve: issuances (quantities per project and vintage, never range compared),
     retirements and cancellations (serial ranges). Files: ``metaregistry import car
     FILE...`` (CSV or XLSX, the kind read from the header row). Streams: the three public
@@ -98,26 +86,4 @@ class CarConnector(Connector):
     description: ClassVar[str] = "Climate Action Reserve: issuances, retirements, cancellations"
     default_base_url: ClassVar[str | None] = "https://thereserve2.apx.com"
     options_model: ClassVar[type[ConnectorOptions]] = CarOptions
-
-    def streams(self, config: ConnectorConfig) -> Sequence[HttpStream]:
-        options: CarOptions = self.options(config)
-        base = self.base_url(config).rstrip("/")
-        paths = (options.issuances_path, options.retirements_path, options.cancellations_path)
-        return [
-            ReportStream(
-                kind, base + path, REGISTRY.label, options.headers, rows=REGISTRY.numbered_rows
-            )
-            for kind, path in zip(REGISTRY.file_kinds, paths, strict=True)
-            if path
-        ]
-
-    def read_file(self, path: Path) -> Iterator[RawRecord]:
-        from metaregistry_connectors.verra.tabular import read_table
-
-        return REGISTRY.numbered_rows(read_table(path, REGISTRY.file_kinds, REGISTRY.label))
-
-    def raw_schema_for(self, record: RawRecord) -> str | None:
-        return KINDS.raw_schema(record)
-
-    def normalize(self, record: RawRecord) -> UnitBlock:
-        return KINDS.normalize(record)
+    registry: ClassVar[Registry] = REGISTRY
