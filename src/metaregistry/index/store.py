@@ -44,6 +44,7 @@ __all__ = [
     "UpsertResult",
     "block_from_row",
     "blocks",
+    "blocks_by_key",
     "current_hashes",
     "get_block",
     "history",
@@ -196,7 +197,7 @@ def upsert_blocks(
         written_raw[block.raw_hash or ""] = None
     previous: dict[tuple[str, str], UnitBlock] = {}
     if fetch_previous and changed_keys:
-        previous = {b.key: b for b in _blocks_by_key(conn, changed_keys)}
+        previous = {b.key: b for b in blocks_by_key(conn, changed_keys)}
     # A key repeated within the page gives one insert then updates: run inserts first, and
     # the updates in page order so the last version wins.
     if inserts:
@@ -222,7 +223,8 @@ def block_from_row(row: Any) -> UnitBlock:
     return UnitBlock(**{name: mapping[name] for name in ALL_FIELDS})
 
 
-def _blocks_by_key(conn: sa.Connection, keys: Sequence[tuple[str, str]]) -> list[UnitBlock]:
+def blocks_by_key(conn: sa.Connection, keys: Sequence[tuple[str, str]]) -> list[UnitBlock]:
+    """The current blocks of the given (registry, record_id) keys (absent ones left out)."""
     by_registry: dict[str, list[str]] = defaultdict(list)
     for registry, record_id in keys:
         by_registry[registry].append(record_id)
@@ -238,7 +240,7 @@ def _blocks_by_key(conn: sa.Connection, keys: Sequence[tuple[str, str]]) -> list
 
 
 def get_block(conn: sa.Connection, registry: str, record_id: str) -> UnitBlock | None:
-    found = _blocks_by_key(conn, [(registry, record_id)])
+    found = blocks_by_key(conn, [(registry, record_id)])
     return found[0] if found else None
 
 

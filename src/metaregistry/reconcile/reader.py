@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from metaregistry.index import store
-from metaregistry.index.store import block_from_row, raw_record, unit_block
+from metaregistry.index.store import raw_record, unit_block
 from metaregistry.model import UnitBlock, references_of
 from metaregistry.projects import PREFIXES, normalize_project_id
 from metaregistry.reconcile.model import Holding, ProjectRef
@@ -26,6 +26,7 @@ __all__ = [
     "named_holdings",
     "project_names",
     "project_ref",
+    "record_names",
     "records_of",
     "touched_projects",
 ]
@@ -52,7 +53,7 @@ def _year(value: str | None) -> int | None:
     return int(value[:4])
 
 
-def _names(conn: sa.Connection) -> dict[tuple[str, str], list[tuple[ProjectRef, str]]]:
+def record_names(conn: sa.Connection) -> dict[tuple[str, str], list[tuple[ProjectRef, str]]]:
     """The projects each record names (its ``cross_refs`` of a ``*project*`` kind), in the
     order the record gives them."""
     ub = unit_block
@@ -72,15 +73,36 @@ def _names(conn: sa.Connection) -> dict[tuple[str, str], list[tuple[ProjectRef, 
     return out
 
 
+def _by_registry(
+    conn: sa.Connection, stmt: Any, column: Any, pairs: Iterable[tuple[str, str]]
+) -> list[Any]:
+    """Rows of ``stmt`` for (registry, value) pairs, ``column`` holding the value: one
+    ``registry = ? AND column IN (...)`` query per registry and 500 values."""
+    by_registry: dict[str, set[str]] = defaultdict(set)
+    for registry, value in pairs:
+        by_registry[registry].add(value)
+    rows: list[Any] = []
+    for registry, values in sorted(by_registry.items()):
+        ordered = sorted(values)
+        for i in range(0, len(ordered), 500):
+            chunk = ordered[i : i + 500]
+            rows.extend(
+                conn.execute(stmt.where(unit_block.c.registry == registry, column.in_(chunk)))
+            )
+    return rows
+
+
 def holdings(
     conn: sa.Connection,
     registries: Iterable[str] | None = None,
     projects: Iterable[ProjectRef] | None = None,
+    names: Mapping[tuple[str, str], list[tuple[ProjectRef, str]]] | None = None,
 ) -> list[Holding]:
     """Every current record that names a project, as a holding (only ``registries``' or
-    only those of ``projects`` when given)."""
+    only those of ``projects`` when given). ``names``: :func:`record_names`, when the
+    caller read it already."""
     ub = unit_block
-    columns = [
+    stmt = sa.select(
         ub.c.registry,
         ub.c.record_id,
         ub.c.project_id,
@@ -88,25 +110,14 @@ def holdings(
         ub.c.status,
         ub.c.status_reason,
         ub.c.quantity,
-    ]
-    columns.append(ub.c.numbering)
-    stmt = sa.select(*columns).where(ub.c.project_id.is_not(None))
+        ub.c.numbering,
+    ).where(ub.c.project_id.is_not(None))
     if registries is not None:
         stmt = stmt.where(ub.c.registry.in_(sorted(set(registries))))
-    names = _names(conn)
+    if names is None:
+        names = record_names(conn)
     if projects is not None:
-        by_registry: dict[str, set[str]] = defaultdict(set)
-        for registry, project in projects:
-            by_registry[registry].add(project)
-        rows: list[Any] = []
-        for registry, ids in sorted(by_registry.items()):
-            ordered = sorted(ids)
-            for i in range(0, len(ordered), 500):
-                chunk = stmt.where(
-                    ub.c.registry == registry, ub.c.project_id.in_(ordered[i : i + 500])
-                )
-                rows.extend(conn.execute(chunk))
-        rows.sort(key=lambda r: (r[0], r[1]))
+        rows = sorted(_by_registry(conn, stmt, ub.c.project_id, projects), key=lambda r: r[:2])
     else:
         rows = list(conn.execute(stmt.order_by(ub.c.registry, ub.c.record_id)))
     out: list[Holding] = []
@@ -132,20 +143,7 @@ def records_of(
     conn: sa.Connection, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], UnitBlock]:
     """Current blocks of the given (registry, record_id) keys."""
-    ub = unit_block
-    out: dict[tuple[str, str], UnitBlock] = {}
-    by_registry: dict[str, list[str]] = defaultdict(list)
-    for registry, record_id in sorted(set(keys)):
-        by_registry[registry].append(record_id)
-    for registry, ids in by_registry.items():
-        for i in range(0, len(ids), 500):
-            stmt = sa.select(ub).where(
-                ub.c.registry == registry, ub.c.record_id.in_(ids[i : i + 500])
-            )
-            for row in conn.execute(stmt):
-                block = block_from_row(row)
-                out[(block.registry, block.record_id)] = block
-    return out
+    return {b.key: b for b in store.blocks_by_key(conn, sorted(set(keys)))}
 
 
 def touched_projects(conn: sa.Connection, since_version_id: int) -> set[ProjectRef]:
@@ -160,32 +158,27 @@ def touched_projects(conn: sa.Connection, since_version_id: int) -> set[ProjectR
         )
     }
     out: set[ProjectRef] = set()
-    by_registry: dict[str, list[str]] = defaultdict(list)
-    for registry, record_id in sorted(keys):
-        by_registry[registry].append(record_id)
-    for registry, ids in by_registry.items():
-        for i in range(0, len(ids), 500):
-            stmt = sa.select(ub.c.registry, ub.c.project_id, ub.c.cross_refs).where(
-                ub.c.registry == registry, ub.c.record_id.in_(ids[i : i + 500])
-            )
-            for reg, project_id, refs in conn.execute(stmt):
-                ref = project_ref(reg, project_id)
-                if ref is not None:
-                    out.add(ref)
-                for kind, other, ident in references_of(refs):
-                    named = project_ref(other, ident) if "project" in kind else None
-                    if named is not None:
-                        out.add(named)
+    stmt = sa.select(ub.c.registry, ub.c.project_id, ub.c.cross_refs)
+    for reg, project_id, refs in _by_registry(conn, stmt, ub.c.record_id, keys):
+        ref = project_ref(reg, project_id)
+        if ref is not None:
+            out.add(ref)
+        for kind, other, ident in references_of(refs):
+            named = project_ref(other, ident) if "project" in kind else None
+            if named is not None:
+                out.add(named)
     return out
 
 
-def named_holdings(conn: sa.Connection) -> list[Holding]:
-    """The holdings of records that name another project (the crosswalk's own edges): few,
-    read whole on every run."""
+def named_holdings(
+    conn: sa.Connection, names: Mapping[tuple[str, str], list[tuple[ProjectRef, str]]]
+) -> list[Holding]:
+    """The holdings of records that name another project (the crosswalk's own edges; few):
+    ``names`` is :func:`record_names`."""
     ub = unit_block
     stmt = sa.select(ub.c.registry, ub.c.project_id).where(ub.c.cross_refs.like("%project=%"))
     refs = {ref for r in conn.execute(stmt) if (ref := project_ref(r[0], r[1])) is not None}
-    return holdings(conn, projects=refs) if refs else []
+    return holdings(conn, projects=refs, names=names) if refs else []
 
 
 def coverage(conn: sa.Connection) -> dict[str, bool]:

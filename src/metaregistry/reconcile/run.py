@@ -228,15 +228,13 @@ def reconcile_index(
         holdings = reader.holdings(conn)
         walk = build(holdings, mapped)
     else:
-        walk = build(reader.named_holdings(conn), mapped)
-        touched = reader.touched_projects(conn, since_version_id)
-        groups: dict[str, list[ProjectRef]] = {}
-        for ref in list(walk._parent):
-            groups.setdefault(walk.key(ref), []).append(ref)
+        names = reader.record_names(conn)
+        walk = build(reader.named_holdings(conn, names), mapped)
+        groups = walk.groups()
         members: set[ProjectRef] = set()
-        for ref in touched:
+        for ref in reader.touched_projects(conn, since_version_id):
             members.update(groups.get(walk.key(ref), [ref]))
-        holdings = reader.holdings(conn, projects=members)
+        holdings = reader.holdings(conn, projects=members, names=names)
         scope = {(h.registry, h.record_id) for h in holdings}
     findings = reconcile_holdings(holdings, walk, reader.coverage(conn))
     report = ReconcileReport(findings=findings, crosswalk=walk)
