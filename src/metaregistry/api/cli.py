@@ -22,6 +22,7 @@ from metaregistry.api.errors import ApiError
 from metaregistry.api.metrics import MULTIPROCESS_ENV
 from metaregistry.cli import settings_of
 from metaregistry.settings import Settings
+from metaregistry.wording import counted
 
 __all__ = ["register"]
 
@@ -270,8 +271,8 @@ def _readable(answer: dict[str, Any]) -> str:
         f"{query['serial']}",
         f"  units {units} of scheme {query['scheme']!r}, scope {query['scope']!r} "
         f"({query['quantity']:,} units, read as {query['family']})",
-        f"  held in {_count(len(summary['registries']), 'registry', 'registries')}, "
-        f"{_count(summary['blocks'], 'block')}, {_count(summary['open_alerts'], 'open alert')}",
+        f"  held in {counted(len(summary['registries']), 'registry', 'registries')}, "
+        f"{counted(summary['blocks'], 'block')}, {counted(summary['open_alerts'], 'open alert')}",
         "",
     ]
     for block in answer["blocks"]:
@@ -304,8 +305,3 @@ def _readable(answer: dict[str, Any]) -> str:
     if answer["next_cursor"]:
         lines.append("... more blocks: use --limit or the API's cursor")
     return "\n".join(lines)
-
-
-def _count(n: int, one: str, many: str | None = None) -> str:
-    """``1 open alert``, ``2 open alerts``."""
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"

@@ -26,6 +26,7 @@ from metaregistry.detect.rules import ALERT_KINDS as SERIAL_KINDS
 from metaregistry.detect.rules import SEVERITIES
 from metaregistry.index import store
 from metaregistry.progress import Progress
+from metaregistry.wording import counted
 
 __all__ = ["register"]
 
@@ -90,8 +91,8 @@ def _print_summary(summary: DetectSummary, as_json: bool) -> None:
         return
     click.echo(
         f"{summary.mode} detection: {summary.blocks_checked:,} blocks checked, "
-        f"{summary.alerts_found:,} alert{'' if summary.alerts_found == 1 else 's'} and "
-        f"{summary.links_found:,} link{'' if summary.links_found == 1 else 's'} found; "
+        f"{counted(summary.alerts_found, 'alert')} and "
+        f"{counted(summary.links_found, 'link')} found; "
         f"{summary.alerts_opened} opened, {summary.alerts_updated} updated, "
         f"{summary.alerts_resolved} resolved, {summary.alerts_reopened} reopened"
     )

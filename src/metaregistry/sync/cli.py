@@ -22,6 +22,7 @@ from metaregistry.ingest import PageResult, ingest_records, max_version_id
 from metaregistry.preparers import Preparers, PreparingError, default_jobs, reader_url
 from metaregistry.progress import Progress
 from metaregistry.settings import mask_secrets
+from metaregistry.wording import counted
 
 __all__ = ["register", "writer_engine"]
 
@@ -106,19 +107,15 @@ def sync_command(
         ctx.exit(1)
 
 
-def _n(count: int, one: str, many: str | None = None) -> str:
-    return f"{count:,} {one if count == 1 else (many or one + 's')}"
-
-
 def detection_sentence(summary: dict[str, Any]) -> str:
     """What detection (and reconciliation) did after a write, for people; ``--json`` gives
     the figures to scripts."""
     text = (
         f"detection ({summary.get('mode', 'incremental')}): checked "
-        f"{_n(int(summary.get('blocks_checked', 0)), 'block')}; "
-        f"{_n(int(summary.get('alerts_opened', 0)), 'alert')} opened, "
+        f"{counted(int(summary.get('blocks_checked', 0)), 'block')}; "
+        f"{counted(int(summary.get('alerts_opened', 0)), 'alert')} opened, "
         f"{summary.get('alerts_updated', 0)} updated, {summary.get('alerts_resolved', 0)} "
-        f"resolved; {_n(int(summary.get('links_found', 0)), 'legitimate link')}"
+        f"resolved; {counted(int(summary.get('links_found', 0)), 'legitimate link')}"
     )
     rec = summary.get("reconcile")
     if isinstance(rec, dict) and "error" in rec:
