@@ -35,16 +35,6 @@ from metaregistry.mock.world.model import Block, Project
 
 __all__ = ["PROJECT_PATTERNS", "plant_project_cases"]
 
-PROJECT_PATTERNS = (
-    "conversion-balanced",
-    "conversion-excess",
-    "registry-move",
-    "double-registration",
-    "double-registration-srn",
-    "near-miss-vintage",
-    "near-miss-srn-vintage",
-    "near-miss-name",
-)
 _EXPECTED = {
     "conversion-balanced": ("link", "compliance_move"),
     "conversion-excess": ("alert", "quantity_mismatch"),
@@ -55,43 +45,37 @@ _EXPECTED = {
     "near-miss-srn-vintage": (None, None),
     "near-miss-name": (None, None),
 }
+PROJECT_PATTERNS = tuple(_EXPECTED)
 
 
-def _opr(issuer: Issuer, registry: str) -> Project:
-    """A fresh OPR project (numbers far above the catalog's, so nothing else shares them)."""
-    number = 90_000 + issuer.rng.randrange(9_999)
+def _fresh(issuer: Issuer, registry: str, base: int, span: int) -> int:
+    """A project number outside the catalog's (from ``base``), never handed out twice, so no
+    other record of the world shares the project."""
+    number = base + issuer.rng.randrange(span)
     while (registry, number) in issuer.reserved_projects:
         number += 1
     issuer.reserved_projects.add((registry, number))
-    prefix = "ACR" if registry == "acr" else "CAR"
-    return Project(
-        registry,
-        f"{prefix}{number}",
-        number,
-        f"Planted project {prefix}{number}",
-        "US",
-        "US-CA",
-        "mine methane",
-        "ARB MMC",
-    )
+    return number
+
+
+def _opr(issuer: Issuer, registry: str) -> Project:
+    """A fresh ACR or CAR project."""
+    number = _fresh(issuer, registry, 90_000, 9_999)
+    code = f"{'ACR' if registry == 'acr' else 'CAR'}{number}"
+    return Project(registry, code, number, f"Planted project {code}", "US", "US-CA",
+                   "mine methane", "ARB MMC")  # fmt: skip
 
 
 def _verra_project(issuer: Issuer) -> Project:
-    """A fresh Verra project (outside the catalog: no other record of the world holds it)."""
-    number = 90_000 + issuer.rng.randrange(9_999)
-    while ("verra", number) in issuer.reserved_projects:
-        number += 1
-    issuer.reserved_projects.add(("verra", number))
+    """A fresh Verra project."""
+    number = _fresh(issuer, "verra", 90_000, 9_999)
     return Project("verra", f"VCS{number}", number, f"Planted project VCS{number}", "ID",
                    "ID-KT", "forestry", "VM0007")  # fmt: skip
 
 
 def _srn_project(issuer: Issuer, vintage: int) -> Project:
-    """A fresh SRN-PPI project (outside the catalog)."""
-    number = 900_000 + issuer.rng.randrange(99_999)
-    while ("srn-ppi", number) in issuer.reserved_projects:
-        number += 1
-    issuer.reserved_projects.add(("srn-ppi", number))
+    """A fresh SRN-PPI project."""
+    number = _fresh(issuer, "srn-ppi", 900_000, 99_999)
     code = f"PPI-{vintage}-{number}"
     return Project("srn-ppi", code, number, f"Planted project {code}", "ID", "ID-KT",
                    "forestry", "SRN")  # fmt: skip
